@@ -1,0 +1,36 @@
+"""aedetect: anomaly detection with autoencoders.
+
+Train on (mostly) normal data; items the autoencoder reconstructs badly are
+anomalous. Higher score = more anomalous; ``predict`` gives 0/1.
+"""
+
+from aedetect.detector import AutoencoderDetector
+from aedetect.exceptions import AedetectError, ConfigError, DataError, ModelFileError, NotFittedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AedetectError",
+    "AutoencoderDetector",
+    "ConfigError",
+    "DataError",
+    "ModelFileError",
+    "NotFittedError",
+    "__version__",
+    "load",
+    "save",
+]
+
+
+def save(detector: AutoencoderDetector, path: str) -> None:
+    """Save a fitted detector to one file (see :mod:`aedetect.persistence`)."""
+    from aedetect.persistence import save_detector
+
+    save_detector(detector, path)
+
+
+def load(path: str) -> AutoencoderDetector:
+    """Load a detector saved with :func:`save`; never unpickles."""
+    from aedetect.persistence import load_detector
+
+    return load_detector(path)

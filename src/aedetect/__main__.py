@@ -1,0 +1,6 @@
+"""``python -m aedetect``."""
+
+from aedetect.cli import main
+
+if __name__ == "__main__":
+    main()

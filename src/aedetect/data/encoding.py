@@ -1,0 +1,364 @@
+"""Turn a table of numbers and categories into the float matrix a network sees.
+
+The encoder lays out one block of encoded features per original column, in the
+original column order:
+
+- a numeric column becomes one scaled value (plus a 0/1 missing indicator when
+  ``missing="impute"``);
+- a categorical column becomes a one-hot block with one slot per category seen
+  in training, one "unseen" slot that is always 0 in training (a category never
+  seen before sets it, so it reconstructs badly instead of crashing), plus the
+  missing indicator when imputing.
+
+Every encoded feature has a weight used both in the training loss and in the
+score. Numbers weigh 1. One-hot slots weigh ``category_weight / 2``, so a wholly
+wrong category (one slot missed, another predicted) costs ``category_weight``:
+as much as a one-standard-deviation miss on a standardised number, however many
+categories the column has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aedetect.exceptions import ConfigError, DataError
+
+__all__ = ["TabularEncoder", "as_frame"]
+
+SCALINGS = ("standard", "minmax", "none")
+MISSING = ("error", "impute")
+# A column whose spread is below this share of its magnitude counts as constant.
+_CONSTANT_RTOL = 1e-9
+
+
+def as_frame(X: Any) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame with string column names.
+
+    Arrays get the names ``x0, x1, ...``. Raises :class:`DataError` for input
+    that is not two-dimensional.
+    """
+    if isinstance(X, pd.DataFrame):
+        frame = X
+        if not all(isinstance(c, str) for c in frame.columns):
+            frame = frame.rename(columns=str)
+        return frame.reset_index(drop=True)
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged nested lists and the like
+        raise DataError(f"cannot read the input as a table: {exc}") from None
+    if arr.ndim == 1:
+        raise DataError(
+            f"expected a 2D table (rows x columns), got a 1D array of shape {arr.shape}; "
+            "reshape with X.reshape(-1, 1) for a single column"
+        )
+    if arr.ndim != 2:
+        raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
+    if arr.dtype.kind == "c":
+        raise DataError("complex numbers are not supported")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    """Row and column (0-based) of the first True in a 2D mask, row-major."""
+    rows, cols = np.nonzero(mask)
+    return int(rows[0]), int(cols[0])
+
+
+def _is_text(series: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    )
+
+
+def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
+    """Parse a column as float64, naming the first value that is not a number."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    parsed = pd.to_numeric(series, errors="coerce")
+    bad = parsed.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"column '{name}' row {row + 1}: {series.iloc[row]!r} is not a number")
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _looks_numeric(series: pd.Series) -> bool:
+    """Text column whose values mostly parse as numbers: a numeric column with typos."""
+    values = series.dropna()
+    if values.empty:
+        return True
+    parsed = pd.to_numeric(values, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.5)
+
+
+@dataclass
+class _Column:
+    name: str
+    kind: str  # "numeric" or "categorical"
+    start: int
+    stop: int
+    # numeric: offset, scale, fill; categorical: categories, fill
+    offset: float = 0.0
+    scale: float = 1.0
+    fill: Any = None
+    categories: list[str] = field(default_factory=list)
+    constant: bool = False
+
+
+class TabularEncoder:
+    """Scale numbers, one-hot categories, and weight them fairly.
+
+    Parameters
+    ----------
+    scaling : {"standard", "minmax", "none"}, default="standard"
+        How numeric columns are scaled. A column that is constant in training gets
+        scale 1 (its deviations count in raw units) instead of a near-zero divisor.
+    categorical : sequence of str, optional
+        Columns to treat as categorical. Text columns are detected on their own.
+    category_weight : float, default=1.0
+        What a wholly wrong category costs, in units of one squared standard
+        deviation of a number.
+    missing : {"error", "impute"}, default="error"
+        ``"error"`` rejects missing values naming column and row; ``"impute"``
+        fills the training median (numbers) or most frequent category and adds a
+        0/1 indicator per column.
+    """
+
+    def __init__(
+        self,
+        scaling: str = "standard",
+        categorical: tuple[str, ...] | list[str] | None = None,
+        category_weight: float = 1.0,
+        missing: str = "error",
+    ) -> None:
+        self.scaling = scaling
+        self.categorical = categorical
+        self.category_weight = category_weight
+        self.missing = missing
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any) -> TabularEncoder:
+        """Learn column kinds, scales and categories from training data."""
+        self._check_params()
+        frame = as_frame(X)
+        if frame.shape[1] == 0:
+            raise DataError("the table has no feature columns")
+        named = [str(c) for c in (self.categorical or ())]
+        unknown = [c for c in named if c not in frame.columns]
+        if unknown:
+            raise DataError(f"categorical column {unknown[0]!r} is not in the data")
+        columns: list[_Column] = []
+        pos = 0
+        impute = self.missing == "impute"
+        for name in frame.columns:
+            series = frame[name]
+            is_cat = name in named or (_is_text(series) and not _looks_numeric(series))
+            if is_cat:
+                col = self._fit_categorical(name, series, pos, impute)
+            else:
+                col = self._fit_numeric(name, series, pos, impute)
+            columns.append(col)
+            pos = col.stop
+        self.columns_ = columns
+        self.n_features_out_ = pos
+        self.feature_names_in_ = [c.name for c in columns]
+        self.feature_weights_ = self._weights()
+        return self
+
+    def _check_params(self) -> None:
+        if self.scaling not in SCALINGS:
+            raise ConfigError(f"scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}")
+        if self.missing not in MISSING:
+            raise ConfigError(f"missing must be one of {', '.join(MISSING)}, got {self.missing!r}")
+        w = self.category_weight
+        if not isinstance(w, (int, float)) or not np.isfinite(w) or w <= 0:
+            raise ConfigError(f"category_weight must be a positive number, got {w!r}")
+
+    def _fit_numeric(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
+        values = _parse_numeric(series, name)
+        self._check_finite(values, name, allow_nan=impute)
+        finite = values[~np.isnan(values)]
+        if finite.size == 0:
+            raise DataError(f"column '{name}' has no values")
+        fill = float(np.median(finite))
+        if self.scaling == "standard":
+            offset, spread = float(finite.mean()), float(finite.std())
+        elif self.scaling == "minmax":
+            offset, spread = float(finite.min()), float(finite.max() - finite.min())
+        else:
+            offset, spread = 0.0, 1.0
+        constant = float(finite.max() - finite.min()) <= _CONSTANT_RTOL * max(1.0, abs(offset))
+        scale = 1.0 if constant or spread == 0.0 else spread
+        width = 2 if impute else 1
+        return _Column(name, "numeric", pos, pos + width, offset, scale, fill, constant=constant)
+
+    def _fit_categorical(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
+        missing = series.isna().to_numpy()
+        if missing.any() and not impute:
+            raise DataError(self._missing_message(name, int(np.argmax(missing))))
+        values = series[~missing].astype(str)
+        if values.empty:
+            raise DataError(f"column '{name}' has no values")
+        counts = values.value_counts(sort=False)
+        categories = sorted(counts.index.tolist())
+        fill = str(counts.idxmax())
+        width = len(categories) + 1 + (1 if impute else 0)
+        constant = len(categories) == 1
+        return _Column(
+            name, "categorical", pos, pos + width, fill=fill, categories=categories, constant=constant
+        )
+
+    def _weights(self) -> np.ndarray:
+        w = np.ones(self.n_features_out_, dtype=np.float32)
+        half = 0.5 * float(self.category_weight)
+        for col in self.columns_:
+            if col.kind == "categorical":
+                n_slots = len(col.categories) + 1
+                w[col.start : col.start + n_slots] = half
+        return w
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X: Any) -> np.ndarray:
+        """Encode ``X`` as a float32 matrix of shape (n_samples, n_features_out_)."""
+        frame = self._align(as_frame(X))
+        n = len(frame)
+        impute = self.missing == "impute"
+        out = np.zeros((n, self.n_features_out_), dtype=np.float32)
+        numeric = [c for c in self.columns_ if c.kind == "numeric"]
+        if numeric:
+            self._encode_numeric(frame, numeric, out, impute)
+        for col in self.columns_:
+            if col.kind == "categorical":
+                self._encode_categorical(frame[col.name], col, out, impute)
+        return out
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        """Fit, then encode ``X``."""
+        return self.fit(X).transform(X)
+
+    def _align(self, frame: pd.DataFrame) -> pd.DataFrame:
+        expected = self.feature_names_in_
+        got = list(frame.columns)
+        if got == expected:
+            return frame
+        missing = [c for c in expected if c not in got]
+        extra = [c for c in got if c not in expected]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(repr(c) for c in missing[:5]))
+            if extra:
+                parts.append("unexpected " + ", ".join(repr(c) for c in extra[:5]))
+            raise DataError("columns do not match the model: " + "; ".join(parts))
+        return frame[expected]
+
+    def _encode_numeric(
+        self, frame: pd.DataFrame, cols: list[_Column], out: np.ndarray, impute: bool
+    ) -> None:
+        sub = frame[[c.name for c in cols]]
+        if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+            values = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.column_stack([_parse_numeric(sub[c.name], c.name) for c in cols])
+        if not np.isfinite(values).all():
+            bad = np.isinf(values) if impute else ~np.isfinite(values)
+            if bad.any():
+                row, j = _first_bad(bad)
+                self._check_finite(values[:, j], cols[j].name, allow_nan=impute)
+        offset = np.array([c.offset for c in cols])
+        scale = np.array([c.scale for c in cols])
+        pos = np.array([c.start for c in cols])
+        if impute:
+            nan = np.isnan(values)
+            values = np.where(nan, np.array([c.fill for c in cols]), values)
+            out[:, pos + 1] = nan
+        out[:, pos] = (values - offset) / scale
+
+    def _encode_categorical(
+        self, series: pd.Series, col: _Column, out: np.ndarray, impute: bool
+    ) -> None:
+        missing = series.isna().to_numpy()
+        if missing.any():
+            if not impute:
+                raise DataError(self._missing_message(col.name, int(np.argmax(missing))))
+            out[missing, col.stop - 1] = 1.0
+            series = series.where(~missing, col.fill)
+        codes = pd.Categorical(series.astype(str), categories=col.categories).codes
+        # code -1 (never seen in training) lands on the "unseen" slot.
+        slot = np.where(codes < 0, len(col.categories), codes)
+        out[np.arange(len(slot)), col.start + slot] = 1.0
+
+    def _check_finite(self, values: np.ndarray, name: str, allow_nan: bool) -> None:
+        bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argmax(bad))
+            if np.isnan(values[row]):
+                raise DataError(self._missing_message(name, row))
+            raise DataError(f"column '{name}' row {row + 1}: infinite value {values[row]}")
+
+    @staticmethod
+    def _missing_message(name: str, row: int) -> str:
+        return (
+            f"column '{name}' row {row + 1}: missing value "
+            "(impute with missing='impute', --missing impute on the CLI)"
+        )
+
+    # ----------------------------------------------------------- grouping
+    def column_errors(self, squared: np.ndarray) -> np.ndarray:
+        """Sum weighted squared errors of encoded features back per original column."""
+        starts = np.array([c.start for c in self.columns_])
+        return np.add.reduceat(squared * self.feature_weights_, starts, axis=1)
+
+    @property
+    def constant_columns_(self) -> list[str]:
+        """Columns that had a single value in training."""
+        return [c.name for c in self.columns_ if c.constant]
+
+    @property
+    def categorical_columns_(self) -> list[str]:
+        """Columns encoded as categories."""
+        return [c.name for c in self.columns_ if c.kind == "categorical"]
+
+    # --------------------------------------------------------------- state
+    def get_state(self) -> dict[str, Any]:
+        """Fitted state as plain JSON-ready data."""
+        return {
+            "params": {
+                "scaling": self.scaling,
+                "categorical": list(self.categorical or ()),
+                "category_weight": self.category_weight,
+                "missing": self.missing,
+            },
+            "columns": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "start": c.start,
+                    "stop": c.stop,
+                    "offset": c.offset,
+                    "scale": c.scale,
+                    "fill": c.fill,
+                    "categories": c.categories,
+                    "constant": c.constant,
+                }
+                for c in self.columns_
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TabularEncoder:
+        """Rebuild a fitted encoder from :meth:`get_state` output."""
+        params = dict(state["params"])
+        params["categorical"] = tuple(params.get("categorical") or ()) or None
+        enc = cls(**params)
+        enc.columns_ = [_Column(**c) for c in state["columns"]]
+        enc.n_features_out_ = enc.columns_[-1].stop if enc.columns_ else 0
+        enc.feature_names_in_ = [c.name for c in enc.columns_]
+        enc.feature_weights_ = enc._weights()
+        return enc

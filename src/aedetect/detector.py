@@ -1,0 +1,429 @@
+"""AutoencoderDetector: the scikit-learn-style estimator that ties the pieces together."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import numbers
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, OutlierMixin
+
+from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
+from aedetect.exceptions import ConfigError, DataError, NotFittedError
+from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder
+from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
+from aedetect.thresholds import ContaminationThreshold, check_contamination
+from aedetect.training import (
+    OPTIMIZERS,
+    EpochCallback,
+    History,
+    TrainConfig,
+    cpu_threads,
+    flushed_denormals,
+    train,
+)
+
+__all__ = ["AutoencoderDetector"]
+
+log = logging.getLogger(__name__)
+
+LOSSES = ("mse", "bce")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class AutoencoderDetector(OutlierMixin, BaseEstimator):
+    """Anomaly detector that scores rows by how badly an autoencoder rebuilds them.
+
+    Train on (mostly) normal rows; rows the autoencoder reconstructs badly are
+    anomalous. **Higher score = more anomalous**; ``predict`` returns 1 for an
+    anomaly and 0 for a normal row (PyOD's convention).
+
+    Parameters
+    ----------
+    hidden : tuple of int, default=(64, 32, 8)
+        Encoder widths; the last is the latent size, the decoder mirrors them.
+    activation : str, default="relu"
+        Hidden-layer activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity.
+    output_activation : {"identity", "sigmoid", "tanh", "relu"}, default="identity"
+        Activation of the reconstruction. ``identity`` suits standardised data.
+    dropout : float, default=0.0
+        Dropout after each hidden layer but the latent one, in [0, 1).
+    epochs : int, default=100
+        Maximum number of passes over the training rows.
+    batch_size : int, default=256
+        Rows per optimisation step.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "sgd", "adagrad"}, default="adam"
+        Optimiser.
+    loss : {"mse", "bce"}, default="mse"
+        Training loss. ``bce`` needs ``output_activation="sigmoid"`` and inputs in
+        [0, 1] (``scaling="minmax"``). Scores are always squared errors.
+    weight_decay : float, default=0.0
+        L2 penalty on the weights.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping, in [0, 1). 0 turns it off.
+    patience : int, default=10
+        Epochs without a better validation loss before stopping; the best
+        weights are restored.
+    contamination : float, default=0.1
+        Expected share of anomalies, in (0, 0.5]: the threshold is the
+        ``1 - contamination`` quantile of the training scores.
+    scaling : {"standard", "minmax", "none"}, default="standard"
+        Scaling of numeric columns. Constant columns get scale 1, never ~0.
+    categorical : tuple of str, optional
+        Columns to one-hot encode; text columns are detected on their own.
+    category_weight : float, default=1.0
+        Cost of a wholly wrong category, in squared standard deviations.
+    missing : {"error", "impute"}, default="error"
+        Reject missing values (naming column and row) or impute them with the
+        median / most frequent value plus a missing indicator.
+    random_state : int, optional
+        Seed for weights, shuffling and the validation split. The same seed gives
+        the same scores, bit for bit, on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to train; ``auto`` picks CUDA when available.
+    verbose : int, default=0
+        1 logs a line per epoch at INFO level.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained autoencoder.
+    encoder_ : TabularEncoder
+        Scaling and one-hot state learned from the training data.
+    history_ : History
+        Loss per epoch (train and validation) and the epoch kept.
+    decision_scores_ : ndarray of shape (n_samples,)
+        Scores of the training rows.
+    threshold_ : float
+        Scores above it are anomalies.
+    labels_ : ndarray of shape (n_samples,)
+        0/1 labels of the training rows.
+    n_features_in_ : int
+        Number of input columns.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from aedetect import AutoencoderDetector
+    >>> X = load_digits().data
+    >>> det = AutoencoderDetector(epochs=5, random_state=0).fit(X)
+    >>> det.decision_function(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (64, 32, 8),
+        activation: str = "relu",
+        output_activation: str = "identity",
+        dropout: float = 0.0,
+        epochs: int = 100,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        loss: str = "mse",
+        weight_decay: float = 0.0,
+        validation_fraction: float = 0.1,
+        patience: int = 10,
+        contamination: float = 0.1,
+        scaling: str = "standard",
+        categorical: tuple[str, ...] | None = None,
+        category_weight: float = 1.0,
+        missing: str = "error",
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.loss = loss
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.contamination = contamination
+        self.scaling = scaling
+        self.categorical = categorical
+        self.category_weight = category_weight
+        self.missing = missing
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ checks
+    def _validate_params(self) -> None:
+        def choice(name: str, allowed: tuple[str, ...]) -> None:
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+        def real(name: str, low: float, high: float, low_open: bool, high_open: bool) -> None:
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+            if ok:
+                ok = (value > low if low_open else value >= low) and (
+                    value < high if high_open else value <= high
+                )
+            if not ok:
+                lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+                raise ConfigError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
+
+        hidden = self.hidden
+        if (
+            isinstance(hidden, (str, bytes))
+            or not hasattr(hidden, "__len__")
+            or len(hidden) == 0
+            or not all(isinstance(h, numbers.Integral) and h >= 1 for h in hidden)
+        ):
+            raise ConfigError(f"hidden must be a non-empty sequence of positive integers, got {hidden!r}")
+        choice("activation", tuple(ACTIVATIONS))
+        choice("output_activation", OUTPUT_ACTIVATIONS)
+        choice("optimizer", OPTIMIZERS)
+        choice("loss", LOSSES)
+        choice("scaling", SCALINGS)
+        choice("missing", MISSING)
+        choice("device", DEVICES)
+        real("dropout", 0.0, 1.0, False, True)
+        integer("epochs", 1)
+        integer("batch_size", 1)
+        integer("patience", 1)
+        real("lr", 0.0, np.inf, True, True)
+        real("weight_decay", 0.0, np.inf, False, True)
+        real("validation_fraction", 0.0, 1.0, False, True)
+        real("category_weight", 0.0, np.inf, True, True)
+        check_contamination(self.contamination)
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ConfigError(
+                f"loss='bce' needs output_activation='sigmoid', got {self.output_activation!r}"
+            )
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: call fit first"
+            )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "module_")
+
+    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn hook
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "impute"
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # ------------------------------------------------------------- helpers
+    def _resolve_seed(self) -> int:
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.SeedSequence().generate_state(1)[0])
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs) % (2**32)
+        raise ConfigError(f"random_state must be an integer or None, got {rs!r}")
+
+    def _torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    @contextlib.contextmanager
+    def _compute(self) -> Iterator[None]:
+        """Thread count and subnormal flushing for training and scoring."""
+        with cpu_threads(), flushed_denormals():
+            yield
+
+    def _encode(self, X: Any) -> torch.Tensor:
+        if not isinstance(X, pd.DataFrame):
+            shape = np.shape(X)
+            if len(shape) == 2 and shape[1] != self.n_features_in_:
+                raise DataError(
+                    f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+        encoded = self.encoder_.transform(X)
+        return torch.from_numpy(encoded).to(self._device_)
+
+    def _loss_fn(self, weights: torch.Tensor, n_columns: int):
+        if self.loss == "bce":
+            return lambda out, x: F.binary_cross_entropy(out, x.clamp(0.0, 1.0))
+        if bool((weights == 1).all()):
+            return F.mse_loss
+        return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None) -> AutoencoderDetector:
+        """Train the autoencoder on ``X`` and set the threshold.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training rows, mostly normal. DataFrames may mix numbers and text.
+        y : ignored
+            Present for scikit-learn compatibility.
+        on_epoch : callable, optional
+            ``on_epoch(epoch, train_loss, val_loss)`` after every epoch (progress).
+
+        Returns
+        -------
+        self : AutoencoderDetector
+        """
+        self._validate_params()
+        frame = as_frame(X)
+        n = len(frame)
+        if n < 2:
+            raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
+        encoder = TabularEncoder(self.scaling, self.categorical, self.category_weight, self.missing)
+        encoded = encoder.fit_transform(frame)
+        constant = encoder.constant_columns_
+        if constant:
+            shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")
+            log.warning(
+                "%d column(s) constant in training (%s): any other value there will count as unusual",
+                len(constant), shown,
+            )
+        if self.loss == "bce" and (encoded.min() < 0 or encoded.max() > 1):
+            raise ConfigError("loss='bce' needs inputs scaled to [0, 1]: use scaling='minmax'")
+        seed = self._resolve_seed()
+        device = self._torch_device()
+        train_idx, val_idx = self._split(n, seed)
+        X_all = torch.from_numpy(encoded).to(device)
+        weights = torch.from_numpy(encoder.feature_weights_).to(device)
+        n_columns = len(encoder.columns_)
+        config = TrainConfig(
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            optimizer=self.optimizer,
+            weight_decay=float(self.weight_decay),
+            patience=int(self.patience),
+        )
+        callback = on_epoch
+        if self.verbose and callback is None:
+            callback = _log_epoch
+        with self._compute(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self._build_module(encoded.shape[1]).to(device)
+            generator = torch.Generator().manual_seed(seed)
+            history = train(
+                module,
+                X_all[train_idx] if val_idx is not None else X_all,
+                self._loss_fn(weights, n_columns),
+                config,
+                X_val=X_all[val_idx] if val_idx is not None else None,
+                generator=generator,
+                on_epoch=callback,
+            )
+            scores = reconstruction_scores(module, X_all, weights, n_columns)
+        self.encoder_ = encoder
+        self.module_ = module
+        self.history_ = history
+        self.n_features_in_ = frame.shape[1]
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
+        self._device_ = device
+        self._weights_ = weights
+        self._set_scores(scores)
+        return self
+
+    def _split(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        n_val = int(round(n * float(self.validation_fraction)))
+        if n_val < 1 or n - n_val < 1:
+            return torch.arange(n), None
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
+        return order[n_val:], order[:n_val]
+
+    def _build_module(self, n_features: int) -> DenseAutoencoder:
+        return DenseAutoencoder(
+            n_features,
+            tuple(int(h) for h in self.hidden),
+            self.activation,
+            self.output_activation,
+            float(self.dropout),
+        )
+
+    def _set_scores(self, scores: np.ndarray) -> None:
+        self.decision_scores_ = scores
+        self.threshold_ = ContaminationThreshold(self.contamination).fit(scores).threshold_
+        self.labels_ = (scores > self.threshold_).astype(int)
+
+    # ------------------------------------------------------------- outputs
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score of each row: weighted mean squared reconstruction error.
+
+        Higher = more anomalous. For a numeric table this is the per-row MSE of
+        the scaled values; a categorical column adds the error of its one-hot block.
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with self._compute():
+            return reconstruction_scores(self.module_, Xt, self._weights_, len(self.encoder_.columns_))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for rows scoring above ``threshold_``, 0 otherwise."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X`` and return its 0/1 labels."""
+        return self.fit(X, y, **fit_params).labels_
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Latent code of each row, shape (n_samples, hidden[-1])."""
+        self._check_fitted()
+        Xt = self._encode(X)
+        with self._compute(), torch.no_grad():
+            self.module_.eval()
+            return self.module_.encode(Xt).cpu().numpy()
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """Reconstruction of each row in the encoded (scaled, one-hot) space."""
+        self._check_fitted()
+        Xt = self._encode(X)
+        with self._compute():
+            return reconstructions(self.module_, Xt)
+
+    def feature_errors(self, X: Any) -> np.ndarray:
+        """Weighted squared error per original column, shape (n_samples, n_features_in_).
+
+        A one-hot block is summed back to its column. Row means equal
+        :meth:`decision_function`.
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with self._compute():
+            squared = feature_squared_errors(self.module_, Xt)
+        return self.encoder_.column_errors(squared)
+
+
+def _log_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+    val = f" val {val_loss:.6g}" if val_loss is not None else ""
+    log.info("epoch %d train %.6g%s", epoch, train_loss, val)
+
+
+# Keep the history type importable from here for users inspecting history_.
+__all__ += ["History"]

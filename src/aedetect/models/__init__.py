@@ -1,0 +1,5 @@
+"""Torch modules only: they know shapes, not data or anomalies."""
+
+from aedetect.models.dense import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder
+
+__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "DenseAutoencoder"]
