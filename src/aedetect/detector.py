@@ -54,11 +54,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Activation of the reconstruction. ``identity`` suits standardised data.
     dropout : float, default=0.0
         Dropout after each hidden layer but the latent one, in [0, 1).
-    epochs : int, default=100
+    epochs : int, default=200
         Maximum number of passes over the training rows.
     batch_size : int, default=256
         Rows per optimisation step.
-    lr : float, default=1e-3
+    lr : float, default=3e-3
         Learning rate.
     optimizer : {"adam", "sgd", "adagrad"}, default="adam"
         Optimiser.
@@ -69,7 +69,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         L2 penalty on the weights.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping, in [0, 1). 0 turns it off.
-    patience : int, default=10
+    patience : int, default=20
         Epochs without a better validation loss before stopping; the best
         weights are restored.
     contamination : float, default=0.1
@@ -81,6 +81,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Columns to one-hot encode; text columns are detected on their own.
     category_weight : float, default=1.0
         Cost of a wholly wrong category, in squared standard deviations.
+    clip : float or None, default=5.0
+        The network sees numbers clipped to their training mean +- ``clip``
+        standard deviations, while errors use the real value: an out-of-range
+        number cannot be copied through and always raises the score. ``None``
+        turns it off.
     missing : {"error", "impute"}, default="error"
         Reject missing values (naming column and row) or impute them with the
         median / most frequent value plus a missing indicator.
@@ -127,18 +132,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         activation: str = "relu",
         output_activation: str = "identity",
         dropout: float = 0.0,
-        epochs: int = 100,
+        epochs: int = 200,
         batch_size: int = 256,
-        lr: float = 1e-3,
+        lr: float = 3e-3,
         optimizer: str = "adam",
         loss: str = "mse",
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int = 20,
         contamination: float = 0.1,
         scaling: str = "standard",
         categorical: tuple[str, ...] | None = None,
         category_weight: float = 1.0,
+        clip: float | None = 5.0,
         missing: str = "error",
         random_state: int | None = None,
         device: str = "auto",
@@ -160,6 +166,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.scaling = scaling
         self.categorical = categorical
         self.category_weight = category_weight
+        self.clip = clip
         self.missing = missing
         self.random_state = random_state
         self.device = device
@@ -211,6 +218,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         real("weight_decay", 0.0, np.inf, False, True)
         real("validation_fraction", 0.0, 1.0, False, True)
         real("category_weight", 0.0, np.inf, True, True)
+        if self.clip is not None:
+            real("clip", 0.0, np.inf, True, True)
         check_contamination(self.contamination)
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ConfigError(
@@ -298,7 +307,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         n = len(frame)
         if n < 2:
             raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
-        encoder = TabularEncoder(self.scaling, self.categorical, self.category_weight, self.missing)
+        encoder = TabularEncoder(
+            self.scaling, self.categorical, self.category_weight, self.missing, self.clip
+        )
         encoded = encoder.fit_transform(frame)
         constant = encoder.constant_columns_
         if constant:
@@ -313,6 +324,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         device = self._torch_device()
         train_idx, val_idx = self._split(n, seed)
         X_all = torch.from_numpy(encoded).to(device)
+        bounds = self._bounds(encoder, device)
+        X_fit = X_all.clamp(*bounds)
         weights = torch.from_numpy(encoder.feature_weights_).to(device)
         n_columns = len(encoder.columns_)
         config = TrainConfig(
@@ -332,24 +345,51 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             generator = torch.Generator().manual_seed(seed)
             history = train(
                 module,
-                X_all[train_idx] if val_idx is not None else X_all,
+                X_fit[train_idx] if val_idx is not None else X_fit,
                 self._loss_fn(weights, n_columns),
                 config,
-                X_val=X_all[val_idx] if val_idx is not None else None,
+                X_val=X_fit[val_idx] if val_idx is not None else None,
                 generator=generator,
                 on_epoch=callback,
             )
-            scores = reconstruction_scores(module, X_all, weights, n_columns)
+            scores = reconstruction_scores(module, X_all, weights, n_columns, bounds)
+        names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
+        self._set_fitted(encoder, module, history, frame.shape[1], names, device, scores)
+        return self
+
+    def _set_fitted(
+        self,
+        encoder: TabularEncoder,
+        module: torch.nn.Module,
+        history: History,
+        n_features_in: int,
+        feature_names: list[str] | None,
+        device: torch.device,
+        scores: np.ndarray,
+        threshold: float | None = None,
+    ) -> None:
+        """Set every fitted attribute; shared by ``fit`` and loading a model file."""
         self.encoder_ = encoder
         self.module_ = module
         self.history_ = history
-        self.n_features_in_ = frame.shape[1]
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
+        self.n_features_in_ = n_features_in
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self._device_ = device
-        self._weights_ = weights
-        self._set_scores(scores)
-        return self
+        self._weights_ = torch.from_numpy(encoder.feature_weights_).to(device)
+        self._bounds_ = self._bounds(encoder, device)
+        self.decision_scores_ = scores
+        if threshold is None:
+            threshold = ContaminationThreshold(self.contamination).fit(scores).threshold_
+        self.threshold_ = threshold
+        self.labels_ = (scores > threshold).astype(int)
+
+    @staticmethod
+    def _bounds(encoder: TabularEncoder, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        low, high = encoder.clip_bounds()
+        return torch.from_numpy(low).to(device), torch.from_numpy(high).to(device)
 
     def _split(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         n_val = int(round(n * float(self.validation_fraction)))
@@ -367,11 +407,6 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             float(self.dropout),
         )
 
-    def _set_scores(self, scores: np.ndarray) -> None:
-        self.decision_scores_ = scores
-        self.threshold_ = ContaminationThreshold(self.contamination).fit(scores).threshold_
-        self.labels_ = (scores > self.threshold_).astype(int)
-
     # ------------------------------------------------------------- outputs
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly score of each row: weighted mean squared reconstruction error.
@@ -382,7 +417,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
-            return reconstruction_scores(self.module_, Xt, self._weights_, len(self.encoder_.columns_))
+            return reconstruction_scores(
+                self.module_, Xt, self._weights_, len(self.encoder_.columns_), self._bounds_
+            )
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for rows scoring above ``threshold_``, 0 otherwise."""
@@ -398,14 +435,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Xt = self._encode(X)
         with self._compute(), torch.no_grad():
             self.module_.eval()
-            return self.module_.encode(Xt).cpu().numpy()
+            return self.module_.encode(Xt.clamp(*self._bounds_)).cpu().numpy()
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of each row in the encoded (scaled, one-hot) space."""
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
-            return reconstructions(self.module_, Xt)
+            return reconstructions(self.module_, Xt, self._bounds_)
 
     def feature_errors(self, X: Any) -> np.ndarray:
         """Weighted squared error per original column, shape (n_samples, n_features_in_).
@@ -416,7 +453,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
-            squared = feature_squared_errors(self.module_, Xt)
+            squared = feature_squared_errors(self.module_, Xt, self._bounds_)
         return self.encoder_.column_errors(squared)
 
 

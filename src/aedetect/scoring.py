@@ -12,9 +12,16 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["feature_squared_errors", "reconstruction_scores", "reconstructions"]
+__all__ = ["Bounds", "feature_squared_errors", "reconstruction_scores", "reconstructions"]
 
 CHUNK = 8192
+# (low, high) per encoded feature: the network sees inputs clamped to them, and
+# errors are measured against the unclamped values.
+Bounds = tuple[torch.Tensor, torch.Tensor] | None
+
+
+def _forward(module: nn.Module, xb: torch.Tensor, bounds: Bounds) -> torch.Tensor:
+    return module(xb if bounds is None else xb.clamp(bounds[0], bounds[1]))
 
 
 def _chunks(X: torch.Tensor, chunk: int) -> Iterator[torch.Tensor]:
@@ -23,17 +30,23 @@ def _chunks(X: torch.Tensor, chunk: int) -> Iterator[torch.Tensor]:
 
 
 @torch.no_grad()
-def reconstructions(module: nn.Module, X: torch.Tensor, chunk: int = CHUNK) -> np.ndarray:
+def reconstructions(
+    module: nn.Module, X: torch.Tensor, bounds: Bounds = None, chunk: int = CHUNK
+) -> np.ndarray:
     """Reconstructed encoded rows, as a float32 array."""
     module.eval()
-    return np.concatenate([module(xb).cpu().numpy() for xb in _chunks(X, chunk)]) if len(X) else (
-        np.zeros((0, X.shape[1]), dtype=np.float32)
-    )
+    parts = [_forward(module, xb, bounds).cpu().numpy() for xb in _chunks(X, chunk)]
+    return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
 
 
 @torch.no_grad()
 def reconstruction_scores(
-    module: nn.Module, X: torch.Tensor, weights: torch.Tensor, n_columns: int, chunk: int = CHUNK
+    module: nn.Module,
+    X: torch.Tensor,
+    weights: torch.Tensor,
+    n_columns: int,
+    bounds: Bounds = None,
+    chunk: int = CHUNK,
 ) -> np.ndarray:
     """Weighted mean squared reconstruction error per row.
 
@@ -41,13 +54,18 @@ def reconstruction_scores(
     table with unit weights this is the plain per-row MSE.
     """
     module.eval()
-    out = [((module(xb) - xb).square() @ weights).div(n_columns).cpu() for xb in _chunks(X, chunk)]
+    out = [
+        ((_forward(module, xb, bounds) - xb).square() @ weights).div(n_columns).cpu()
+        for xb in _chunks(X, chunk)
+    ]
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 
 @torch.no_grad()
-def feature_squared_errors(module: nn.Module, X: torch.Tensor, chunk: int = CHUNK) -> np.ndarray:
+def feature_squared_errors(
+    module: nn.Module, X: torch.Tensor, bounds: Bounds = None, chunk: int = CHUNK
+) -> np.ndarray:
     """Unweighted squared error of every encoded feature, shape (n, n_encoded)."""
     module.eval()
-    parts = [(module(xb) - xb).square().cpu().numpy() for xb in _chunks(X, chunk)]
+    parts = [(_forward(module, xb, bounds) - xb).square().cpu().numpy() for xb in _chunks(X, chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)

@@ -109,6 +109,9 @@ class _Column:
     fill: Any = None
     categories: list[str] = field(default_factory=list)
     constant: bool = False
+    # Bounds of the network's input, in scaled units (numeric columns only).
+    low: float = float("-inf")
+    high: float = float("inf")
 
 
 class TabularEncoder:
@@ -128,6 +131,11 @@ class TabularEncoder:
         ``"error"`` rejects missing values naming column and row; ``"impute"``
         fills the training median (numbers) or most frequent category and adds a
         0/1 indicator per column.
+    clip : float or None, default=5.0
+        The network sees each number clipped to its training mean +- ``clip``
+        training standard deviations (see :meth:`clip_bounds`); errors are measured
+        against the unclipped value, so an out-of-range number cannot be copied
+        through and always counts. ``None`` turns clipping off.
     """
 
     def __init__(
@@ -136,11 +144,13 @@ class TabularEncoder:
         categorical: tuple[str, ...] | list[str] | None = None,
         category_weight: float = 1.0,
         missing: str = "error",
+        clip: float | None = 5.0,
     ) -> None:
         self.scaling = scaling
         self.categorical = categorical
         self.category_weight = category_weight
         self.missing = missing
+        self.clip = clip
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any) -> TabularEncoder:
@@ -165,6 +175,7 @@ class TabularEncoder:
                 col = self._fit_numeric(name, series, pos, impute)
             columns.append(col)
             pos = col.stop
+        self._finish_numeric(frame, [c for c in columns if c.kind == "numeric"])
         self.columns_ = columns
         self.n_features_out_ = pos
         self.feature_names_in_ = [c.name for c in columns]
@@ -179,6 +190,9 @@ class TabularEncoder:
         w = self.category_weight
         if not isinstance(w, (int, float)) or not np.isfinite(w) or w <= 0:
             raise ConfigError(f"category_weight must be a positive number, got {w!r}")
+        c = self.clip
+        if c is not None and (not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0):
+            raise ConfigError(f"clip must be a positive number or None, got {c!r}")
 
     def _fit_numeric(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
         values = _parse_numeric(series, name)
@@ -197,6 +211,23 @@ class TabularEncoder:
         scale = 1.0 if constant or spread == 0.0 else spread
         width = 2 if impute else 1
         return _Column(name, "numeric", pos, pos + width, offset, scale, fill, constant=constant)
+
+    def _finish_numeric(self, frame: pd.DataFrame, cols: list[_Column]) -> None:
+        """Scale constant columns like their neighbours; set the input clipping bounds."""
+        spreads = [c.scale for c in cols if not c.constant]
+        for col in cols:
+            if col.constant and self.scaling != "none":
+                # A never-varying column (an MNIST corner pixel) gets the median scale
+                # of the others: a deviation counts like one of theirs, neither as
+                # 1e8 (std + eps) nor in raw units.
+                col.scale = float(np.median(spreads)) if spreads else max(1.0, abs(col.offset))
+            if self.clip is None:
+                continue
+            values = (_parse_numeric(frame[col.name], col.name) - col.offset) / col.scale
+            values = values[~np.isnan(values)]
+            centre, spread = float(values.mean()), float(values.std())
+            col.low = centre - float(self.clip) * spread
+            col.high = centre + float(self.clip) * spread
 
     def _fit_categorical(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
         missing = series.isna().to_numpy()
@@ -315,6 +346,19 @@ class TabularEncoder:
         starts = np.array([c.start for c in self.columns_])
         return np.add.reduceat(squared * self.feature_weights_, starts, axis=1)
 
+    def clip_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bound of every encoded feature as the network sees it.
+
+        Numbers are bounded to their training mean +- ``clip`` standard deviations
+        (in scaled units); one-hot slots and indicators are unbounded.
+        """
+        low = np.full(self.n_features_out_, -np.inf, dtype=np.float32)
+        high = np.full(self.n_features_out_, np.inf, dtype=np.float32)
+        for col in self.columns_:
+            if col.kind == "numeric":
+                low[col.start], high[col.start] = col.low, col.high
+        return low, high
+
     @property
     def constant_columns_(self) -> list[str]:
         """Columns that had a single value in training."""
@@ -334,6 +378,7 @@ class TabularEncoder:
                 "categorical": list(self.categorical or ()),
                 "category_weight": self.category_weight,
                 "missing": self.missing,
+                "clip": self.clip,
             },
             "columns": [
                 {
@@ -346,6 +391,8 @@ class TabularEncoder:
                     "fill": c.fill,
                     "categories": c.categories,
                     "constant": c.constant,
+                    "low": c.low,
+                    "high": c.high,
                 }
                 for c in self.columns_
             ],
