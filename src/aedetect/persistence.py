@@ -78,8 +78,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
-def save_detector(det: AutoencoderDetector, path: str | os.PathLike[str]) -> None:
-    """Write a fitted detector to ``path`` (atomically: no half-written file)."""
+def save_detector(
+    det: AutoencoderDetector, path: str | os.PathLike[str], extra: dict[str, Any] | None = None
+) -> None:
+    """Write a fitted detector to ``path`` (atomically: no half-written file).
+
+    ``extra`` is plain JSON-ready data stored beside the detector (the CLI keeps
+    the id and label column names there).
+    """
     det._check_fitted()
     tensors = {f"module.{k}": v.detach().cpu().contiguous() for k, v in det.module_.state_dict().items()}
     tensors["decision_scores"] = torch.from_numpy(np.ascontiguousarray(det.decision_scores_))
@@ -97,6 +103,7 @@ def save_detector(det: AutoencoderDetector, path: str | os.PathLike[str]) -> Non
         "aedetect_version": _version(),
         "params": json.dumps(_json_params(det)),
         "state": json.dumps(state),
+        "extra": json.dumps(extra or {}),
     }
     meta["checksum"] = _checksum(meta, tensors)
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
@@ -142,6 +149,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         "format_version": int(meta["format_version"]),
         "params": json.loads(meta["params"]),
         "state": json.loads(meta["state"]),
+        "extra": json.loads(meta.get("extra", "{}")),
     }
 
 

@@ -33,6 +33,8 @@ SCALINGS = ("standard", "minmax", "none")
 MISSING = ("error", "impute")
 # A column whose spread is below this share of its magnitude counts as constant.
 _CONSTANT_RTOL = 1e-9
+# Standard scaling divides by max(std, range / _RANGE_FLOOR).
+_RANGE_FLOOR = 10.0
 
 
 def as_frame(X: Any) -> pd.DataFrame:
@@ -120,8 +122,10 @@ class TabularEncoder:
     Parameters
     ----------
     scaling : {"standard", "minmax", "none"}, default="standard"
-        How numeric columns are scaled. A column that is constant in training gets
-        scale 1 (its deviations count in raw units) instead of a near-zero divisor.
+        How numeric columns are scaled. ``standard`` divides by the standard
+        deviation, floored at a tenth of the column's range so that a nearly
+        constant column cannot blow up; a constant column gets the median scale
+        of the other numeric columns instead of a near-zero divisor.
     categorical : sequence of str, optional
         Columns to treat as categorical. Text columns are detected on their own.
     category_weight : float, default=1.0
@@ -202,7 +206,10 @@ class TabularEncoder:
             raise DataError(f"column '{name}' has no values")
         fill = float(np.median(finite))
         if self.scaling == "standard":
-            offset, spread = float(finite.mean()), float(finite.std())
+            # The floor at a tenth of the range keeps a nearly constant column (a
+            # pixel inked in 2 of 2,000 images) from turning into a 100-sigma spike.
+            span = float(finite.max() - finite.min())
+            offset, spread = float(finite.mean()), max(float(finite.std()), span / _RANGE_FLOOR)
         elif self.scaling == "minmax":
             offset, spread = float(finite.min()), float(finite.max() - finite.min())
         else:

@@ -1,0 +1,460 @@
+"""The ``aedetect`` command line: thin commands over the library.
+
+Library errors become one line on stderr and an exit code here, and only here:
+2 for a usage or parameter error, 1 for a data or model-file problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from aedetect import __version__
+from aedetect.data.datasets import BUILTIN, load_data
+from aedetect.data.readers import Table
+from aedetect.detector import AutoencoderDetector
+from aedetect.exceptions import AedetectError, ConfigError, DataError
+from aedetect.persistence import atomic_write_bytes, load_detector, read_metadata, save_detector
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    help="Find anomalies with autoencoders: fit on mostly normal data, score new data.",
+)
+log = logging.getLogger("aedetect")
+
+EXIT_DATA, EXIT_USAGE = 1, 2
+DATA_HELP = f"A CSV, TSV, Parquet or .npy file, or a built-in data set ({', '.join(BUILTIN)})."
+
+
+# ------------------------------------------------------------------ options
+def _int_tuple(value: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated integers like 64,32,8, got {value!r}")
+    if not widths or min(widths) < 1:
+        raise typer.BadParameter(f"expected positive widths like 64,32,8, got {value!r}")
+    return widths
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+def _clip(value: str) -> float | None:
+    if value.lower() == "none":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number or 'none', got {value!r}") from None
+
+
+MODEL = "Model"
+DATA_OPTS = "Data"
+Hidden = Annotated[str, typer.Option(help="Encoder widths, comma-separated; the decoder mirrors them.",
+                                     rich_help_panel=MODEL)]
+Activation = Annotated[str, typer.Option(help="Hidden activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity.", rich_help_panel=MODEL)]  # noqa: E501
+OutputActivation = Annotated[str, typer.Option(help="Output activation: identity, sigmoid, tanh, relu.", rich_help_panel=MODEL)]  # noqa: E501
+Dropout = Annotated[float, typer.Option(help="Dropout after hidden layers, in [0, 1).", rich_help_panel=MODEL)]  # noqa: E501
+Epochs = Annotated[int, typer.Option(help="Maximum passes over the data.", rich_help_panel=MODEL)]
+BatchSize = Annotated[int, typer.Option(help="Rows per optimisation step.", rich_help_panel=MODEL)]
+Lr = Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=MODEL)]
+Optimizer = Annotated[str, typer.Option(help="adam, sgd or adagrad.", rich_help_panel=MODEL)]
+Loss = Annotated[str, typer.Option(help="mse, or bce (needs --output-activation sigmoid --scaling minmax).", rich_help_panel=MODEL)]  # noqa: E501
+WeightDecay = Annotated[float, typer.Option(help="L2 penalty on the weights.", rich_help_panel=MODEL)]
+ValFraction = Annotated[float, typer.Option(help="Share of rows held out for early stopping; 0 turns it off.", rich_help_panel=MODEL)]  # noqa: E501
+Patience = Annotated[int, typer.Option(help="Epochs without improvement before stopping.", rich_help_panel=MODEL)]  # noqa: E501
+Contamination = Annotated[float, typer.Option(help="Expected share of anomalies in (0, 0.5]; sets the threshold.", rich_help_panel=MODEL)]  # noqa: E501
+Scaling = Annotated[str, typer.Option(help="Numeric scaling: standard, minmax or none.", rich_help_panel=DATA_OPTS)]  # noqa: E501
+CategoryWeight = Annotated[float, typer.Option(help="Cost of a wholly wrong category, in squared standard deviations.", rich_help_panel=DATA_OPTS)]  # noqa: E501
+Clip = Annotated[str, typer.Option(help="Clip numbers the network sees to mean +- CLIP std ('none' to turn off).", rich_help_panel=DATA_OPTS)]  # noqa: E501
+Missing = Annotated[str, typer.Option(help="Missing values: error (reject) or impute (median / most frequent + indicator).", rich_help_panel=DATA_OPTS)]  # noqa: E501
+Categorical = Annotated[str | None, typer.Option(help="Columns to treat as categorical, comma-separated (text columns are detected).", rich_help_panel=DATA_OPTS)]  # noqa: E501
+LabelColumn = Annotated[str | None, typer.Option(help="Column with known labels, kept out of the features.", rich_help_panel=DATA_OPTS)]  # noqa: E501
+IdColumn = Annotated[str | None, typer.Option(help="Column passed through to the output, kept out of the features.", rich_help_panel=DATA_OPTS)]  # noqa: E501
+Seed = Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL)]  # noqa: E501
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
+
+
+# ----------------------------------------------------------------- helpers
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turn library errors into one line on stderr and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except AedetectError as exc:
+            _fail(str(exc), EXIT_DATA)
+        except BrokenPipeError:  # `aedetect score ... | head`: the reader left
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+            raise typer.Exit(0) from None
+        except OSError as exc:  # unwritable output folder, disk full, ...
+            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), EXIT_DATA)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _about(source: str) -> Iterator[None]:
+    """Prefix data errors raised inside the block with the data's source."""
+    try:
+        yield
+    except DataError as exc:
+        msg = str(exc)
+        if source and not msg.startswith(source):
+            raise DataError(f"{source}: {msg}") from None
+        raise
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("aedetect").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _detector(**params: Any) -> AutoencoderDetector:
+    params["hidden"] = _int_tuple(params["hidden"])
+    params["clip"] = _clip(params["clip"])
+    params["categorical"] = _names(params["categorical"])
+    params["random_state"] = params.pop("seed")
+    return AutoencoderDetector(**params)
+
+
+def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs  loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, disable=quiet or not console.is_terminal) as bar:
+        task = bar.add_task("fit", total=det.epochs, loss="-")
+
+        def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+            shown = f"{train_loss:.4g}" + (f" val {val_loss:.4g}" if val_loss is not None else "")
+            bar.update(task, completed=epoch, loss=shown)
+
+        with _about(table.source):
+            det.fit(table.features, on_epoch=on_epoch)
+
+
+def _scores_frame(det: AutoencoderDetector, table: Table) -> pd.DataFrame:
+    with _about(table.source):
+        scores = det.decision_function(table.features)
+    out = pd.DataFrame({"score": scores, "is_anomaly": (scores > det.threshold_).astype(int)})
+    if table.ids is not None:
+        out.insert(0, str(table.ids.name), table.ids.to_numpy())
+    if table.labels is not None:
+        out[str(table.labels.name)] = table.labels.to_numpy()
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataError(f"{path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a file name")
+
+
+def _binary_labels(labels: pd.Series | None) -> np.ndarray | None:
+    if labels is None:
+        return None
+    values = pd.to_numeric(labels, errors="coerce").to_numpy()
+    if np.isnan(values).any() or not set(np.unique(values)) <= {0, 1} or len(np.unique(values)) < 2:
+        return None
+    return values.astype(int)
+
+
+# ---------------------------------------------------------------- commands
+@app.command()
+@_guarded
+def fit(
+    data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    hidden: Hidden = "64,32,8",
+    activation: Activation = "relu",
+    output_activation: OutputActivation = "identity",
+    dropout: Dropout = 0.0,
+    epochs: Epochs = 200,
+    batch_size: BatchSize = 256,
+    lr: Lr = 3e-3,
+    optimizer: Optimizer = "adam",
+    loss: Loss = "mse",
+    weight_decay: WeightDecay = 0.0,
+    validation_fraction: ValFraction = 0.1,
+    patience: Patience = 20,
+    contamination: Contamination = 0.1,
+    scaling: Scaling = "standard",
+    category_weight: CategoryWeight = 1.0,
+    clip: Clip = "5",
+    missing: Missing = "error",
+    categorical: Categorical = None,
+    label_column: LabelColumn = None,
+    id_column: IdColumn = None,
+    seed: Seed = None,
+    device: Device = "auto",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Fit a detector on DATA and save it to one model file.
+
+    Example: `aedetect fit customers.csv --output model.aedetect --id-column customer --seed 0`
+    """
+    _setup_logging(verbose)
+    params = {k: v for k, v in locals().items() if k not in _NOT_PARAMS}
+    det = _detector(**params, verbose=int(verbose))
+    det._validate_params()
+    _check_writable(output)
+    table = load_data(data, label_column, id_column)
+    _fit(det, table, quiet)
+    save_detector(det, output, extra=_extra(table))
+    n_flagged = int(det.labels_.sum())
+    typer.echo(
+        f"fitted on {len(table.features)} rows x {table.features.shape[1]} columns in "
+        f"{len(det.history_.train_loss)} epochs ({det.history_.seconds:.1f}s); "
+        f"threshold {det.threshold_:.4g} flags {n_flagged} training rows; model written to {output}"
+    )
+
+
+_NOT_PARAMS = {"data", "output", "output_dir", "label_column", "id_column", "quiet", "verbose", "top"}
+
+
+def _extra(table: Table) -> dict[str, Any]:
+    return {
+        "id_column": None if table.ids is None else str(table.ids.name),
+        "label_column": None if table.labels is None else str(table.labels.name),
+        "data": table.source,
+    }
+
+
+@app.command()
+@_guarded
+def score(
+    model: Annotated[Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)],  # noqa: E501
+    data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")] = None,  # noqa: E501
+    label_column: LabelColumn = None,
+    id_column: IdColumn = None,
+) -> None:
+    """Score every row of DATA with a saved model.
+
+    Writes one row per input row, in input order: the id column when known,
+    `score` (higher = more anomalous) and `is_anomaly` (0/1). The id and label
+    columns used at fit time are reused unless given here.
+
+    Example: `aedetect score model.aedetect new.csv --output scores.csv`
+    """
+    _setup_logging(False)
+    if output is not None:
+        _check_writable(output)
+    det = load_detector(model)
+    extra = read_metadata(model)["extra"]
+    table = _load_for_model(data, extra, label_column, id_column)
+    frame = _scores_frame(det, table)
+    if output is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    _write_csv(frame, output)
+    typer.echo(f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; written to {output}", err=True)  # noqa: E501
+
+
+def _load_for_model(data: str, extra: dict[str, Any], label: str | None, id_: str | None) -> Table:
+    """Load DATA, reusing the model's id and label columns when they are present."""
+    from aedetect.data.readers import read_table, split_columns
+
+    path = Path(data)
+    if not path.exists():
+        return load_data(data, label, id_)
+    frame = read_table(path)
+    label = label or (extra.get("label_column") if extra.get("label_column") in frame else None)
+    id_ = id_ or (extra.get("id_column") if extra.get("id_column") in frame else None)
+    return split_columns(frame, str(path), label, id_)
+
+
+@app.command()
+@_guarded
+def info(
+    model: Annotated[Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)],  # noqa: E501
+    as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+) -> None:
+    """Describe a saved model: version, parameters, columns, training.
+
+    Example: `aedetect info model.aedetect`
+    """
+    meta = read_metadata(model)
+    if as_json:
+        typer.echo(json.dumps(meta, indent=2, default=str))
+        return
+    params, state = meta["params"], meta["state"]
+    cols = state["encoder"]["columns"]
+    cats = [c["name"] for c in cols if c["kind"] == "categorical"]
+    hist = state["history"]
+    scores = load_detector(model).decision_scores_
+    width = cols[-1]["stop"] if cols else 0
+    lines = [
+        f"model file      {model}",
+        f"written by      aedetect {meta['aedetect_version']} (format {meta['format_version']})",
+        f"network         {width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
+        f" ({params['activation']}, output {params['output_activation']})",
+        f"columns         {len(cols)} ({len(cols) - len(cats)} numeric, {len(cats)} categorical"
+        + (f": {', '.join(cats[:6])}" if cats else "") + ")",
+        f"training        {len(hist['train_loss'])} epochs, best {hist['best_epoch']}, "
+        f"{hist['seconds']:.1f}s, final loss {hist['train_loss'][-1]:.4g}"
+        + (f", val {min(hist['val_loss']):.4g}" if hist["val_loss"] else ""),
+        f"threshold       {state['threshold']:.6g} (contamination {params['contamination']})",
+        f"training scores median {np.median(scores):.4g}, max {np.max(scores):.4g}, "
+        f"{len(scores)} rows",
+    ]
+    extra = meta["extra"]
+    if extra.get("id_column") or extra.get("label_column"):
+        lines.append(f"id / label      {extra.get('id_column')} / {extra.get('label_column')}")
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+@_guarded
+def run(
+    data: Annotated[str, typer.Argument(help=DATA_HELP)] = "digits",
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Folder for the model, scores and flagged rows.")] = Path("aedetect-output"),  # noqa: E501
+    hidden: Hidden = "64,32,8",
+    activation: Activation = "relu",
+    output_activation: OutputActivation = "identity",
+    dropout: Dropout = 0.0,
+    epochs: Epochs = 200,
+    batch_size: BatchSize = 256,
+    lr: Lr = 3e-3,
+    optimizer: Optimizer = "adam",
+    loss: Loss = "mse",
+    weight_decay: WeightDecay = 0.0,
+    validation_fraction: ValFraction = 0.1,
+    patience: Patience = 20,
+    contamination: Contamination = 0.1,
+    scaling: Scaling = "standard",
+    category_weight: CategoryWeight = 1.0,
+    clip: Clip = "5",
+    missing: Missing = "error",
+    categorical: Categorical = None,
+    label_column: LabelColumn = None,
+    id_column: IdColumn = None,
+    seed: Seed = 0,
+    device: Device = "auto",
+    top: Annotated[int, typer.Option(help="How many of the most anomalous rows to print.")] = 5,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Fit on DATA, score it, and write model, scores and flagged rows to a folder.
+
+    Writes `model.aedetect`, `scores.csv` (one row per input row) and
+    `anomalies.csv` (the flagged rows, most anomalous first), then prints a summary.
+
+    Example: `aedetect run digits --output-dir out` or `aedetect run data.csv -o out --id-column id`
+    """
+    _setup_logging(verbose)
+    params = {k: v for k, v in locals().items() if k not in _NOT_PARAMS}
+    det = _detector(**params, verbose=int(verbose))
+    det._validate_params()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DataError(f"{output_dir}: exists and is not a folder")
+    table = load_data(data, label_column, id_column)
+    _fit(det, table, quiet)
+    scores = _scores_frame(det, table)
+    order = np.argsort(-scores["score"].to_numpy(), kind="stable")
+    flagged = order[scores["is_anomaly"].to_numpy()[order] == 1]
+    anomalies = pd.concat([scores.iloc[flagged], table.features.iloc[flagged]], axis=1)
+    anomalies.insert(0, "row", flagged)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    save_detector(det, output_dir / "model.aedetect", extra=_extra(table))
+    _write_csv(scores, output_dir / "scores.csv")
+    _write_csv(anomalies, output_dir / "anomalies.csv")
+    typer.echo(_summary(det, table, scores, order[:top], output_dir))
+
+
+def _summary(
+    det: AutoencoderDetector, table: Table, scores: pd.DataFrame, top: np.ndarray, out: Path
+) -> str:
+    hist = det.history_
+    lines = [
+        f"data       {table.source}: {len(table.features)} rows x {table.features.shape[1]} columns",
+        f"model      {det.encoder_.n_features_out_}-{'-'.join(map(str, det.hidden))}-... "
+        f"trained {len(hist.train_loss)} epochs (best {hist.best_epoch}) in {hist.seconds:.1f}s",
+        f"threshold  {det.threshold_:.4g}: {int(scores['is_anomaly'].sum())} rows flagged "
+        f"(contamination {det.contamination})",
+    ]
+    labels = _binary_labels(table.labels)
+    if labels is not None:
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        s = scores["score"].to_numpy()
+        lines.append(
+            f"labels     AUROC {roc_auc_score(labels, s):.3f}, "
+            f"average precision {average_precision_score(labels, s):.3f}"
+        )
+    lines.append("most anomalous rows:")
+    for i in top:
+        desc = f"  row {i:>6}  score {scores['score'].iloc[i]:.4g}"
+        if table.ids is not None:
+            desc += f"  {table.ids.name}={table.ids.iloc[i]}"
+        if table.labels is not None:
+            desc += f"  {table.labels.name}={table.labels.iloc[i]}"
+        lines.append(desc)
+    lines.append(f"written    {out}/model.aedetect, scores.csv, anomalies.csv")
+    return "\n".join(lines)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"aedetect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Find anomalies with autoencoders: fit on mostly normal data, score new data.
+
+    Start with `aedetect run` (fits on the built-in digits) or `aedetect run data.csv`.
+    """
+
+
+def main() -> None:
+    """Entry point of the ``aedetect`` console script."""
+    app()
