@@ -73,7 +73,7 @@ Activation = Annotated[str, typer.Option(help="Hidden activation: relu, tanh, si
 OutputActivation = Annotated[str, typer.Option(help="Output activation: identity, sigmoid, tanh, relu.", rich_help_panel=MODEL)]  # noqa: E501
 Dropout = Annotated[float, typer.Option(help="Dropout after hidden layers, in [0, 1).", rich_help_panel=MODEL)]  # noqa: E501
 Epochs = Annotated[int, typer.Option(help="Maximum passes over the data.", rich_help_panel=MODEL)]
-BatchSize = Annotated[int, typer.Option(help="Rows per optimisation step.", rich_help_panel=MODEL)]
+BatchSize = Annotated[str, typer.Option(help="Rows per optimisation step, or auto: min(256, max(32, rows // 8)).", rich_help_panel=MODEL)]  # noqa: E501
 Lr = Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=MODEL)]
 Optimizer = Annotated[str, typer.Option(help="adam, sgd or adagrad.", rich_help_panel=MODEL)]
 Loss = Annotated[str, typer.Option(help="mse, or bce (needs --output-activation sigmoid --scaling minmax).", rich_help_panel=MODEL)]  # noqa: E501
@@ -142,6 +142,11 @@ def _detector(**params: Any) -> AutoencoderDetector:
     params["clip"] = _clip(params["clip"])
     params["categorical"] = _names(params["categorical"])
     params["random_state"] = params.pop("seed")
+    if params["batch_size"] != "auto":
+        try:
+            params["batch_size"] = int(params["batch_size"])
+        except ValueError:
+            raise ConfigError(f"--batch-size must be an integer or auto, got {params['batch_size']!r}") from None
     return AutoencoderDetector(**params)
 
 
@@ -213,7 +218,7 @@ def fit(
     output_activation: OutputActivation = "identity",
     dropout: Dropout = 0.0,
     epochs: Epochs = 200,
-    batch_size: BatchSize = 256,
+    batch_size: BatchSize = "auto",
     lr: Lr = 3e-3,
     optimizer: Optimizer = "adam",
     loss: Loss = "mse",
@@ -358,7 +363,7 @@ def run(
     output_activation: OutputActivation = "identity",
     dropout: Dropout = 0.0,
     epochs: Epochs = 200,
-    batch_size: BatchSize = 256,
+    batch_size: BatchSize = "auto",
     lr: Lr = 3e-3,
     optimizer: Optimizer = "adam",
     loss: Loss = "mse",

@@ -56,8 +56,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Dropout after each hidden layer but the latent one, in [0, 1).
     epochs : int, default=200
         Maximum number of passes over the training rows.
-    batch_size : int, default=256
-        Rows per optimisation step.
+    batch_size : int or "auto", default="auto"
+        Rows per optimisation step. ``auto`` is ``min(256, max(32, n_rows // 8))``:
+        256 on large data (fast), smaller on small tables so that every epoch
+        still takes several steps.
     lr : float, default=3e-3
         Learning rate.
     optimizer : {"adam", "sgd", "adagrad"}, default="adam"
@@ -133,7 +135,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         output_activation: str = "identity",
         dropout: float = 0.0,
         epochs: int = 200,
-        batch_size: int = 256,
+        batch_size: int | str = "auto",
         lr: float = 3e-3,
         optimizer: str = "adam",
         loss: str = "mse",
@@ -212,7 +214,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         choice("device", DEVICES)
         real("dropout", 0.0, 1.0, False, True)
         integer("epochs", 1)
-        integer("batch_size", 1)
+        if self.batch_size != "auto":
+            integer("batch_size", 1)
         integer("patience", 1)
         real("lr", 0.0, np.inf, True, True)
         real("weight_decay", 0.0, np.inf, False, True)
@@ -238,7 +241,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return hasattr(self, "module_")
 
     def __sklearn_tags__(self):  # noqa: D105 - scikit-learn hook
+        from sklearn.utils import TransformerTags
+
         tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
         tags.input_tags.allow_nan = self.missing == "impute"
         tags.input_tags.categorical = True
         tags.input_tags.string = True
@@ -268,14 +274,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             yield
 
     def _encode(self, X: Any) -> torch.Tensor:
-        if not isinstance(X, pd.DataFrame):
-            shape = np.shape(X)
-            if len(shape) == 2 and shape[1] != self.n_features_in_:
-                raise DataError(
-                    f"X has {shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input"
-                )
-        encoded = self.encoder_.transform(X)
+        frame = as_frame(X)
+        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        encoded = self.encoder_.transform(frame)
         return torch.from_numpy(encoded).to(self._device_)
 
     def _loss_fn(self, weights: torch.Tensor, n_columns: int):
@@ -330,7 +335,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         n_columns = len(encoder.columns_)
         config = TrainConfig(
             epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
+            batch_size=self._batch_size(len(train_idx)),
             lr=float(self.lr),
             optimizer=self.optimizer,
             weight_decay=float(self.weight_decay),
@@ -386,6 +391,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.threshold_ = threshold
         self.labels_ = (scores > threshold).astype(int)
 
+    def _batch_size(self, n_rows: int) -> int:
+        if self.batch_size == "auto":
+            return min(256, max(32, n_rows // 8))
+        return int(self.batch_size)
+
     @staticmethod
     def _bounds(encoder: TabularEncoder, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         low, high = encoder.clip_bounds()
@@ -428,6 +438,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """Fit on ``X`` and return its 0/1 labels."""
         return self.fit(X, y, **fit_params).labels_
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X`` and return its latent codes."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent code of each row, shape (n_samples, hidden[-1])."""

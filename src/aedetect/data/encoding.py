@@ -43,6 +43,8 @@ def as_frame(X: Any) -> pd.DataFrame:
     Arrays get the names ``x0, x1, ...``. Raises :class:`DataError` for input
     that is not two-dimensional.
     """
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise DataError("sparse input is not supported: convert it with X.toarray()")
     if isinstance(X, pd.DataFrame):
         frame = X
         if not all(isinstance(c, str) for c in frame.columns):
@@ -55,12 +57,12 @@ def as_frame(X: Any) -> pd.DataFrame:
     if arr.ndim == 1:
         raise DataError(
             f"expected a 2D table (rows x columns), got a 1D array of shape {arr.shape}; "
-            "reshape with X.reshape(-1, 1) for a single column"
+            "Reshape your data with X.reshape(-1, 1) for a single column"
         )
     if arr.ndim != 2:
         raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
     if arr.dtype.kind == "c":
-        raise DataError("complex numbers are not supported")
+        raise DataError("Complex data not supported")
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
@@ -162,7 +164,9 @@ class TabularEncoder:
         self._check_params()
         frame = as_frame(X)
         if frame.shape[1] == 0:
-            raise DataError("the table has no feature columns")
+            raise DataError(
+                f"0 feature(s) (shape=({len(frame)}, 0)) while a minimum of 1 is required."
+            )
         named = [str(c) for c in (self.categorical or ())]
         unknown = [c for c in named if c not in frame.columns]
         if unknown:
@@ -327,7 +331,7 @@ class TabularEncoder:
                 raise DataError(self._missing_message(col.name, int(np.argmax(missing))))
             out[missing, col.stop - 1] = 1.0
             series = series.where(~missing, col.fill)
-        codes = pd.Categorical(series.astype(str), categories=col.categories).codes
+        codes = pd.Index(col.categories).get_indexer(series.astype(str))
         # code -1 (never seen in training) lands on the "unseen" slot.
         slot = np.where(codes < 0, len(col.categories), codes)
         out[np.arange(len(slot)), col.start + slot] = 1.0
@@ -343,8 +347,8 @@ class TabularEncoder:
     @staticmethod
     def _missing_message(name: str, row: int) -> str:
         return (
-            f"column '{name}' row {row + 1}: missing value "
-            "(impute with missing='impute', --missing impute on the CLI)"
+            f"column '{name}' row {row + 1}: missing value (NaN); "
+            "impute with missing='impute' (--missing impute on the CLI)"
         )
 
     # ----------------------------------------------------------- grouping

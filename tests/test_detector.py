@@ -1,0 +1,159 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from aedetect import AutoencoderDetector, ConfigError, DataError, NotFittedError
+
+
+def test_auroc_floor_on_digits_one_class(digits_one_class):
+    X_train, X_test, y_test = digits_one_class
+    det = AutoencoderDetector(random_state=0).fit(X_train)
+    auroc = roc_auc_score(y_test, det.decision_function(X_test))
+    assert auroc >= 0.95, auroc
+
+
+def test_mixed_table_anomalies_rank_in_top_one_percent(mixed):
+    det = AutoencoderDetector(random_state=0).fit(mixed.features)
+    scores = det.decision_function(mixed.features)
+    top = set(np.argsort(-scores)[: len(scores) // 100])
+    anomalies = set(np.flatnonzero(mixed.labels.to_numpy() == 1))
+    assert anomalies <= top, sorted(anomalies - top)
+
+
+def test_same_seed_same_scores_bit_for_bit(small_frame):
+    a = AutoencoderDetector(hidden=(8, 3), epochs=15, random_state=7).fit(small_frame)
+    b = AutoencoderDetector(hidden=(8, 3), epochs=15, random_state=7).fit(small_frame)
+    c = AutoencoderDetector(hidden=(8, 3), epochs=15, random_state=8).fit(small_frame)
+    assert np.array_equal(a.decision_scores_, b.decision_scores_)
+    assert not np.array_equal(a.decision_scores_, c.decision_scores_)
+
+
+def test_outputs_have_the_documented_shapes(fitted_small, small_frame):
+    det = fitted_small
+    n = len(small_frame)
+    scores = det.decision_function(small_frame)
+    assert scores.shape == (n,)
+    assert set(np.unique(det.predict(small_frame))) <= {0, 1}
+    assert det.transform(small_frame).shape == (n, 3)
+    assert det.reconstruct(small_frame).shape == (n, det.encoder_.n_features_out_)
+    errors = det.feature_errors(small_frame)
+    assert errors.shape == (n, 4)
+    np.testing.assert_allclose(errors.mean(axis=1), scores, rtol=1e-5)
+    assert list(det.feature_names_in_) == ["a", "b", "c", "colour"]
+
+
+def test_threshold_is_contamination_quantile(small_frame):
+    det = AutoencoderDetector(hidden=(8, 3), epochs=5, contamination=0.05, random_state=0)
+    labels = det.fit_predict(small_frame)
+    assert labels.sum() == pytest.approx(0.05 * len(small_frame), abs=1)
+    assert np.array_equal(labels, det.labels_)
+
+
+def test_feature_errors_point_at_the_corrupted_column(fitted_small, small_frame):
+    row = small_frame.iloc[[0]].copy()
+    row["b"] = row["a"] * -2  # breaks b = 2a: the pair (a, b) is to blame
+    errors = fitted_small.feature_errors(row)[0]
+    before = fitted_small.feature_errors(small_frame.iloc[[0]])[0]
+    assert int(np.argmax(errors)) in (0, 1)
+    assert errors[:2].sum() > 10 * before[:2].sum()
+
+
+def test_unseen_category_scores_as_unusual(fitted_small, small_frame):
+    rows = small_frame.iloc[:20].copy()
+    base = fitted_small.decision_function(rows)
+    rows["colour"] = "purple"
+    assert (fitted_small.decision_function(rows) > base).all()
+
+
+def test_out_of_range_number_is_not_copied_through():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    det = AutoencoderDetector(hidden=(16, 8), random_state=0).fit(X)
+    far = np.array([[50.0, 0.0, 0.0]])
+    assert det.decision_function(far)[0] > 100 * np.median(det.decision_scores_)
+
+
+def test_not_fitted_raises():
+    det = AutoencoderDetector()
+    for method in ("decision_function", "predict", "transform", "reconstruct", "feature_errors"):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            getattr(det, method)([[1.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"contamination": 0.7}, r"contamination must be in \(0, 0.5\], got 0.7"),
+        ({"hidden": ()}, "hidden must be a non-empty sequence of positive integers"),
+        ({"activation": "swish"}, "activation must be one of"),
+        ({"output_activation": "softmax"}, "output_activation must be one of"),
+        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"dropout": 1.0}, r"dropout must be in \[0.0, 1.0\), got 1.0"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd, adagrad"),
+        ({"loss": "bce"}, "loss='bce' needs output_activation='sigmoid'"),
+        ({"lr": -1.0}, r"lr must be in \(0.0, inf\), got -1.0"),
+    ],
+)
+def test_bad_parameters_are_named(params, message):
+    with pytest.raises(ConfigError, match=message):
+        AutoencoderDetector(**params).fit(np.ones((5, 2)))
+
+
+def test_one_row_is_refused():
+    with pytest.raises(DataError, match="need at least 2 rows to fit, got 1 sample"):
+        AutoencoderDetector().fit([[1.0, 2.0]])
+
+
+def test_wrong_column_set_at_scoring(fitted_small, small_frame):
+    with pytest.raises(DataError, match="columns do not match the model: missing 'c'"):
+        fitted_small.decision_function(small_frame.drop(columns=["c"]))
+
+
+def test_bce_with_minmax_and_sigmoid(digits_one_class):
+    X_train, X_test, y_test = digits_one_class
+    det = AutoencoderDetector(
+        loss="bce", output_activation="sigmoid", scaling="minmax", epochs=30, random_state=0
+    ).fit(X_train)
+    assert roc_auc_score(y_test, det.decision_function(X_test)) > 0.9
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad"])
+def test_other_optimizers_train(optimizer, small_frame):
+    det = AutoencoderDetector(hidden=(8, 3), epochs=10, optimizer=optimizer, lr=0.05,
+                              random_state=0).fit(small_frame)
+    assert det.history_.train_loss[-1] < det.history_.train_loss[0]
+
+
+def test_works_in_pipeline_and_grid_search(digits_one_class):
+    X_train, X_test, y_test = digits_one_class
+    pipe = make_pipeline(FunctionTransformer(lambda X: X / 16.0),
+                         AutoencoderDetector(epochs=10, random_state=0))
+    pipe.fit(X_train)
+    assert roc_auc_score(y_test, pipe.decision_function(X_test)) > 0.85
+
+    def auroc(est, X, y):
+        return roc_auc_score(y, est.decision_function(X))
+
+    grid = GridSearchCV(
+        AutoencoderDetector(epochs=10, random_state=0),
+        {"hidden": [(32, 4), (64, 32, 8)]},
+        scoring=auroc,
+        cv=[(np.arange(len(X_train)), np.arange(len(X_train), len(X_train) + len(X_test)))],
+    )
+    grid.fit(np.vstack([X_train, X_test]), np.concatenate([np.zeros(len(X_train)), y_test]))
+    assert grid.best_params_["hidden"] in [(32, 4), (64, 32, 8)]
+    assert grid.best_score_ > 0.85
+
+
+def test_dataframe_with_categories_round_trips_through_numpy_input():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    det = AutoencoderDetector(hidden=(4, 2), epochs=3, random_state=0).fit(X)
+    with pytest.raises(DataError, match="X has 2 features, but AutoencoderDetector is expecting 3"):
+        det.decision_function(X[:, :2])
+    assert not hasattr(det, "feature_names_in_")
+    det.fit(pd.DataFrame(X, columns=["p", "q", "r"]))
+    assert list(det.feature_names_in_) == ["p", "q", "r"]

@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from aedetect.data.encoding import TabularEncoder, as_frame
+from aedetect.exceptions import ConfigError, DataError
+
+
+def test_one_hot_block_weighted_like_one_number():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "cat": list("abcd")})
+    enc = TabularEncoder().fit(frame)
+    assert enc.categorical_columns_ == ["cat"]
+    # 1 numeric slot + 4 categories + 1 unseen slot
+    assert enc.n_features_out_ == 6
+    assert enc.feature_weights_.tolist() == [1.0] + [0.5] * 5
+    encoded = enc.transform(frame)
+    assert encoded[:, 1:5].sum(axis=1).tolist() == [1, 1, 1, 1]
+    # A wholly wrong category (one slot missed, one predicted) costs category_weight.
+    wrong = np.zeros((1, 6), dtype=np.float32)
+    wrong[0, 1], wrong[0, 2] = 1.0, 1.0
+    assert enc.column_errors(wrong)[0, 1] == pytest.approx(1.0)
+
+
+def test_twenty_categories_cost_the_same_as_two():
+    frame = pd.DataFrame({"many": [f"c{i}" for i in range(20)], "few": ["a", "b"] * 10})
+    enc = TabularEncoder().fit(frame)
+    enc_cols = {c.name: c for c in enc.columns_}
+    for name in ("many", "few"):
+        col = enc_cols[name]
+        assert enc.feature_weights_[col.start : col.stop].sum() * 2 / (col.stop - col.start) == 1.0
+
+
+def test_unseen_category_sets_unseen_slot():
+    enc = TabularEncoder().fit(pd.DataFrame({"cat": ["a", "b", "a"]}))
+    out = enc.transform(pd.DataFrame({"cat": ["zzz"]}))
+    assert out.tolist() == [[0.0, 0.0, 1.0]]
+
+
+def test_text_in_numeric_column_is_named():
+    frame = pd.DataFrame({"age": ["1", "2", "abc", "4", "5"]})
+    with pytest.raises(DataError, match=r"column 'age' row 3: 'abc' is not a number"):
+        TabularEncoder().fit(frame)
+
+
+def test_missing_rejected_with_column_and_row():
+    frame = pd.DataFrame({"a": [1.0, 2.0, np.nan]})
+    with pytest.raises(DataError, match=r"column 'a' row 3: missing value \(NaN\)"):
+        TabularEncoder().fit(frame)
+
+
+def test_infinite_rejected_even_when_imputing():
+    frame = pd.DataFrame({"a": [1.0, np.inf, 2.0]})
+    with pytest.raises(DataError, match=r"column 'a' row 2: infinite value"):
+        TabularEncoder(missing="impute").fit(frame)
+
+
+def test_impute_fills_median_and_sets_indicator():
+    train = pd.DataFrame({"a": [1.0, 2.0, 3.0, np.nan], "c": ["x", "x", None, "y"]})
+    enc = TabularEncoder(missing="impute", scaling="none").fit(train)
+    out = enc.transform(train)
+    assert out[3, 0] == 2.0 and out[3, 1] == 1.0  # median, indicator
+    assert out[0, 1] == 0.0
+    c = enc.columns_[1]
+    assert out[2, c.stop - 1] == 1.0 and out[2, c.start] == 1.0  # indicator, most frequent "x"
+
+
+def test_constant_column_does_not_blow_up():
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"const": np.zeros(100), "v": rng.normal(0, 50, 100)})
+    enc = TabularEncoder().fit(train)
+    assert enc.constant_columns_ == ["const"]
+    test = enc.transform(pd.DataFrame({"const": [255.0], "v": [0.0]}))
+    # scaled like its neighbour (std ~50), not divided by ~0 (PyOD: 1e8) or by 1 (255)
+    assert 2.0 < test[0, 0] < 10.0
+
+
+def test_nearly_constant_column_is_floored_at_a_tenth_of_its_range():
+    train = pd.DataFrame({"rare": [0.0] * 999 + [16.0]})
+    enc = TabularEncoder().fit(train)
+    assert enc.columns_[0].scale == pytest.approx(1.6)
+
+
+def test_clip_bounds_at_five_sigma():
+    rng = np.random.default_rng(0)
+    enc = TabularEncoder().fit(pd.DataFrame({"v": rng.normal(size=500), "c": ["a", "b"] * 250}))
+    low, high = enc.clip_bounds()
+    assert low[0] == pytest.approx(-5.0, abs=1e-4) and high[0] == pytest.approx(5.0, abs=1e-4)
+    assert np.isinf(low[1:]).all() and np.isinf(high[1:]).all()
+
+
+def test_columns_must_match_at_transform():
+    enc = TabularEncoder().fit(pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 3.0]}))
+    with pytest.raises(DataError, match=r"missing 'b'; unexpected 'z'"):
+        enc.transform(pd.DataFrame({"a": [1.0], "z": [2.0]}))
+    # same columns in another order are fine
+    assert enc.transform(pd.DataFrame({"b": [3.0], "a": [1.0]})).shape == (1, 2)
+
+
+def test_state_round_trip_gives_same_encoding(small_frame):
+    enc = TabularEncoder(missing="impute").fit(small_frame)
+    again = TabularEncoder.from_state(enc.get_state())
+    assert np.array_equal(enc.transform(small_frame), again.transform(small_frame))
+    assert again.clip_bounds()[0].tolist() == enc.clip_bounds()[0].tolist()
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match="scaling must be one of"):
+        TabularEncoder(scaling="log").fit([[1.0]])
+    with pytest.raises(ConfigError, match="category_weight must be a positive number, got -1"):
+        TabularEncoder(category_weight=-1).fit([[1.0]])
+
+
+def test_as_frame_rejects_1d():
+    with pytest.raises(DataError, match="1D array"):
+        as_frame(np.arange(3))

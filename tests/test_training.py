@@ -1,0 +1,55 @@
+import torch
+
+from aedetect.models import DenseAutoencoder
+from aedetect.training import TrainConfig, _denormals_flushed, cpu_threads, flushed_denormals, train
+
+
+def test_flush_denormal_is_restored():
+    torch.set_flush_denormal(False)
+    with flushed_denormals():
+        assert _denormals_flushed()
+    assert not _denormals_flushed()
+
+
+def test_thread_count_is_restored():
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def _data(n=256, d=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 2, generator=g)
+    return z @ torch.randn(2, d, generator=g)
+
+
+def test_loss_goes_down_and_history_has_every_epoch():
+    X = _data()
+    torch.manual_seed(0)
+    module = DenseAutoencoder(10, (8, 2))
+    cfg = TrainConfig(epochs=60, batch_size=32, lr=1e-2)
+    hist = train(module, X, torch.nn.functional.mse_loss, cfg)
+    assert len(hist.train_loss) == 60
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+
+
+def test_early_stopping_restores_best_weights():
+    X, X_val = _data(seed=0), _data(n=64, seed=1) * 50  # validation unlike training: gets worse
+    torch.manual_seed(0)
+    module = DenseAutoencoder(10, (8, 2))
+    cfg = TrainConfig(epochs=200, batch_size=32, lr=1e-2, patience=3)
+    hist = train(module, X, torch.nn.functional.mse_loss, cfg, X_val=X_val)
+    best = min(hist.val_loss)
+    assert hist.val_loss[hist.best_epoch - 1] == best
+    with torch.no_grad():
+        restored = torch.nn.functional.mse_loss(module(X_val), X_val).item()
+    assert abs(restored - best) <= 1e-4 * max(1.0, best)
+
+
+def test_callback_sees_every_epoch():
+    seen = []
+    torch.manual_seed(0)
+    train(DenseAutoencoder(10, (4,)), _data(), torch.nn.functional.mse_loss,
+          TrainConfig(epochs=3), on_epoch=lambda e, t, v: seen.append((e, v)))
+    assert seen == [(1, None), (2, None), (3, None)]
