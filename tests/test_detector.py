@@ -123,15 +123,17 @@ def test_bce_with_minmax_and_sigmoid(digits_one_class):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adagrad"])
 def test_other_optimizers_train(optimizer, small_frame):
-    det = AutoencoderDetector(hidden=(8, 3), epochs=10, optimizer=optimizer, lr=0.05,
-                              random_state=0).fit(small_frame)
+    det = AutoencoderDetector(
+        hidden=(8, 3), epochs=10, optimizer=optimizer, lr=0.05, random_state=0
+    ).fit(small_frame)
     assert det.history_.train_loss[-1] < det.history_.train_loss[0]
 
 
 def test_works_in_pipeline_and_grid_search(digits_one_class):
     X_train, X_test, y_test = digits_one_class
-    pipe = make_pipeline(FunctionTransformer(lambda X: X / 16.0),
-                         AutoencoderDetector(epochs=10, random_state=0))
+    pipe = make_pipeline(
+        FunctionTransformer(lambda X: X / 16.0), AutoencoderDetector(epochs=10, random_state=0)
+    )
     pipe.fit(X_train)
     assert roc_auc_score(y_test, pipe.decision_function(X_test)) > 0.85
 

@@ -11,8 +11,6 @@ from aedetect import AutoencoderDetector
 EXPECTED_FAILURES = {
     "check_outliers_train": "predict returns 0/1, not -1/+1; higher score = more anomalous",
     "check_outliers_fit_predict": "fit_predict returns 0/1, not -1/+1",
-    "check_outlier_contamination": "contamination is validated in fit with its own message",
-    "check_outlier_corruption": "uses sklearn's -1/+1 label convention",
 }
 
 

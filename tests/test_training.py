@@ -50,6 +50,11 @@ def test_early_stopping_restores_best_weights():
 def test_callback_sees_every_epoch():
     seen = []
     torch.manual_seed(0)
-    train(DenseAutoencoder(10, (4,)), _data(), torch.nn.functional.mse_loss,
-          TrainConfig(epochs=3), on_epoch=lambda e, t, v: seen.append((e, v)))
+    train(
+        DenseAutoencoder(10, (4,)),
+        _data(),
+        torch.nn.functional.mse_loss,
+        TrainConfig(epochs=3),
+        on_epoch=lambda e, t, v: seen.append((e, v)),
+    )
     assert seen == [(1, None), (2, None), (3, None)]

@@ -5,7 +5,13 @@ anomalous. Higher score = more anomalous; ``predict`` gives 0/1.
 """
 
 from aedetect.detector import AutoencoderDetector
-from aedetect.exceptions import AedetectError, ConfigError, DataError, ModelFileError, NotFittedError
+from aedetect.exceptions import (
+    AedetectError,
+    ConfigError,
+    DataError,
+    ModelFileError,
+    NotFittedError,
+)
 
 __version__ = "0.1.0"
 

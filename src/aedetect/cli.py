@@ -46,7 +46,9 @@ def _int_tuple(value: str) -> tuple[int, ...]:
     try:
         widths = tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated integers like 64,32,8, got {value!r}")
+        raise typer.BadParameter(
+            f"expected comma-separated integers like 64,32,8, got {value!r}"
+        ) from None
     if not widths or min(widths) < 1:
         raise typer.BadParameter(f"expected positive widths like 64,32,8, got {value!r}")
     return widths
@@ -67,28 +69,109 @@ def _clip(value: str) -> float | None:
 
 MODEL = "Model"
 DATA_OPTS = "Data"
-Hidden = Annotated[str, typer.Option(help="Encoder widths, comma-separated; the decoder mirrors them.",
-                                     rich_help_panel=MODEL)]
-Activation = Annotated[str, typer.Option(help="Hidden activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity.", rich_help_panel=MODEL)]  # noqa: E501
-OutputActivation = Annotated[str, typer.Option(help="Output activation: identity, sigmoid, tanh, relu.", rich_help_panel=MODEL)]  # noqa: E501
-Dropout = Annotated[float, typer.Option(help="Dropout after hidden layers, in [0, 1).", rich_help_panel=MODEL)]  # noqa: E501
+Hidden = Annotated[
+    str,
+    typer.Option(
+        help="Encoder widths, comma-separated; the decoder mirrors them.", rich_help_panel=MODEL
+    ),
+]
+Activation = Annotated[
+    str,
+    typer.Option(
+        help="Hidden activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity.",
+        rich_help_panel=MODEL,
+    ),
+]  # noqa: E501
+OutputActivation = Annotated[
+    str,
+    typer.Option(help="Output activation: identity, sigmoid, tanh, relu.", rich_help_panel=MODEL),
+]  # noqa: E501
+Dropout = Annotated[
+    float, typer.Option(help="Dropout after hidden layers, in [0, 1).", rich_help_panel=MODEL)
+]  # noqa: E501
 Epochs = Annotated[int, typer.Option(help="Maximum passes over the data.", rich_help_panel=MODEL)]
-BatchSize = Annotated[str, typer.Option(help="Rows per optimisation step, or auto: min(256, max(32, rows // 8)).", rich_help_panel=MODEL)]  # noqa: E501
+BatchSize = Annotated[
+    str,
+    typer.Option(
+        help="Rows per optimisation step, or auto: min(256, max(32, rows // 8)).",
+        rich_help_panel=MODEL,
+    ),
+]  # noqa: E501
 Lr = Annotated[float, typer.Option(help="Learning rate.", rich_help_panel=MODEL)]
 Optimizer = Annotated[str, typer.Option(help="adam, sgd or adagrad.", rich_help_panel=MODEL)]
-Loss = Annotated[str, typer.Option(help="mse, or bce (needs --output-activation sigmoid --scaling minmax).", rich_help_panel=MODEL)]  # noqa: E501
-WeightDecay = Annotated[float, typer.Option(help="L2 penalty on the weights.", rich_help_panel=MODEL)]
-ValFraction = Annotated[float, typer.Option(help="Share of rows held out for early stopping; 0 turns it off.", rich_help_panel=MODEL)]  # noqa: E501
-Patience = Annotated[int, typer.Option(help="Epochs without improvement before stopping.", rich_help_panel=MODEL)]  # noqa: E501
-Contamination = Annotated[float, typer.Option(help="Expected share of anomalies in (0, 0.5]; sets the threshold.", rich_help_panel=MODEL)]  # noqa: E501
-Scaling = Annotated[str, typer.Option(help="Numeric scaling: standard, minmax or none.", rich_help_panel=DATA_OPTS)]  # noqa: E501
-CategoryWeight = Annotated[float, typer.Option(help="Cost of a wholly wrong category, in squared standard deviations.", rich_help_panel=DATA_OPTS)]  # noqa: E501
-Clip = Annotated[str, typer.Option(help="Clip numbers the network sees to mean +- CLIP std ('none' to turn off).", rich_help_panel=DATA_OPTS)]  # noqa: E501
-Missing = Annotated[str, typer.Option(help="Missing values: error (reject) or impute (median / most frequent + indicator).", rich_help_panel=DATA_OPTS)]  # noqa: E501
-Categorical = Annotated[str | None, typer.Option(help="Columns to treat as categorical, comma-separated (text columns are detected).", rich_help_panel=DATA_OPTS)]  # noqa: E501
-LabelColumn = Annotated[str | None, typer.Option(help="Column with known labels, kept out of the features.", rich_help_panel=DATA_OPTS)]  # noqa: E501
-IdColumn = Annotated[str | None, typer.Option(help="Column passed through to the output, kept out of the features.", rich_help_panel=DATA_OPTS)]  # noqa: E501
-Seed = Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL)]  # noqa: E501
+Loss = Annotated[
+    str,
+    typer.Option(
+        help="mse, or bce (needs --output-activation sigmoid --scaling minmax).",
+        rich_help_panel=MODEL,
+    ),
+]  # noqa: E501
+WeightDecay = Annotated[
+    float, typer.Option(help="L2 penalty on the weights.", rich_help_panel=MODEL)
+]
+ValFraction = Annotated[
+    float,
+    typer.Option(
+        help="Share of rows held out for early stopping; 0 turns it off.", rich_help_panel=MODEL
+    ),
+]  # noqa: E501
+Patience = Annotated[
+    int, typer.Option(help="Epochs without improvement before stopping.", rich_help_panel=MODEL)
+]  # noqa: E501
+Contamination = Annotated[
+    float,
+    typer.Option(
+        help="Expected share of anomalies in (0, 0.5]; sets the threshold.", rich_help_panel=MODEL
+    ),
+]  # noqa: E501
+Scaling = Annotated[
+    str, typer.Option(help="Numeric scaling: standard, minmax or none.", rich_help_panel=DATA_OPTS)
+]  # noqa: E501
+CategoryWeight = Annotated[
+    float,
+    typer.Option(
+        help="Cost of a wholly wrong category, in squared standard deviations.",
+        rich_help_panel=DATA_OPTS,
+    ),
+]  # noqa: E501
+Clip = Annotated[
+    str,
+    typer.Option(
+        help="Clip numbers the network sees to mean +- CLIP std ('none' to turn off).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]  # noqa: E501
+Missing = Annotated[
+    str,
+    typer.Option(
+        help="Missing values: error (reject) or impute (median / most frequent + indicator).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]  # noqa: E501
+Categorical = Annotated[
+    str | None,
+    typer.Option(
+        help="Columns to treat as categorical, comma-separated (text columns are detected).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]  # noqa: E501
+LabelColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="Column with known labels, kept out of the features.", rich_help_panel=DATA_OPTS
+    ),
+]  # noqa: E501
+IdColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="Column passed through to the output, kept out of the features.",
+        rich_help_panel=DATA_OPTS,
+    ),
+]  # noqa: E501
+Seed = Annotated[
+    int | None,
+    typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL),
+]  # noqa: E501
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
@@ -146,7 +229,9 @@ def _detector(**params: Any) -> AutoencoderDetector:
         try:
             params["batch_size"] = int(params["batch_size"])
         except ValueError:
-            raise ConfigError(f"--batch-size must be an integer or auto, got {params['batch_size']!r}") from None
+            raise ConfigError(
+                f"--batch-size must be an integer or auto, got {params['batch_size']!r}"
+            ) from None
     return AutoencoderDetector(**params)
 
 
@@ -180,7 +265,8 @@ def _scores_frame(det: AutoencoderDetector, table: Table) -> pd.DataFrame:
     if table.ids is not None:
         out.insert(0, str(table.ids.name), table.ids.to_numpy())
     if table.labels is not None:
-        out[str(table.labels.name)] = table.labels.to_numpy()
+        name = str(table.labels.name)
+        out[f"true_{name}" if name in out.columns else name] = table.labels.to_numpy()
     return out
 
 
@@ -258,7 +344,16 @@ def fit(
     )
 
 
-_NOT_PARAMS = {"data", "output", "output_dir", "label_column", "id_column", "quiet", "verbose", "top"}
+_NOT_PARAMS = {
+    "data",
+    "output",
+    "output_dir",
+    "label_column",
+    "id_column",
+    "quiet",
+    "verbose",
+    "top",
+}
 
 
 def _extra(table: Table) -> dict[str, Any]:
@@ -272,9 +367,13 @@ def _extra(table: Table) -> dict[str, Any]:
 @app.command()
 @_guarded
 def score(
-    model: Annotated[Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)],  # noqa: E501
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
+    ],  # noqa: E501
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")] = None,  # noqa: E501
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")
+    ] = None,  # noqa: E501
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
 ) -> None:
@@ -297,7 +396,11 @@ def score(
         frame.to_csv(sys.stdout, index=False)
         return
     _write_csv(frame, output)
-    typer.echo(f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; written to {output}", err=True)  # noqa: E501
+    typer.echo(
+        f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; "
+        f"written to {output}",
+        err=True,
+    )  # noqa: E501
 
 
 def _load_for_model(data: str, extra: dict[str, Any], label: str | None, id_: str | None) -> Table:
@@ -316,7 +419,9 @@ def _load_for_model(data: str, extra: dict[str, Any], label: str | None, id_: st
 @app.command()
 @_guarded
 def info(
-    model: Annotated[Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)],  # noqa: E501
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
+    ],  # noqa: E501
     as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
 ) -> None:
     """Describe a saved model: version, parameters, columns, training.
@@ -339,7 +444,8 @@ def info(
         f"network         {width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
         f" ({params['activation']}, output {params['output_activation']})",
         f"columns         {len(cols)} ({len(cols) - len(cats)} numeric, {len(cats)} categorical"
-        + (f": {', '.join(cats[:6])}" if cats else "") + ")",
+        + (f": {', '.join(cats[:6])}" if cats else "")
+        + ")",
         f"training        {len(hist['train_loss'])} epochs, best {hist['best_epoch']}, "
         f"{hist['seconds']:.1f}s, final loss {hist['train_loss'][-1]:.4g}"
         + (f", val {min(hist['val_loss']):.4g}" if hist["val_loss"] else ""),
@@ -357,7 +463,10 @@ def info(
 @_guarded
 def run(
     data: Annotated[str, typer.Argument(help=DATA_HELP)] = "digits",
-    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Folder for the model, scores and flagged rows.")] = Path("aedetect-output"),  # noqa: E501
+    output_dir: Annotated[
+        Path,
+        typer.Option("--output-dir", "-o", help="Folder for the model, scores and flagged rows."),
+    ] = Path("aedetect-output"),  # noqa: E501
     hidden: Hidden = "64,32,8",
     activation: Activation = "relu",
     output_activation: OutputActivation = "identity",
@@ -416,7 +525,8 @@ def _summary(
 ) -> str:
     hist = det.history_
     lines = [
-        f"data       {table.source}: {len(table.features)} rows x {table.features.shape[1]} columns",
+        f"data       {table.source}: {len(table.features)} rows x "
+        f"{table.features.shape[1]} columns",
         f"model      {det.encoder_.n_features_out_}-{'-'.join(map(str, det.hidden))}-... "
         f"trained {len(hist.train_loss)} epochs (best {hist.best_epoch}) in {hist.seconds:.1f}s",
         f"threshold  {det.threshold_:.4g}: {int(scores['is_anomaly'].sum())} rows flagged "
@@ -451,8 +561,15 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Find anomalies with autoencoders: fit on mostly normal data, score new data.
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
@@ -188,7 +188,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
         def real(name: str, low: float, high: float, low_open: bool, high_open: bool) -> None:
             value = getattr(self, name)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+            ok = (
+                isinstance(value, numbers.Real)
+                and not isinstance(value, bool)
+                and np.isfinite(value)
+            )
             if ok:
                 ok = (value > low if low_open else value >= low) and (
                     value < high if high_open else value <= high
@@ -204,7 +208,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             or len(hidden) == 0
             or not all(isinstance(h, numbers.Integral) and h >= 1 for h in hidden)
         ):
-            raise ConfigError(f"hidden must be a non-empty sequence of positive integers, got {hidden!r}")
+            raise ConfigError(
+                f"hidden must be a non-empty sequence of positive integers, got {hidden!r}"
+            )
         choice("activation", tuple(ACTIVATIONS))
         choice("output_activation", OUTPUT_ACTIVATIONS)
         choice("optimizer", OPTIMIZERS)
@@ -291,7 +297,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
 
     # ----------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None) -> AutoencoderDetector:
+    def fit(
+        self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None
+    ) -> AutoencoderDetector:
         """Train the autoencoder on ``X`` and set the threshold.
 
         Parameters
@@ -318,10 +326,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         encoded = encoder.fit_transform(frame)
         constant = encoder.constant_columns_
         if constant:
-            shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")
+            shown = ", ".join(repr(c) for c in constant[:5]) + (
+                ", ..." if len(constant) > 5 else ""
+            )
             log.warning(
-                "%d column(s) constant in training (%s): any other value there will count as unusual",
-                len(constant), shown,
+                "%d column(s) constant in training (%s): "
+                "any other value there will count as unusual",
+                len(constant),
+                shown,
             )
         if self.loss == "bce" and (encoded.min() < 0 or encoded.max() > 1):
             raise ConfigError("loss='bce' needs inputs scaled to [0, 1]: use scaling='minmax'")

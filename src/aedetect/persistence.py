@@ -48,7 +48,9 @@ def _version() -> str:
 
 def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True).encode())
+    h.update(
+        json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True).encode()
+    )
     for name in sorted(tensors):
         t = tensors[name].contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
@@ -87,7 +89,9 @@ def save_detector(
     the id and label column names there).
     """
     det._check_fitted()
-    tensors = {f"module.{k}": v.detach().cpu().contiguous() for k, v in det.module_.state_dict().items()}
+    tensors = {
+        f"module.{k}": v.detach().cpu().contiguous() for k, v in det.module_.state_dict().items()
+    }
     tensors["decision_scores"] = torch.from_numpy(np.ascontiguousarray(det.decision_scores_))
     names = getattr(det, "feature_names_in_", None)
     state = {
@@ -135,7 +139,8 @@ def _read(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
     if file_version > FORMAT_VERSION:
         raise ModelFileError(
             f"{p}: written by aedetect {meta.get('aedetect_version', '?')} in model format "
-            f"{file_version}; this aedetect {_version()} reads format {FORMAT_VERSION}: upgrade aedetect"
+            f"{file_version}; this aedetect {_version()} reads format {FORMAT_VERSION}: "
+            "upgrade aedetect"
         )
     return data, meta
 
@@ -153,7 +158,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def _tensors(path: str | os.PathLike[str], data: bytes, meta: dict[str, str]) -> dict[str, torch.Tensor]:
+def _tensors(
+    path: str | os.PathLike[str], data: bytes, meta: dict[str, str]
+) -> dict[str, torch.Tensor]:
     try:
         tensors = st_load(data)
     except Exception:  # safetensors raises its own error types for any damage
@@ -176,7 +183,9 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         det._validate_params()
         encoder = TabularEncoder.from_state(state["encoder"])
         module = det._build_module(encoder.n_features_out_)
-        weights = {k.removeprefix("module."): v for k, v in tensors.items() if k.startswith("module.")}
+        weights = {
+            k.removeprefix("module."): v for k, v in tensors.items() if k.startswith("module.")
+        }
         module.load_state_dict(weights, strict=True)
         history = History(**state["history"])
     except ModelFileError:

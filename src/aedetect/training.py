@@ -102,8 +102,9 @@ def cpu_threads(n: int | None = None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def make_optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float,
-                   device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str, params: list[nn.Parameter], lr: float, weight_decay: float, device: torch.device
+) -> torch.optim.Optimizer:
     """Adam, SGD or Adagrad, fused where torch supports it on ``device``, else foreach."""
     classes = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad}
     cls = classes[name]
@@ -159,8 +160,9 @@ def train(
         A penalty added to each batch loss (e.g. an activity regulariser).
     """
     device = X.device
-    opt = make_optimizer(config.optimizer, list(module.parameters()), config.lr,
-                         config.weight_decay, device)
+    opt = make_optimizer(
+        config.optimizer, list(module.parameters()), config.lr, config.weight_decay, device
+    )
     history = History()
     best_loss, best_state, since_best = float("inf"), None, 0
     n, bs = len(X), max(1, min(config.batch_size, len(X)))
@@ -182,7 +184,9 @@ def train(
             total += loss.detach().double() * len(xb)
         train_loss = float(total.item()) / n
         history.train_loss.append(train_loss)
-        val_loss = evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None
+        val_loss = (
+            evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None
+        )
         if val_loss is not None:
             history.val_loss.append(val_loss)
         if on_epoch is not None:

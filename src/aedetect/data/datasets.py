@@ -33,7 +33,7 @@ _PLANS = ("basic", "plus", "premium")
 
 
 def make_mixed_table(n_rows: int = 2000, n_anomalies: int = 10, seed: int = 0) -> Table:
-    """Customers with numbers and categories, and injected anomalies.
+    """Make a customer table with numbers, categories and injected anomalies.
 
     Each of 20 cities lies in one region; income follows age and region; spend
     follows income; the plan follows income. Half of the anomalies put a city in
@@ -86,7 +86,7 @@ BUILTIN: dict[str, Callable[[], Table]] = {
 
 
 def load_builtin(name: str) -> Table:
-    """A built-in data set by name (see ``BUILTIN``)."""
+    """Load a built-in data set by name (see ``BUILTIN``)."""
     try:
         return BUILTIN[name]()
     except KeyError:

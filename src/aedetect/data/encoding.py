@@ -73,9 +73,7 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
 
 
 def _is_text(series: pd.Series) -> bool:
-    return not (
-        pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    )
+    return not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
 
 
 def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
@@ -253,7 +251,13 @@ class TabularEncoder:
         width = len(categories) + 1 + (1 if impute else 0)
         constant = len(categories) == 1
         return _Column(
-            name, "categorical", pos, pos + width, fill=fill, categories=categories, constant=constant
+            name,
+            "categorical",
+            pos,
+            pos + width,
+            fill=fill,
+            categories=categories,
+            constant=constant,
         )
 
     def _weights(self) -> np.ndarray:

@@ -36,7 +36,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{p}: is a folder, not a table file")
     suffix = p.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise DataError(f"{p}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .parquet or .npy")
+        raise DataError(
+            f"{p}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .parquet or .npy"
+        )
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
     if suffix == ".npy":
@@ -73,7 +75,9 @@ def _read_csv(p: Path, sep: str) -> pd.DataFrame:
 def _check_short_rows(p: Path, sep: str, width: int) -> None:
     # pandas pads short rows with NaN silently; find them so the message is right.
     with p.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1):
+        for line_no, row in enumerate(
+            csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1
+        ):
             if row and len(row) < width:
                 raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
 
@@ -83,7 +87,9 @@ def _read_npy(p: Path) -> pd.DataFrame:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise DataError(f"{p}: holds Python objects; aedetect never unpickles data files") from None
+            raise DataError(
+                f"{p}: holds Python objects; aedetect never unpickles data files"
+            ) from None
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None

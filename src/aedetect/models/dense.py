@@ -55,7 +55,9 @@ class DenseAutoencoder(nn.Module):
         self.decoder = decoder
 
     @staticmethod
-    def _stack(widths: list[int], activation: str, dropout: float, last_dropout: bool) -> nn.Sequential:
+    def _stack(
+        widths: list[int], activation: str, dropout: float, last_dropout: bool
+    ) -> nn.Sequential:
         layers: list[nn.Module] = []
         n_layers = len(widths) - 1
         for i in range(n_layers):

@@ -1,0 +1,201 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from aedetect.cli import app
+from aedetect.data.datasets import make_mixed_table
+
+runner = CliRunner()
+FAST = ["--epochs", "5", "--seed", "0", "--quiet"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def table_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "customers.csv"
+    t = make_mixed_table(300, 4, seed=0)
+    frame = t.features.assign(customer=t.ids, is_anomaly=t.labels)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(table_csv, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.aedetect"
+    res = invoke(
+        "fit",
+        table_csv,
+        "--output",
+        path,
+        "--id-column",
+        "customer",
+        "--label-column",
+        "is_anomaly",
+        *FAST,
+    )
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_fit_score_info_round_trip(model, table_csv, tmp_path):
+    out = tmp_path / "scores.csv"
+    res = invoke("score", model, table_csv, "--output", out)
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(out)
+    # the known label column is kept, renamed so it cannot clash with the prediction
+    assert list(scores.columns) == ["customer", "score", "is_anomaly", "true_is_anomaly"]
+    assert scores["true_is_anomaly"].tolist() == pd.read_csv(table_csv)["is_anomaly"].tolist()
+    assert scores["customer"].tolist() == pd.read_csv(table_csv)["customer"].tolist()
+    assert set(scores["is_anomaly"]) <= {0, 1}
+    info = invoke("info", model)
+    assert info.exit_code == 0 and "threshold" in info.output and "3 categorical" in info.output
+
+
+def test_score_to_stdout_matches_library(model, table_csv):
+    from aedetect import load
+
+    res = invoke("score", model, table_csv)
+    assert res.exit_code == 0
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].startswith("customer,score,is_anomaly")
+    frame = pd.read_csv(table_csv).drop(columns=["customer", "is_anomaly"])
+    expected = load(model).decision_function(frame)
+    got = np.array([float(line.split(",")[1]) for line in lines[1:]])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_run_on_builtin_digits_writes_everything(tmp_path):
+    res = invoke("run", "digits", "--output-dir", tmp_path / "out", *FAST)
+    assert res.exit_code == 0, res.output
+    for name in ("model.aedetect", "scores.csv", "anomalies.csv"):
+        assert (tmp_path / "out" / name).exists()
+    assert "most anomalous rows" in res.stdout
+    assert len(pd.read_csv(tmp_path / "out" / "scores.csv")) == 1797
+
+
+def test_run_reports_auroc_when_labels_are_binary(table_csv, tmp_path):
+    res = invoke(
+        "run",
+        table_csv,
+        "-o",
+        tmp_path / "o",
+        "--label-column",
+        "is_anomaly",
+        "--id-column",
+        "customer",
+        *FAST,
+    )
+    assert res.exit_code == 0, res.output
+    assert "AUROC" in res.stdout and "customer=c" in res.stdout
+
+
+def test_real_module_entry_point():
+    res = subprocess.run(
+        [sys.executable, "-m", "aedetect", "--help"], capture_output=True, text=True
+    )
+    assert res.returncode == 0 and "fit" in res.stdout and "score" in res.stdout
+
+
+@pytest.mark.parametrize("command", ["fit", "score", "info", "run"])
+def test_every_command_has_help_with_an_example(command):
+    res = invoke(command, "--help")
+    assert res.exit_code == 0 and "Example" in res.stdout
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+GOOD = "a,b,c\n" + "".join(f"{i},{i * 2 % 7},{i % 3}\n" for i in range(30))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", "", "empty.csv: file is empty"),
+        ("header.csv", "a,b,c\n", "header.csv: has a header but no data rows"),
+        ("ragged.csv", "a,b,c\n1,2,3\n4,5,6,7\n", "ragged.csv: line 3 has 4 fields, expected 3"),
+        (
+            "text.csv",
+            GOOD.replace("\n5,", "\nfive,"),
+            "text.csv: column 'a' row 6: 'five' is not a number",
+        ),
+        ("nan.csv", GOOD.replace("\n7,0,1", "\n7,,1"), "nan.csv: column 'b' row 8: missing value"),
+        (
+            "inf.csv",
+            GOOD.replace("\n7,0,1", "\n7,inf,1"),
+            "inf.csv: column 'b' row 8: infinite value",
+        ),
+        ("one.csv", "a,b\n1,2\n", "one.csv: need at least 2 rows to fit, got 1 sample"),
+    ],
+)
+def test_bad_data_gives_one_line_exit_1_and_no_file(tmp_path, name, content, message):
+    data = write(tmp_path, name, content)
+    out = tmp_path / "model.aedetect"
+    res = invoke("fit", data, "--output", out, *FAST)
+    assert res.exit_code == 1, res.output
+    assert message in res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output
+    assert not out.exists() and not list(tmp_path.glob(".*tmp"))
+
+
+def test_missing_file(tmp_path):
+    res = invoke("fit", tmp_path / "nope.csv", "--output", tmp_path / "m")
+    assert res.exit_code == 1 and "nope.csv: no such file" in res.output
+
+
+def test_missing_values_can_be_imputed(tmp_path):
+    data = write(tmp_path, "nan.csv", GOOD.replace("\n7,0,1", "\n7,,1"))
+    res = invoke("fit", data, "--output", tmp_path / "m", "--missing", "impute", *FAST)
+    assert res.exit_code == 0, res.output
+
+
+def test_constant_column_warns_but_fits(tmp_path):
+    data = write(tmp_path, "const.csv", GOOD.replace("\n", ",1\n").replace("a,b,c,1", "a,b,c,k"))
+    res = invoke("fit", data, "--output", tmp_path / "m", *FAST)
+    assert res.exit_code == 0, res.output
+    assert "constant in training ('k')" in res.output
+
+
+def test_wrong_columns_at_scoring(model, tmp_path):
+    data = write(tmp_path, "other.csv", GOOD)
+    out = tmp_path / "s.csv"
+    res = invoke("score", model, data, "--output", out)
+    assert res.exit_code == 1
+    assert "other.csv: columns do not match the model: missing 'age'" in res.output
+    assert not out.exists()
+
+
+def test_not_a_model_file(tmp_path, table_csv):
+    fake = write(tmp_path, "fake.aedetect", "definitely not a model")
+    res = invoke("score", fake, table_csv)
+    assert res.exit_code == 1 and "not an aedetect model file" in res.output
+    res = invoke("info", table_csv)
+    assert res.exit_code == 1 and "not an aedetect model file" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--contamination", "0.7"], "contamination must be in (0, 0.5], got 0.7"),
+        (["--hidden", "64,x"], "expected comma-separated integers"),
+        (["--activation", "swish"], "activation must be one of"),
+        (["--batch-size", "big"], "--batch-size must be an integer or auto"),
+        (["--epochs", "zero"], "Invalid value for '--epochs'"),
+    ],
+)
+def test_bad_parameter_exit_2_before_any_work(tmp_path, table_csv, args, message):
+    out = tmp_path / "m.aedetect"
+    res = invoke("fit", table_csv, "--output", out, *args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert not out.exists()
