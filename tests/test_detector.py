@@ -39,7 +39,11 @@ def test_outputs_have_the_documented_shapes(fitted_small, small_frame):
     assert scores.shape == (n,)
     assert set(np.unique(det.predict(small_frame))) <= {0, 1}
     assert det.transform(small_frame).shape == (n, 3)
-    assert det.reconstruct(small_frame).shape == (n, det.encoder_.n_features_out_)
+    rebuilt = det.reconstruct(small_frame)
+    assert list(rebuilt.columns) == ["a", "b", "c", "colour"]
+    assert set(rebuilt["colour"]) <= {"red", "green", "blue"}
+    # a well-trained model rebuilds the correlated numbers in their own units
+    assert np.abs(rebuilt["b"] - small_frame["b"]).median() < 0.3 * small_frame["b"].std()
     errors = det.feature_errors(small_frame)
     assert errors.shape == (n, 4)
     np.testing.assert_allclose(errors.mean(axis=1), scores, rtol=1e-5)

@@ -103,6 +103,13 @@ def test_state_round_trip_gives_same_encoding(small_frame):
     assert again.clip_bounds()[0].tolist() == enc.clip_bounds()[0].tolist()
 
 
+def test_inverse_transform_decodes_units_and_categories(small_frame):
+    enc = TabularEncoder().fit(small_frame)
+    back = enc.inverse_transform(enc.transform(small_frame))
+    np.testing.assert_allclose(back["a"], small_frame["a"], rtol=1e-5, atol=1e-5)
+    assert back["colour"].tolist() == small_frame["colour"].tolist()
+
+
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="scaling must be one of"):
         TabularEncoder(scaling="log").fit([[1.0]])

@@ -463,12 +463,20 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             self.module_.eval()
             return self.module_.encode(Xt.clamp(*self._bounds_)).cpu().numpy()
 
-    def reconstruct(self, X: Any) -> np.ndarray:
-        """Reconstruction of each row in the encoded (scaled, one-hot) space."""
+    def reconstruct(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Reconstruction of each row in the original columns and units.
+
+        Numbers are unscaled; a categorical column gets its most likely category.
+        Returns a DataFrame when ``X`` is one, else a float array.
+        """
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
-            return reconstructions(self.module_, Xt, self._bounds_)
+            encoded = reconstructions(self.module_, Xt, self._bounds_)
+        decoded = self.encoder_.inverse_transform(encoded)
+        if isinstance(X, pd.DataFrame):
+            return decoded
+        return decoded.to_numpy(dtype=np.float64)
 
     def feature_errors(self, X: Any) -> np.ndarray:
         """Weighted squared error per original column, shape (n_samples, n_features_in_).

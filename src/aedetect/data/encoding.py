@@ -355,6 +355,21 @@ class TabularEncoder:
             "impute with missing='impute' (--missing impute on the CLI)"
         )
 
+    def inverse_transform(self, encoded: np.ndarray) -> pd.DataFrame:
+        """Decode encoded rows to the original columns and units.
+
+        Numbers are unscaled; a categorical column takes its most likely category
+        (the "unseen" slot is never chosen).
+        """
+        out: dict[str, Any] = {}
+        for col in self.columns_:
+            if col.kind == "numeric":
+                out[col.name] = encoded[:, col.start].astype(np.float64) * col.scale + col.offset
+            else:
+                block = encoded[:, col.start : col.start + len(col.categories)]
+                out[col.name] = np.asarray(col.categories, dtype=object)[block.argmax(axis=1)]
+        return pd.DataFrame(out, columns=self.feature_names_in_)
+
     # ----------------------------------------------------------- grouping
     def column_errors(self, squared: np.ndarray) -> np.ndarray:
         """Sum weighted squared errors of encoded features back per original column."""
