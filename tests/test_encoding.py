@@ -120,3 +120,13 @@ def test_bad_parameters():
 def test_as_frame_rejects_1d():
     with pytest.raises(DataError, match="1D array"):
         as_frame(np.arange(3))
+
+
+def test_numeric_codes_can_be_named_categorical():
+    frame = pd.DataFrame({"zip": [10115, 20095, 10115, 80331], "x": [1.0, 2.0, 3.0, 4.0]})
+    assert TabularEncoder().fit(frame).categorical_columns_ == []
+    enc = TabularEncoder(categorical=["zip"]).fit(frame)
+    assert enc.categorical_columns_ == ["zip"]
+    assert enc.columns_[0].categories == ["10115", "20095", "80331"]
+    with pytest.raises(DataError, match="categorical column 'nope' is not in the data"):
+        TabularEncoder(categorical=["nope"]).fit(frame)
