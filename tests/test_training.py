@@ -18,6 +18,16 @@ def test_thread_count_is_restored():
     assert torch.get_num_threads() == before
 
 
+def test_a_lower_user_thread_setting_is_kept():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with cpu_threads():
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def _data(n=256, d=10, seed=0):
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, 2, generator=g)

@@ -93,9 +93,14 @@ def _available_cores() -> int:
 
 @contextlib.contextmanager
 def cpu_threads(n: int | None = None) -> Iterator[None]:
-    """Use ``n`` intra-op threads (default: the cores this process may run on)."""
+    """Use ``n`` intra-op threads inside the block, then restore the caller's count.
+
+    By default: torch's current setting, capped at the cores this process may run
+    on (torch counts the host's cores, which oversubscribes a container's CPU
+    quota). A user who lowered the count with ``torch.set_num_threads`` keeps it.
+    """
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n or _available_cores()))
+    torch.set_num_threads(max(1, n or min(before, _available_cores())))
     try:
         yield
     finally:

@@ -72,8 +72,8 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     return int(rows[0]), int(cols[0])
 
 
-def _is_text(series: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+def _is_text_dtype(dtype: Any) -> bool:
+    return not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
 def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
@@ -88,6 +88,14 @@ def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
         row = int(np.argmax(bad))
         raise DataError(f"column '{name}' row {row + 1}: {series.iloc[row]!r} is not a number")
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Return the named columns as one float64 matrix, NaN for missing values."""
+    sub = frame[names]
+    if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+        return sub.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.column_stack([_parse_numeric(sub[name], name) for name in names])
 
 
 def _looks_numeric(series: pd.Series) -> bool:
@@ -169,19 +177,25 @@ class TabularEncoder:
         unknown = [c for c in named if c not in frame.columns]
         if unknown:
             raise DataError(f"categorical column {unknown[0]!r} is not in the data")
+        impute = self.missing == "impute"
+        dtypes = frame.dtypes
+        kinds = {
+            name: "categorical"
+            if name in named or (_is_text_dtype(dtypes.iloc[j]) and not _looks_numeric(frame[name]))
+            else "numeric"
+            for j, name in enumerate(frame.columns)
+        }
+        numeric = self._fit_numeric([n for n in frame.columns if kinds[n] == "numeric"], frame)
         columns: list[_Column] = []
         pos = 0
-        impute = self.missing == "impute"
         for name in frame.columns:
-            series = frame[name]
-            is_cat = name in named or (_is_text(series) and not _looks_numeric(series))
-            if is_cat:
-                col = self._fit_categorical(name, series, pos, impute)
+            if kinds[name] == "numeric":
+                col = numeric[name]
+                col.start, col.stop = pos, pos + (2 if impute else 1)
             else:
-                col = self._fit_numeric(name, series, pos, impute)
+                col = self._fit_categorical(name, frame[name], pos, impute)
             columns.append(col)
             pos = col.stop
-        self._finish_numeric(frame, [c for c in columns if c.kind == "numeric"])
         self.columns_ = columns
         self.n_features_out_ = pos
         self.feature_names_in_ = [c.name for c in columns]
@@ -200,43 +214,71 @@ class TabularEncoder:
         if c is not None and (not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0):
             raise ConfigError(f"clip must be a positive number or None, got {c!r}")
 
-    def _fit_numeric(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
-        values = _parse_numeric(series, name)
-        self._check_finite(values, name, allow_nan=impute)
-        finite = values[~np.isnan(values)]
-        if finite.size == 0:
-            raise DataError(f"column '{name}' has no values")
-        fill = float(np.median(finite))
+    def _fit_numeric(self, names: list[str], frame: pd.DataFrame) -> dict[str, _Column]:
+        """Scales, fills and clip bounds of all numeric columns at once (vectorised)."""
+        if not names:
+            return {}
+        impute = self.missing == "impute"
+        values = _numeric_matrix(frame, names)
+        self._check_matrix(values, names, allow_nan=impute)
+        if impute:
+            empty = np.isnan(values).all(axis=0)
+            if empty.any():
+                raise DataError(f"column '{names[int(np.argmax(empty))]}' has no values")
+        if impute:  # the nan-aware versions are several times slower: only when needed
+            lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+            fill = np.nanmedian(values, axis=0)
+        else:
+            lo, hi = values.min(axis=0), values.max(axis=0)
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            fill = mean  # never used: nothing is imputed
+        span = hi - lo
         if self.scaling == "standard":
             # The floor at a tenth of the range keeps a nearly constant column (a
             # pixel inked in 2 of 2,000 images) from turning into a 100-sigma spike.
-            span = float(finite.max() - finite.min())
-            offset, spread = float(finite.mean()), max(float(finite.std()), span / _RANGE_FLOOR)
+            offset, spread = mean, np.maximum(std, span / _RANGE_FLOOR)
         elif self.scaling == "minmax":
-            offset, spread = float(finite.min()), float(finite.max() - finite.min())
+            offset, spread = lo, span
         else:
-            offset, spread = 0.0, 1.0
-        constant = float(finite.max() - finite.min()) <= _CONSTANT_RTOL * max(1.0, abs(offset))
-        scale = 1.0 if constant or spread == 0.0 else spread
-        width = 2 if impute else 1
-        return _Column(name, "numeric", pos, pos + width, offset, scale, fill, constant=constant)
+            offset, spread = np.zeros_like(mean), np.ones_like(mean)
+        constant = span <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(offset))
+        scale = np.where(constant | (spread == 0.0), 1.0, spread)
+        if constant.any() and self.scaling != "none":
+            # A never-varying column (an MNIST corner pixel) gets the median scale of
+            # the others: a deviation counts like one of theirs, neither as 1e8
+            # (std + eps) nor in raw units.
+            others = scale[~constant]
+            fallback = np.median(others) if others.size else np.maximum(1.0, np.abs(offset))
+            scale = np.where(constant, fallback, scale)
+        if self.clip is None:
+            low, high = np.full_like(mean, -np.inf), np.full_like(mean, np.inf)
+        else:
+            centre, width = (mean - offset) / scale, float(self.clip) * std / scale
+            low, high = centre - width, centre + width
+        return {
+            name: _Column(
+                name,
+                "numeric",
+                0,
+                0,
+                float(offset[j]),
+                float(scale[j]),
+                float(fill[j]),
+                constant=bool(constant[j]),
+                low=float(low[j]),
+                high=float(high[j]),
+            )
+            for j, name in enumerate(names)
+        }
 
-    def _finish_numeric(self, frame: pd.DataFrame, cols: list[_Column]) -> None:
-        """Scale constant columns like their neighbours; set the input clipping bounds."""
-        spreads = [c.scale for c in cols if not c.constant]
-        for col in cols:
-            if col.constant and self.scaling != "none":
-                # A never-varying column (an MNIST corner pixel) gets the median scale
-                # of the others: a deviation counts like one of theirs, neither as
-                # 1e8 (std + eps) nor in raw units.
-                col.scale = float(np.median(spreads)) if spreads else max(1.0, abs(col.offset))
-            if self.clip is None:
-                continue
-            values = (_parse_numeric(frame[col.name], col.name) - col.offset) / col.scale
-            values = values[~np.isnan(values)]
-            centre, spread = float(values.mean()), float(values.std())
-            col.low = centre - float(self.clip) * spread
-            col.high = centre + float(self.clip) * spread
+    def _check_matrix(self, values: np.ndarray, names: list[str], allow_nan: bool) -> None:
+        if np.isfinite(values).all():
+            return
+        bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+        if bad.any():
+            j, _ = _first_bad(bad.T)  # first bad column, then its first bad row
+            self._check_finite(values[:, j], names[j], allow_nan)
 
     def _fit_categorical(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
         missing = series.isna().to_numpy()
@@ -307,16 +349,9 @@ class TabularEncoder:
     def _encode_numeric(
         self, frame: pd.DataFrame, cols: list[_Column], out: np.ndarray, impute: bool
     ) -> None:
-        sub = frame[[c.name for c in cols]]
-        if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
-            values = sub.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            values = np.column_stack([_parse_numeric(sub[c.name], c.name) for c in cols])
-        if not np.isfinite(values).all():
-            bad = np.isinf(values) if impute else ~np.isfinite(values)
-            if bad.any():
-                row, j = _first_bad(bad)
-                self._check_finite(values[:, j], cols[j].name, allow_nan=impute)
+        names = [c.name for c in cols]
+        values = _numeric_matrix(frame, names)
+        self._check_matrix(values, names, allow_nan=impute)
         offset = np.array([c.offset for c in cols])
         scale = np.array([c.scale for c in cols])
         pos = np.array([c.start for c in cols])
