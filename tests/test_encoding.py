@@ -80,6 +80,13 @@ def test_nearly_constant_column_is_floored_at_a_tenth_of_its_range():
     assert enc.columns_[0].scale == pytest.approx(1.6)
 
 
+def test_pooled_scaling_shares_one_divisor():
+    frame = pd.DataFrame({"quiet": [0.0, 0.0, 0.0, 2.0], "loud": [0.0, 100.0, 0.0, 100.0]})
+    enc = TabularEncoder(scaling="pooled").fit(frame)
+    scales = [c.scale for c in enc.columns_]
+    assert scales[0] == scales[1] == pytest.approx((np.std([0, 0, 0, 2]) + 50.0) / 2)
+
+
 def test_clip_bounds_at_five_sigma():
     rng = np.random.default_rng(0)
     enc = TabularEncoder().fit(pd.DataFrame({"v": rng.normal(size=500), "c": ["a", "b"] * 250}))

@@ -125,7 +125,12 @@ Contamination = Annotated[
     ),
 ]  # noqa: E501
 Scaling = Annotated[
-    str, typer.Option(help="Numeric scaling: standard, minmax or none.", rich_help_panel=DATA_OPTS)
+    str,
+    typer.Option(
+        help="Numeric scaling: standard (tables), pooled (same-unit columns, e.g. pixels), "
+        "minmax or none.",
+        rich_help_panel=DATA_OPTS,
+    ),
 ]  # noqa: E501
 CategoryWeight = Annotated[
     float,

@@ -77,8 +77,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     contamination : float, default=0.1
         Expected share of anomalies, in (0, 0.5]: the threshold is the
         ``1 - contamination`` quantile of the training scores.
-    scaling : {"standard", "minmax", "none"}, default="standard"
-        Scaling of numeric columns. Constant columns get scale 1, never ~0.
+    scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
+        Scaling of numeric columns. ``standard`` suits tables of mixed units;
+        ``pooled`` (centre each column, one shared divisor) suits columns in the
+        same units such as pixels. A constant column never gets a ~0 divisor.
     categorical : tuple of str, optional
         Columns to one-hot encode; text columns are detected on their own.
     category_weight : float, default=1.0

@@ -177,7 +177,7 @@ def train(
         # One gather per epoch, then contiguous slices: cheaper than per-batch indexing.
         order = torch.randperm(n, generator=generator, device="cpu").to(device)
         shuffled = X[order]
-        total = torch.zeros((), dtype=torch.float64, device=device)
+        batch_losses = []
         for start in range(0, n, bs):
             xb = shuffled[start : start + bs]
             loss = loss_fn(module(xb), xb)
@@ -186,8 +186,11 @@ def train(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.detach().double() * len(xb)
-        train_loss = float(total.item()) / n
+            batch_losses.append(loss.detach())
+        # Mean over rows: every batch but the last has bs rows. One sync per epoch.
+        sizes = torch.full((len(batch_losses),), float(bs), dtype=torch.float64)
+        sizes[-1] = n - bs * (len(batch_losses) - 1)
+        train_loss = float(torch.stack(batch_losses).double().cpu() @ sizes) / n
         history.train_loss.append(train_loss)
         val_loss = (
             evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None

@@ -29,7 +29,7 @@ from aedetect.exceptions import ConfigError, DataError
 
 __all__ = ["TabularEncoder", "as_frame"]
 
-SCALINGS = ("standard", "minmax", "none")
+SCALINGS = ("standard", "minmax", "pooled", "none")
 MISSING = ("error", "impute")
 # A column whose spread is below this share of its magnitude counts as constant.
 _CONSTANT_RTOL = 1e-9
@@ -129,11 +129,13 @@ class TabularEncoder:
 
     Parameters
     ----------
-    scaling : {"standard", "minmax", "none"}, default="standard"
+    scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
         How numeric columns are scaled. ``standard`` divides by the standard
         deviation, floored at a tenth of the column's range so that a nearly
         constant column cannot blow up; a constant column gets the median scale
-        of the other numeric columns instead of a near-zero divisor.
+        of the other numeric columns instead of a near-zero divisor. ``pooled``
+        centres each column and divides all by their mean standard deviation: for
+        columns in the same units, such as pixels.
     categorical : sequence of str, optional
         Columns to treat as categorical. Text columns are detected on their own.
     category_weight : float, default=1.0
@@ -240,6 +242,11 @@ class TabularEncoder:
             offset, spread = mean, np.maximum(std, span / _RANGE_FLOOR)
         elif self.scaling == "minmax":
             offset, spread = lo, span
+        elif self.scaling == "pooled":
+            # One divisor for every column keeps their relative spread: right for
+            # columns in the same units (pixels), where per-column scaling would
+            # blow up the quiet ones.
+            offset, spread = mean, np.full_like(std, std.mean() if std.any() else 1.0)
         else:
             offset, spread = np.zeros_like(mean), np.ones_like(mean)
         constant = span <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(offset))
