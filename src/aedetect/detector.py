@@ -15,6 +15,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
+from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder
 from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
@@ -93,6 +94,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     missing : {"error", "impute"}, default="error"
         Reject missing values (naming column and row) or impute them with the
         median / most frequent value plus a missing indicator.
+    sequence_columns : tuple of str, optional
+        Columns of fixed-length token sequences (strings such as ``"ABCD1QWO"``).
+        Each becomes one categorical column per position, ``name[1]``, ...; a
+        value of the wrong length is padded or cut, logged, and scores as unusual.
+    token_sep : str, optional
+        Separator of multi-character tokens; by default each character is a token.
+    sequence_encoding : {"onehot", "ordinal"}, default="onehot"
+        Positions one-hot encoded, or as the reference system's integer codes
+        (use with ``scaling="minmax"`` for its per-position [0, 1]).
     random_state : int, optional
         Seed for weights, shuffling and the validation split. The same seed gives
         the same scores, bit for bit, on CPU.
@@ -150,6 +160,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         category_weight: float = 1.0,
         clip: float | None = 5.0,
         missing: str = "error",
+        sequence_columns: tuple[str, ...] | None = None,
+        token_sep: str | None = None,
+        sequence_encoding: str = "onehot",
         random_state: int | None = None,
         device: str = "auto",
         verbose: int = 0,
@@ -172,6 +185,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.category_weight = category_weight
         self.clip = clip
         self.missing = missing
+        self.sequence_columns = sequence_columns
+        self.token_sep = token_sep
+        self.sequence_encoding = sequence_encoding
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -219,6 +235,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         choice("loss", LOSSES)
         choice("scaling", SCALINGS)
         choice("missing", MISSING)
+        choice("sequence_encoding", SEQUENCE_ENCODINGS)
         choice("device", DEVICES)
         real("dropout", 0.0, 1.0, False, True)
         integer("epochs", 1)
@@ -323,7 +340,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if n < 2:
             raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
         encoder = TabularEncoder(
-            self.scaling, self.categorical, self.category_weight, self.missing, self.clip
+            self.scaling,
+            self.categorical,
+            self.category_weight,
+            self.missing,
+            self.clip,
+            self.sequence_columns,
+            self.token_sep,
+            self.sequence_encoding,
         )
         encoded = encoder.fit_transform(frame)
         constant = encoder.constant_columns_
@@ -480,17 +504,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             return decoded
         return decoded.to_numpy(dtype=np.float64)
 
-    def feature_errors(self, X: Any) -> np.ndarray:
-        """Weighted squared error per original column, shape (n_samples, n_features_in_).
+    def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
+        """Weighted squared error per input column, shape (n_samples, n_features_in_).
 
-        A one-hot block is summed back to its column. Row means equal
-        :meth:`decision_function`.
+        A one-hot block is summed back to its column. With ``positions=True`` a
+        sequence column is reported per position instead (the columns of
+        ``encoder_.column_names_``). The sum over columns, divided by the number
+        of encoded columns, equals :meth:`decision_function`.
         """
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
             squared = feature_squared_errors(self.module_, Xt, self._bounds_)
-        return self.encoder_.column_errors(squared)
+        return self.encoder_.column_errors(squared, positions=positions)
 
 
 def _log_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:

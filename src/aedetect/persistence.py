@@ -61,7 +61,8 @@ def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
 def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
     params = det.get_params(deep=False)
     params["hidden"] = [int(h) for h in params["hidden"]]
-    params["categorical"] = list(params["categorical"]) if params["categorical"] else None
+    for key in ("categorical", "sequence_columns"):
+        params[key] = list(params[key]) if params[key] else None
     if not (params["random_state"] is None or isinstance(params["random_state"], int)):
         params["random_state"] = None
     return params
@@ -178,7 +179,8 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         params = json.loads(meta["params"])
         state = json.loads(meta["state"])
         params["hidden"] = tuple(params["hidden"])
-        params["categorical"] = tuple(params["categorical"]) if params["categorical"] else None
+        for key in ("categorical", "sequence_columns"):
+            params[key] = tuple(params[key]) if params.get(key) else None
         det = AutoencoderDetector(**params)
         det._validate_params()
         encoder = TabularEncoder.from_state(state["encoder"])

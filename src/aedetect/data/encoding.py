@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.sequences import ENCODINGS, expand_sequences, fit_sequences, position_names
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = ["TabularEncoder", "as_frame"]
@@ -150,6 +151,13 @@ class TabularEncoder:
         training standard deviations (see :meth:`clip_bounds`); errors are measured
         against the unclipped value, so an out-of-range number cannot be copied
         through and always counts. ``None`` turns clipping off.
+    sequences : sequence of str, optional
+        Columns of fixed-length token sequences; each becomes one column per
+        position, ``name[1]``, ``name[2]``, ... (see :mod:`aedetect.data.sequences`).
+    token_sep : str, optional
+        Separator of multi-character tokens; by default every character is a token.
+    sequence_encoding : {"onehot", "ordinal"}, default="onehot"
+        Positions as categories, or as the reference system's integer codes.
     """
 
     def __init__(
@@ -159,12 +167,18 @@ class TabularEncoder:
         category_weight: float = 1.0,
         missing: str = "error",
         clip: float | None = 5.0,
+        sequences: tuple[str, ...] | list[str] | None = None,
+        token_sep: str | None = None,
+        sequence_encoding: str = "onehot",
     ) -> None:
         self.scaling = scaling
         self.categorical = categorical
         self.category_weight = category_weight
         self.missing = missing
         self.clip = clip
+        self.sequences = sequences
+        self.token_sep = token_sep
+        self.sequence_encoding = sequence_encoding
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any) -> TabularEncoder:
@@ -179,6 +193,14 @@ class TabularEncoder:
         unknown = [c for c in named if c not in frame.columns]
         if unknown:
             raise DataError(f"categorical column {unknown[0]!r} is not in the data")
+        self.feature_names_in_ = [str(c) for c in frame.columns]
+        self.sequences_ = fit_sequences(
+            frame, [str(c) for c in (self.sequences or ())], self.token_sep, self.sequence_encoding
+        )
+        frame = self._expand(frame)
+        if self.sequence_encoding == "onehot":
+            for name, seq in self.sequences_.items():
+                named += position_names(name, seq["length"])
         impute = self.missing == "impute"
         dtypes = frame.dtypes
         kinds = {
@@ -200,9 +222,16 @@ class TabularEncoder:
             pos = col.stop
         self.columns_ = columns
         self.n_features_out_ = pos
-        self.feature_names_in_ = [c.name for c in columns]
         self.feature_weights_ = self._weights()
         return self
+
+    def _expand(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return expand_sequences(frame, self.sequences_, self.token_sep, self.sequence_encoding)
+
+    @property
+    def column_names_(self) -> list[str]:
+        """Encoded column names: the inputs, with sequences spread over their positions."""
+        return [c.name for c in self.columns_]
 
     def _check_params(self) -> None:
         if self.scaling not in SCALINGS:
@@ -215,6 +244,11 @@ class TabularEncoder:
         c = self.clip
         if c is not None and (not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0):
             raise ConfigError(f"clip must be a positive number or None, got {c!r}")
+        if self.sequence_encoding not in ENCODINGS:
+            raise ConfigError(
+                f"sequence_encoding must be one of {', '.join(ENCODINGS)}, "
+                f"got {self.sequence_encoding!r}"
+            )
 
     def _fit_numeric(self, names: list[str], frame: pd.DataFrame) -> dict[str, _Column]:
         """Scales, fills and clip bounds of all numeric columns at once (vectorised)."""
@@ -321,7 +355,7 @@ class TabularEncoder:
     # ------------------------------------------------------------ transform
     def transform(self, X: Any) -> np.ndarray:
         """Encode ``X`` as a float32 matrix of shape (n_samples, n_features_out_)."""
-        frame = self._align(as_frame(X))
+        frame = self._expand(self._align(as_frame(X)))
         n = len(frame)
         impute = self.missing == "impute"
         out = np.zeros((n, self.n_features_out_), dtype=np.float32)
@@ -404,19 +438,46 @@ class TabularEncoder:
         (the "unseen" slot is never chosen).
         """
         out: dict[str, Any] = {}
+        alphabets = self._ordinal_alphabets()
         for col in self.columns_:
-            if col.kind == "numeric":
+            if col.name in alphabets:  # nearest integer code back to its token
+                alphabet = np.asarray(alphabets[col.name], dtype=object)
+                codes = np.rint(encoded[:, col.start] * col.scale + col.offset)
+                out[col.name] = alphabet[np.clip(codes, 0, len(alphabet) - 1).astype(int)]
+            elif col.kind == "numeric":
                 out[col.name] = encoded[:, col.start].astype(np.float64) * col.scale + col.offset
             else:
                 block = encoded[:, col.start : col.start + len(col.categories)]
                 out[col.name] = np.asarray(col.categories, dtype=object)[block.argmax(axis=1)]
-        return pd.DataFrame(out, columns=self.feature_names_in_)
+        return pd.DataFrame(out, columns=self.column_names_)
+
+    def _ordinal_alphabets(self) -> dict[str, list[str]]:
+        if self.sequence_encoding != "ordinal":
+            return {}
+        return {
+            pos: seq["alphabet"]
+            for name, seq in self.sequences_.items()
+            for pos in position_names(name, seq["length"])
+        }
 
     # ----------------------------------------------------------- grouping
-    def column_errors(self, squared: np.ndarray) -> np.ndarray:
-        """Sum weighted squared errors of encoded features back per original column."""
+    def column_errors(self, squared: np.ndarray, positions: bool = False) -> np.ndarray:
+        """Sum weighted squared errors of encoded features back per input column.
+
+        With ``positions=True`` a sequence column is reported per position (the
+        columns of :attr:`column_names_`); otherwise its positions are summed.
+        """
         starts = np.array([c.start for c in self.columns_])
-        return np.add.reduceat(squared * self.feature_weights_, starts, axis=1)
+        per_column = np.add.reduceat(squared * self.feature_weights_, starts, axis=1)
+        if positions or not self.sequences_:
+            return per_column
+        owners = [self._owner(c.name) for c in self.columns_]
+        firsts = [i for i, o in enumerate(owners) if i == 0 or o != owners[i - 1]]
+        return np.add.reduceat(per_column, firsts, axis=1)
+
+    def _owner(self, column: str) -> str:
+        base = column.rsplit("[", 1)[0]
+        return base if base in self.sequences_ and column.endswith("]") else column
 
     def clip_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bound of every encoded feature as the network sees it.
@@ -451,7 +512,12 @@ class TabularEncoder:
                 "category_weight": self.category_weight,
                 "missing": self.missing,
                 "clip": self.clip,
+                "sequences": list(self.sequences or ()),
+                "token_sep": self.token_sep,
+                "sequence_encoding": self.sequence_encoding,
             },
+            "inputs": self.feature_names_in_,
+            "sequences": self.sequences_,
             "columns": [
                 {
                     "name": c.name,
@@ -475,9 +541,11 @@ class TabularEncoder:
         """Rebuild a fitted encoder from :meth:`get_state` output."""
         params = dict(state["params"])
         params["categorical"] = tuple(params.get("categorical") or ()) or None
+        params["sequences"] = tuple(params.get("sequences") or ()) or None
         enc = cls(**params)
         enc.columns_ = [_Column(**c) for c in state["columns"]]
         enc.n_features_out_ = enc.columns_[-1].stop if enc.columns_ else 0
-        enc.feature_names_in_ = [c.name for c in enc.columns_]
+        enc.feature_names_in_ = list(state["inputs"])
+        enc.sequences_ = state["sequences"]
         enc.feature_weights_ = enc._weights()
         return enc

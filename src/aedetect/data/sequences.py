@@ -1,0 +1,109 @@
+"""Fixed-length categorical sequences: one column of strings becomes one column per position.
+
+A value such as ``"ABCD1QWO"`` (or ``"GET /a /b"`` with ``token_sep=" "``) is split
+into tokens; position ``i`` becomes the column ``name[i]`` (1-based). The length is
+the most common one in training. Shorter values are padded with an empty token and
+longer ones cut; both are logged as a warning and, because the pad token or the
+changed tokens were never seen there, score as unusual.
+
+Two encodings of the positions:
+
+- ``"onehot"`` (default): each position is a categorical column (one-hot with an
+  "unseen" slot), the better-founded encoding for tokens;
+- ``"ordinal"``: the reference system's encoding: every token of the column's
+  alphabet (sorted) gets an integer code, used as a number (scale it with
+  ``scaling="minmax"`` for the reference's per-position [0, 1]). A token never seen
+  in training gets code -1, below every real one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aedetect.exceptions import ConfigError, DataError
+
+__all__ = ["ENCODINGS", "expand_sequences", "fit_sequences", "position_names", "tokens_of"]
+
+log = logging.getLogger(__name__)
+
+ENCODINGS = ("onehot", "ordinal")
+PAD = ""
+
+
+def tokens_of(series: pd.Series, sep: str | None) -> list[list[str]]:
+    """Split every value into tokens: characters, or parts between ``sep``."""
+    values = series.astype(object).where(series.notna(), "")
+    if sep is None:
+        return [list(str(v)) for v in values]
+    return [str(v).split(sep) if str(v) else [] for v in values]
+
+
+def position_names(name: str, length: int) -> list[str]:
+    """Column names of the positions of sequence column ``name``."""
+    return [f"{name}[{i}]" for i in range(1, length + 1)]
+
+
+def fit_sequences(
+    frame: pd.DataFrame, names: list[str], sep: str | None, encoding: str
+) -> dict[str, dict[str, Any]]:
+    """Learn each sequence column's length and alphabet from training data."""
+    if encoding not in ENCODINGS:
+        raise ConfigError(
+            f"sequence_encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}"
+        )
+    state: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name not in frame.columns:
+            raise DataError(f"sequence column {name!r} is not in the data")
+        tokens = tokens_of(frame[name], sep)
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        if lengths.max(initial=0) == 0:
+            raise DataError(f"sequence column {name!r} has no tokens")
+        length = int(np.bincount(lengths).argmax())
+        alphabet = sorted({tok for row in tokens for tok in row[:length]} - {PAD})
+        state[name] = {"length": length, "alphabet": alphabet}
+    return state
+
+
+def expand_sequences(
+    frame: pd.DataFrame, state: dict[str, dict[str, Any]], sep: str | None, encoding: str
+) -> pd.DataFrame:
+    """Replace each sequence column by its position columns, in place of the original."""
+    if not state:
+        return frame
+    parts: list[pd.DataFrame] = []
+    for name in frame.columns:
+        if name not in state:
+            parts.append(frame[[name]])
+            continue
+        length = state[name]["length"]
+        tokens = tokens_of(frame[name], sep)
+        _warn_lengths(name, tokens, length)
+        grid = np.array([(row + [PAD] * length)[:length] for row in tokens], dtype=object)
+        grid = grid.reshape(len(tokens), length)
+        cols = position_names(name, length)
+        if encoding == "ordinal":
+            codes = pd.Index(state[name]["alphabet"]).get_indexer(grid.ravel()).reshape(grid.shape)
+            parts.append(pd.DataFrame(codes.astype(np.float64), columns=cols, index=frame.index))
+        else:
+            parts.append(pd.DataFrame(grid, columns=cols, index=frame.index))
+    return pd.concat(parts, axis=1)
+
+
+def _warn_lengths(name: str, tokens: list[list[str]], length: int) -> None:
+    wrong = [i for i, row in enumerate(tokens) if len(row) != length]
+    if wrong:
+        first = wrong[0]
+        log.warning(
+            "sequence column '%s': %d row(s) not of length %d (first: row %d, length %d); "
+            "they are padded or cut and score as unusual",
+            name,
+            len(wrong),
+            length,
+            first + 1,
+            len(tokens[first]),
+        )
