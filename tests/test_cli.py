@@ -103,7 +103,7 @@ def test_real_module_entry_point():
     assert res.returncode == 0 and "fit" in res.stdout and "score" in res.stdout
 
 
-@pytest.mark.parametrize("command", ["fit", "score", "info", "run"])
+@pytest.mark.parametrize("command", ["fit", "score", "info", "run", "explain"])
 def test_every_command_has_help_with_an_example(command):
     res = invoke(command, "--help")
     assert res.exit_code == 0 and "Example" in res.stdout
@@ -199,3 +199,45 @@ def test_bad_parameter_exit_2_before_any_work(tmp_path, table_csv, args, message
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("encoding", ["onehot", "ordinal"])
+def test_run_sequences_reference_rule(tmp_path, encoding):
+    out = tmp_path / "seq"
+    res = invoke(
+        "run",
+        "sequences:size=5000",
+        "-o",
+        out,
+        "--anomaly-ratio",
+        str(5 / 5005),
+        "--sequence-encoding",
+        encoding,
+        "--seed",
+        "1",
+        "--quiet",
+    )
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores["is_anomaly"].sum() <= 10
+    assert (scores["is_anomaly"] & scores["true_is_anomaly"]).sum() >= 4
+    assert "sequence=" in res.stdout
+
+
+def test_explain_names_columns_and_rows(model, table_csv, tmp_path):
+    out = tmp_path / "explain.csv"
+    res = invoke("explain", model, table_csv, "--rows", "1,2", "--top", "2", "--output", out)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("row 1  score") and "expected" in res.stdout
+    frame = pd.read_csv(out)
+    assert frame["row"].tolist() == [1, 1, 2, 2]
+    assert set(frame["column"]) <= {"age", "income", "spend", "city", "region", "plan"}
+    bad = invoke("explain", model, table_csv, "--rows", "0")
+    assert bad.exit_code == 2 and "--rows must be between 1 and 300" in bad.output
+
+
+def test_contamination_and_anomaly_ratio_are_exclusive(table_csv, tmp_path):
+    res = invoke(
+        "fit", table_csv, "-o", tmp_path / "m", "--contamination", "0.2", "--anomaly-ratio", "0.01"
+    )
+    assert res.exit_code == 2 and "not both" in res.output

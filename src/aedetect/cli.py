@@ -177,6 +177,35 @@ IdColumn = Annotated[
         rich_help_panel=DATA_OPTS,
     ),
 ]  # noqa: E501
+SequenceColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="Columns of fixed-length token sequences, comma-separated (one column per position).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+TokenSep = Annotated[
+    str | None,
+    typer.Option(
+        help="Token separator in sequences (default: every character is a token).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+SequenceEncoding = Annotated[
+    str,
+    typer.Option(
+        help="Sequence positions as onehot categories, or ordinal integer codes.",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+AnomalyRatio = Annotated[
+    float | None,
+    typer.Option(
+        help="Known share of anomalies: threshold at the 1 - RATIO quantile "
+        "(0.0002 = the 0.9998 quantile). Instead of --contamination.",
+        rich_help_panel=MODEL,
+    ),
+]
 Seed = Annotated[
     int | None,
     typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL),
@@ -233,6 +262,14 @@ def _detector(**params: Any) -> AutoencoderDetector:
     params["hidden"] = _int_tuple(params["hidden"])
     params["clip"] = _clip(params["clip"])
     params["categorical"] = _names(params["categorical"])
+    params["sequence_columns"] = _names(params.pop("sequence_column"))
+    ratio = params.pop("anomaly_ratio")
+    if ratio is not None:
+        if params["contamination"] != _D["contamination"]:
+            raise ConfigError("give --contamination or --anomaly-ratio, not both")
+        if not 0.0 < ratio <= 0.5:
+            raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")
+        params["contamination"] = ratio
     params["random_state"] = params.pop("seed")
     if params["batch_size"] != "auto":
         try:
@@ -242,6 +279,12 @@ def _detector(**params: Any) -> AutoencoderDetector:
                 f"--batch-size must be an integer or auto, got {params['batch_size']!r}"
             ) from None
     return AutoencoderDetector(**params)
+
+
+def _adopt_sequences(det: AutoencoderDetector, table: Table) -> None:
+    """Use the sequence columns a built-in data set declares, unless some were named."""
+    if table.sequence_columns and not det.sequence_columns:
+        det.set_params(sequence_columns=tuple(table.sequence_columns))
 
 
 def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
@@ -321,11 +364,15 @@ def fit(
     validation_fraction: ValFraction = _D["validation_fraction"],
     patience: Patience = _D["patience"],
     contamination: Contamination = _D["contamination"],
+    anomaly_ratio: AnomalyRatio = None,
     scaling: Scaling = _D["scaling"],
     category_weight: CategoryWeight = _D["category_weight"],
     clip: Clip = _CLIP,
     missing: Missing = _D["missing"],
     categorical: Categorical = None,
+    sequence_column: SequenceColumn = None,
+    token_sep: TokenSep = None,
+    sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = None,
@@ -343,6 +390,7 @@ def fit(
     det._validate_params()
     _check_writable(output)
     table = load_data(data, label_column, id_column)
+    _adopt_sequences(det, table)
     _fit(det, table, quiet)
     save_detector(det, output, extra=_extra(table))
     n_flagged = int(det.labels_.sum())
@@ -425,6 +473,85 @@ def _load_for_model(data: str, extra: dict[str, Any], label: str | None, id_: st
     return split_columns(frame, str(path), label, id_)
 
 
+def _rows(value: str | None, n: int) -> list[int] | None:
+    """Parse 1-based row numbers like ``17,42`` into 0-based positions."""
+    if value is None:
+        return None
+    try:
+        rows = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--rows must be row numbers like 17,42, got {value!r}") from None
+    bad = [r for r in rows if not 1 <= r <= n]
+    if bad or not rows:
+        raise ConfigError(f"--rows must be between 1 and {n}, got {bad[0] if bad else value!r}")
+    return [r - 1 for r in rows]
+
+
+@app.command()
+@_guarded
+def explain(
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
+    ],  # noqa: E501
+    data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            help="Rows to explain, numbered from 1 (the first data row), comma-separated. "
+            "Default: the most anomalous flagged rows."
+        ),
+    ] = None,  # noqa: E501
+    top: Annotated[int, typer.Option(help="Columns (or sequence positions) to show per row.")] = 5,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
+    ] = None,  # noqa: E501
+    label_column: LabelColumn = None,
+    id_column: IdColumn = None,
+) -> None:
+    """Show which columns (or sequence positions) made rows anomalous.
+
+    For each row: the columns with the largest reconstruction error, the value
+    seen, the value the model expected there, and the share of the row's error.
+
+    Example: `aedetect explain model.aedetect data.csv --rows 17,42`
+    """
+    _setup_logging(False)
+    if output is not None:
+        _check_writable(output)
+    det = load_detector(model)
+    table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
+    with _about(table.source):
+        chosen = _rows(rows, len(table.features))
+        if chosen is None:
+            scores = det.decision_function(table.features)
+            order = np.argsort(-scores, kind="stable")
+            chosen = [int(i) for i in order[:10] if scores[i] > det.threshold_] or [int(order[0])]
+        subset = table.features.iloc[chosen].reset_index(drop=True)
+        scores = det.decision_function(subset)
+        expl = det.explain(subset, top=top)
+    expl["row"] = [chosen[i] + 1 for i in expl["row"]]
+    if output is not None:
+        _write_csv(expl, output)
+    lines = []
+    for k, (row, part) in enumerate(expl.groupby("row", sort=False)):
+        head = f"row {row}  score {scores[k]:.4g}" + (
+            "  (anomaly)" if scores[k] > det.threshold_ else ""
+        )
+        if table.ids is not None:
+            head += f"  {table.ids.name}={table.ids.iloc[row - 1]}"
+        lines.append(head)
+        for r in part.itertuples():
+            lines.append(
+                f"  {r.column:<24} seen {_fmt(r.seen):>12}  expected {_fmt(r.expected):>12}"
+                f"  error {r.error:.3g} ({r.share:.0%})"
+            )
+    typer.echo("\n".join(lines))
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, (float, np.floating)) else repr(str(value))
+
+
 @app.command()
 @_guarded
 def info(
@@ -489,11 +616,15 @@ def run(
     validation_fraction: ValFraction = _D["validation_fraction"],
     patience: Patience = _D["patience"],
     contamination: Contamination = _D["contamination"],
+    anomaly_ratio: AnomalyRatio = None,
     scaling: Scaling = _D["scaling"],
     category_weight: CategoryWeight = _D["category_weight"],
     clip: Clip = _CLIP,
     missing: Missing = _D["missing"],
     categorical: Categorical = None,
+    sequence_column: SequenceColumn = None,
+    token_sep: TokenSep = None,
+    sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = 0,
@@ -516,12 +647,13 @@ def run(
     if output_dir.exists() and not output_dir.is_dir():
         raise DataError(f"{output_dir}: exists and is not a folder")
     table = load_data(data, label_column, id_column)
+    _adopt_sequences(det, table)
     _fit(det, table, quiet)
     scores = _scores_frame(det, table)
     order = np.argsort(-scores["score"].to_numpy(), kind="stable")
     flagged = order[scores["is_anomaly"].to_numpy()[order] == 1]
     anomalies = pd.concat([scores.iloc[flagged], table.features.iloc[flagged]], axis=1)
-    anomalies.insert(0, "row", flagged)
+    anomalies.insert(0, "row", flagged + 1)  # numbered from 1, like error messages
     output_dir.mkdir(parents=True, exist_ok=True)
     save_detector(det, output_dir / "model.aedetect", extra=_extra(table))
     _write_csv(scores, output_dir / "scores.csv")
@@ -550,13 +682,15 @@ def _summary(
             f"labels     AUROC {roc_auc_score(labels, s):.3f}, "
             f"average precision {average_precision_score(labels, s):.3f}"
         )
-    lines.append("most anomalous rows:")
+    lines.append("most anomalous rows (numbered from 1):")
     for i in top:
-        desc = f"  row {i:>6}  score {scores['score'].iloc[i]:.4g}"
+        desc = f"  row {i + 1:>6}  score {scores['score'].iloc[i]:.4g}"
         if table.ids is not None:
             desc += f"  {table.ids.name}={table.ids.iloc[i]}"
         if table.labels is not None:
             desc += f"  {table.labels.name}={table.labels.iloc[i]}"
+        if table.features.shape[1] <= 4:  # narrow tables: the values say it best
+            desc += "  " + "  ".join(f"{k}={v}" for k, v in table.features.iloc[i].items())
         lines.append(desc)
     lines.append(f"written    {out}/model.aedetect, scores.csv, anomalies.csv")
     return "\n".join(lines)

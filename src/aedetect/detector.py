@@ -504,6 +504,48 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             return decoded
         return decoded.to_numpy(dtype=np.float64)
 
+    def explain(self, X: Any, top: int = 5) -> pd.DataFrame:
+        """Say which columns (or sequence positions) made each row's score.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Rows to explain.
+        top : int, default=5
+            How many columns to report per row, largest error first.
+
+        Returns
+        -------
+        DataFrame
+            One line per (row, column): ``row`` (0-based position in ``X``),
+            ``column`` (a sequence column is reported per position, ``seq[3]``),
+            ``seen``, ``expected`` (the reconstruction, decoded: a number in the
+            column's units, or the most likely category or token), ``error`` (its
+            weighted squared error) and ``share`` (of the row's total error).
+        """
+        self._check_fitted()
+        frame = as_frame(X)
+        seen = self.encoder_.readable(frame)
+        expected = self.reconstruct(frame)
+        expected = (
+            expected
+            if isinstance(expected, pd.DataFrame)
+            else pd.DataFrame(expected, columns=self.encoder_.column_names_)
+        )
+        errors = self.feature_errors(frame, positions=True)
+        totals = errors.sum(axis=1, keepdims=True)
+        share = np.divide(errors, totals, out=np.zeros_like(errors), where=totals > 0)
+        names = self.encoder_.column_names_
+        records = []
+        for i in range(len(frame)):
+            for j in np.argsort(-errors[i], kind="stable")[: max(1, int(top))]:
+                records.append(
+                    (i, names[j], seen.iloc[i, j], expected.iloc[i, j], errors[i, j], share[i, j])
+                )
+        return pd.DataFrame(
+            records, columns=["row", "column", "seen", "expected", "error", "share"]
+        )
+
     def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
         """Weighted squared error per input column, shape (n_samples, n_features_in_).
 

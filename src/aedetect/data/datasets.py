@@ -11,7 +11,16 @@ import pandas as pd
 from aedetect.data.readers import Table, read_table, split_columns
 from aedetect.exceptions import DataError
 
-__all__ = ["BUILTIN", "load_builtin", "load_data", "load_digits_table", "make_mixed_table"]
+__all__ = [
+    "BUILTIN",
+    "REFERENCE_SEQUENCE_ANOMALIES",
+    "is_builtin",
+    "load_builtin",
+    "load_data",
+    "load_digits_table",
+    "make_mixed_table",
+    "make_sequences",
+]
 
 
 def load_digits_table() -> Table:
@@ -79,18 +88,85 @@ def make_mixed_table(n_rows: int = 2000, n_anomalies: int = 10, seed: int = 0) -
     )
 
 
-BUILTIN: dict[str, Callable[[], Table]] = {
+REFERENCE_SEQUENCE_ANOMALIES = ("XYDC2DCA", "TXSX1ABC", "RNIU4XRE", "AABDXUEI", "SDRAC5RF")
+_SEQUENCE_PATTERN = ("ABCDEF",) * 4 + ("120",) + ("QWOPZXML",) * 3
+
+
+def make_sequences(size: int = 25_000, anomalies: str | int = "reference", seed: int = 0) -> Table:
+    """Make the reference system's sequences: ``size`` normal rows plus anomalies.
+
+    A normal row is 4 characters from ``ABCDEF``, 1 from ``120`` and 3 from
+    ``QWOPZXML``. ``anomalies="reference"`` injects the five published anomalies
+    (``XYDC2DCA``, ``TXSX1ABC``, ``RNIU4XRE``, ``AABDXUEI``, ``SDRAC5RF``); an integer
+    injects that many random 8-character rows over ``A-Z0-9`` that break the
+    pattern. Rows are shuffled; labels are 1 for the injected rows.
+    """
+    rng = np.random.default_rng(seed)
+    normal = np.column_stack([rng.choice(list(chars), size) for chars in _SEQUENCE_PATTERN])
+    rows = ["".join(r) for r in normal]
+    if anomalies == "reference":
+        bad = list(REFERENCE_SEQUENCE_ANOMALIES)
+    else:
+        bad = _random_sequence_anomalies(int(anomalies), rng)
+    values = np.array(rows + bad, dtype=object)
+    labels = np.r_[np.zeros(len(rows), dtype=int), np.ones(len(bad), dtype=int)]
+    order = rng.permutation(len(values))
+    return Table(
+        features=pd.DataFrame({"sequence": values[order]}),
+        labels=pd.Series(labels[order], name="is_anomaly"),
+        source="sequences",
+        sequence_columns=("sequence",),
+    )
+
+
+def _random_sequence_anomalies(n: int, rng: np.random.Generator) -> list[str]:
+    chars = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    out: list[str] = []
+    while len(out) < n:
+        row = "".join(rng.choice(chars, 8))
+        if not all(c in allowed for c, allowed in zip(row, _SEQUENCE_PATTERN, strict=True)):
+            out.append(row)
+    return out
+
+
+BUILTIN: dict[str, Callable[..., Table]] = {
     "digits": load_digits_table,
     "mixed": make_mixed_table,
+    "sequences": make_sequences,
 }
 
 
+def _parse_options(text: str) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for part in filter(None, text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise DataError(f"data set option {part!r} is not key=value")
+        options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
+    return options
+
+
 def load_builtin(name: str) -> Table:
-    """Load a built-in data set by name (see ``BUILTIN``)."""
+    """Load a built-in data set: ``NAME`` or ``NAME:key=value,...`` (generator options).
+
+    ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
+    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`.
+    """
+    base, _, opts = name.partition(":")
+    if base not in BUILTIN:
+        raise DataError(f"unknown data set {base!r}; built-in: {', '.join(BUILTIN)}")
+    options = _parse_options(opts)
     try:
-        return BUILTIN[name]()
-    except KeyError:
-        raise DataError(f"unknown data set {name!r}; built-in: {', '.join(BUILTIN)}") from None
+        table = BUILTIN[base](**options)
+    except TypeError as exc:
+        raise DataError(f"{name}: bad data set option ({exc})") from None
+    table.source = name
+    return table
+
+
+def is_builtin(spec: str) -> bool:
+    """Whether ``spec`` names a built-in data set (options after ``:`` allowed)."""
+    return spec.partition(":")[0] in BUILTIN
 
 
 def load_data(spec: str, label_column: str | None = None, id_column: str | None = None) -> Table:
@@ -100,7 +176,7 @@ def load_data(spec: str, label_column: str | None = None, id_column: str | None 
     unless a label or id column named in the arguments is one of its features.
     """
     path = Path(spec)
-    if path.exists() or spec not in BUILTIN:
+    if path.exists() or not is_builtin(spec):
         if not path.exists() and path.suffix.lower() == "" and spec.isidentifier():
             raise DataError(
                 f"{spec}: no such file, and not a built-in data set ({', '.join(BUILTIN)})"
@@ -109,5 +185,7 @@ def load_data(spec: str, label_column: str | None = None, id_column: str | None 
     table = load_builtin(spec)
     if label_column or id_column:
         frame = table.features.copy()
-        return split_columns(frame, spec, label_column, id_column)
+        split = split_columns(frame, spec, label_column, id_column)
+        split.sequence_columns = table.sequence_columns
+        return split
     return table

@@ -228,6 +228,11 @@ class TabularEncoder:
     def _expand(self, frame: pd.DataFrame) -> pd.DataFrame:
         return expand_sequences(frame, self.sequences_, self.token_sep, self.sequence_encoding)
 
+    def readable(self, X: Any) -> pd.DataFrame:
+        """Input rows as the encoded columns see them, sequences split into tokens."""
+        frame = self._align(as_frame(X))
+        return expand_sequences(frame, self.sequences_, self.token_sep, "onehot")
+
     @property
     def column_names_(self) -> list[str]:
         """Encoded column names: the inputs, with sequences spread over their positions."""

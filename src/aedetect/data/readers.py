@@ -25,6 +25,8 @@ class Table:
     labels: pd.Series | None = None
     ids: pd.Series | None = None
     source: str = ""
+    # Columns the data set declares as token sequences (built-in generators do).
+    sequence_columns: tuple[str, ...] = ()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -2,9 +2,10 @@
 
 A value such as ``"ABCD1QWO"`` (or ``"GET /a /b"`` with ``token_sep=" "``) is split
 into tokens; position ``i`` becomes the column ``name[i]`` (1-based). The length is
-the most common one in training. Shorter values are padded with an empty token and
-longer ones cut; both are logged as a warning and, because the pad token or the
-changed tokens were never seen there, score as unusual.
+the most common one in training. Shorter values are padded with an empty token;
+longer ones are cut and their last kept position set to the empty token. Both are
+logged as a warning and, because the empty token was never seen there, score as
+unusual.
 
 Two encodings of the positions:
 
@@ -83,7 +84,15 @@ def expand_sequences(
         length = state[name]["length"]
         tokens = tokens_of(frame[name], sep)
         _warn_lengths(name, tokens, length)
-        grid = np.array([(row + [PAD] * length)[:length] for row in tokens], dtype=object)
+        # Too long: cut, and the last kept position marked as padding, so that a
+        # wrong length always shows (a cut row would otherwise look normal).
+        grid = np.array(
+            [
+                (row + [PAD] * length)[:length] if len(row) <= length else [*row[: length - 1], PAD]
+                for row in tokens
+            ],
+            dtype=object,
+        )
         grid = grid.reshape(len(tokens), length)
         cols = position_names(name, length)
         if encoding == "ordinal":

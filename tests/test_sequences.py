@@ -1,0 +1,106 @@
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aedetect import AutoencoderDetector, load, save
+from aedetect.data.datasets import REFERENCE_SEQUENCE_ANOMALIES, load_data, make_sequences
+from aedetect.data.encoding import TabularEncoder
+from aedetect.exceptions import ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def reference_small():
+    return make_sequences(size=5000, seed=0)
+
+
+@pytest.fixture(scope="module", params=["onehot", "ordinal"])
+def fitted(request, reference_small):
+    det = AutoencoderDetector(
+        sequence_columns=("sequence",),
+        sequence_encoding=request.param,
+        contamination=5 / 5005,
+        random_state=0,
+    )
+    return det.fit(reference_small.features)
+
+
+def test_generator_follows_the_pattern(reference_small):
+    values = reference_small.features["sequence"]
+    normal = values[reference_small.labels == 0]
+    assert len(values) == 5005 and reference_small.labels.sum() == 5
+    assert normal.str.fullmatch(r"[A-F]{4}[120][QWOPZXML]{3}").all()
+    assert set(values[reference_small.labels == 1]) == set(REFERENCE_SEQUENCE_ANOMALIES)
+    random_bad = make_sequences(size=100, anomalies=7, seed=1)
+    bad = random_bad.features["sequence"][random_bad.labels == 1]
+    assert len(bad) == 7 and not bad.str.fullmatch(r"[A-F]{4}[120][QWOPZXML]{3}").any()
+
+
+def test_reference_rule_both_encodings(fitted, reference_small):
+    # at least 4 of the 5 anomalies flagged, at most 10 rows flagged in all
+    labels = reference_small.labels.to_numpy()
+    assert (fitted.labels_ & labels).sum() >= 4
+    assert fitted.labels_.sum() <= 10
+
+
+def test_explanation_names_position_one_of_xydc2dca(fitted):
+    # (one-hot decodes "expected" to a token seen at that position; ordinal to the
+    # nearest code of the column's whole alphabet, which the test does not pin down)
+    expl = fitted.explain(pd.DataFrame({"sequence": ["XYDC2DCA"]}), top=5)
+    assert "sequence[1]" in set(expl["column"])
+    first = expl[expl["column"] == "sequence[1]"].iloc[0]
+    assert first["seen"] == "X" and first["expected"] != "X"
+
+
+def test_positions_sum_back_to_the_sequence_column(fitted, reference_small):
+    X = reference_small.features.iloc[:50]
+    per_position = fitted.feature_errors(X, positions=True)
+    per_column = fitted.feature_errors(X)
+    assert per_position.shape == (50, 8) and per_column.shape == (50, 1)
+    np.testing.assert_allclose(per_position.sum(axis=1), per_column[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(per_column[:, 0] / 8, fitted.decision_function(X), rtol=1e-5)
+
+
+def test_wrong_length_and_unseen_tokens_are_scored_not_crashed(fitted, caplog):
+    rows = pd.DataFrame({"sequence": ["ABCD1QWO", "ABCD1QW", "ABCD1QWOP", "ABCD1QW#", None]})
+    with caplog.at_level(logging.WARNING, logger="aedetect"):
+        scores = fitted.decision_function(rows)
+    assert "3 row(s) not of length 8 (first: row 2, length 7)" in caplog.text
+    assert (scores[1:] > scores[0]).all()
+
+
+def test_multi_character_tokens_with_separator():
+    frame = pd.DataFrame({"path": ["GET /a 200", "GET /b 200", "POST /a 201"] * 20})
+    enc = TabularEncoder(sequences=["path"], token_sep=" ").fit(frame)
+    assert enc.column_names_ == ["path[1]", "path[2]", "path[3]"]
+    assert enc.columns_[0].categories == ["GET", "POST"]
+
+
+def test_ordinal_codes_follow_the_sorted_alphabet():
+    frame = pd.DataFrame({"s": ["AB", "BA", "AC"]})
+    enc = TabularEncoder(sequences=["s"], sequence_encoding="ordinal", scaling="none").fit(frame)
+    assert enc.transform(pd.DataFrame({"s": ["CA", "ZA"]})).tolist() == [[2.0, 0.0], [-1.0, 0.0]]
+    decoded = enc.inverse_transform(np.array([[1.8, 0.1]], dtype=np.float32))
+    assert decoded.iloc[0].tolist() == ["C", "A"]
+
+
+def test_model_file_round_trip_keeps_sequences(fitted, reference_small, tmp_path):
+    save(fitted, tmp_path / "seq.aedetect")
+    again = load(tmp_path / "seq.aedetect")
+    X = reference_small.features.iloc[:100]
+    assert np.array_equal(again.decision_function(X), fitted.decision_function(X))
+
+
+def test_bad_sequence_settings():
+    with pytest.raises(DataError, match="sequence column 'nope' is not in the data"):
+        AutoencoderDetector(sequence_columns=("nope",)).fit(pd.DataFrame({"s": ["AB", "CD"]}))
+    with pytest.raises(ConfigError, match="sequence_encoding must be one of onehot, ordinal"):
+        AutoencoderDetector(sequence_encoding="bits").fit(pd.DataFrame({"s": ["AB", "CD"]}))
+
+
+def test_builtin_options_are_parsed():
+    table = load_data("sequences:size=200,anomalies=3,seed=4")
+    assert len(table.features) == 203 and table.sequence_columns == ("sequence",)
+    with pytest.raises(DataError, match="bad data set option"):
+        load_data("sequences:colour=red")
