@@ -241,3 +241,25 @@ def test_contamination_and_anomaly_ratio_are_exclusive(table_csv, tmp_path):
         "fit", table_csv, "-o", tmp_path / "m", "--contamination", "0.2", "--anomaly-ratio", "0.01"
     )
     assert res.exit_code == 2 and "not both" in res.output
+
+
+def test_two_unit_preset_draws_the_latent_scatter(tmp_path):
+    out = tmp_path / "seq2d"
+    res = invoke(
+        "run",
+        "sequences:size=2000",
+        "-o",
+        out,
+        "--preset",
+        "sequence-ae-2d",
+        "--anomaly-ratio",
+        str(5 / 2005),
+        "--epochs",
+        "10",
+        "--seed",
+        "0",
+        "--quiet",
+    )
+    assert res.exit_code == 0, res.output
+    assert (out / "latent.png").read_bytes()[:4] == b"\x89PNG"
+    assert "latent.png" in res.stdout

@@ -206,6 +206,14 @@ AnomalyRatio = Annotated[
         rich_help_panel=MODEL,
     ),
 ]
+Preset = Annotated[
+    str | None,
+    typer.Option(
+        help="Named network: sequence-ae, sequence-ae-onehot, sequence-ae-2d. Options you "
+        "set to a non-default value override it.",
+        rich_help_panel=MODEL,
+    ),
+]
 Seed = Annotated[
     int | None,
     typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL),
@@ -259,6 +267,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _detector(**params: Any) -> AutoencoderDetector:
+    preset = params.pop("preset", None)
     params["hidden"] = _int_tuple(params["hidden"])
     params["clip"] = _clip(params["clip"])
     params["categorical"] = _names(params["categorical"])
@@ -278,7 +287,11 @@ def _detector(**params: Any) -> AutoencoderDetector:
             raise ConfigError(
                 f"--batch-size must be an integer or auto, got {params['batch_size']!r}"
             ) from None
-    return AutoencoderDetector(**params)
+    if preset is None:
+        return AutoencoderDetector(**params)
+    # A preset sets its parameters; an option given with a non-default value wins.
+    changed = {k: v for k, v in params.items() if k not in _D or v != _D[k]}
+    return AutoencoderDetector.from_preset(preset, **changed)
 
 
 def _adopt_sequences(det: AutoencoderDetector, table: Table) -> None:
@@ -351,6 +364,7 @@ def _binary_labels(labels: pd.Series | None) -> np.ndarray | None:
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    preset: Preset = None,
     hidden: Hidden = _HIDDEN,
     activation: Activation = _D["activation"],
     output_activation: OutputActivation = _D["output_activation"],
@@ -603,6 +617,7 @@ def run(
         Path,
         typer.Option("--output-dir", "-o", help="Folder for the model, scores and flagged rows."),
     ] = Path("aedetect-output"),  # noqa: E501
+    preset: Preset = None,
     hidden: Hidden = _HIDDEN,
     activation: Activation = _D["activation"],
     output_activation: OutputActivation = _D["output_activation"],
@@ -658,11 +673,25 @@ def run(
     save_detector(det, output_dir / "model.aedetect", extra=_extra(table))
     _write_csv(scores, output_dir / "scores.csv")
     _write_csv(anomalies, output_dir / "anomalies.csv")
-    typer.echo(_summary(det, table, scores, order[:top], output_dir))
+    written = ["model.aedetect", "scores.csv", "anomalies.csv"]
+    codes = det.transform(table.features)
+    if codes.shape[1] == 2:  # the 2-unit-latent presets: draw the codes
+        from aedetect.report.plots import figure_png, latent_scatter
+
+        names = [" ".join(map(str, row)) for row in table.features.itertuples(index=False)]
+        fig = latent_scatter(codes, det.labels_, names, title=f"Latent codes: {table.source}")
+        atomic_write_bytes(output_dir / "latent.png", figure_png(fig))
+        written.append("latent.png")
+    typer.echo(_summary(det, table, scores, order[:top], output_dir, written))
 
 
 def _summary(
-    det: AutoencoderDetector, table: Table, scores: pd.DataFrame, top: np.ndarray, out: Path
+    det: AutoencoderDetector,
+    table: Table,
+    scores: pd.DataFrame,
+    top: np.ndarray,
+    out: Path,
+    written: list[str],
 ) -> str:
     hist = det.history_
     lines = [
@@ -692,7 +721,7 @@ def _summary(
         if table.features.shape[1] <= 4:  # narrow tables: the values say it best
             desc += "  " + "  ".join(f"{k}={v}" for k, v in table.features.iloc[i].items())
         lines.append(desc)
-    lines.append(f"written    {out}/model.aedetect, scores.csv, anomalies.csv")
+    lines.append(f"written    {out}/{', '.join(written)}")
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
 from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder
+from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder, layer_activations
 from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
 from aedetect.thresholds import ContaminationThreshold, check_contamination
 from aedetect.training import (
@@ -49,12 +49,17 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     ----------
     hidden : tuple of int, default=(64, 32, 8)
         Encoder widths; the last is the latent size, the decoder mirrors them.
-    activation : str, default="relu"
-        Hidden-layer activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity.
+    activation : str or tuple of str, default="relu"
+        Hidden-layer activation: relu, tanh, sigmoid, leaky_relu, elu, gelu,
+        identity; or one per hidden layer, encoder layers then the decoder's hidden
+        layers (``2 * len(hidden) - 1`` names).
     output_activation : {"identity", "sigmoid", "tanh", "relu"}, default="identity"
         Activation of the reconstruction. ``identity`` suits standardised data.
     dropout : float, default=0.0
         Dropout after each hidden layer but the latent one, in [0, 1).
+    activity_l1 : float, default=0.0
+        L1 penalty on the first hidden layer's activations (Keras'
+        ``activity_regularizer``), added to the training loss.
     epochs : int, default=200
         Maximum number of passes over the training rows.
     batch_size : int or "auto", default="auto"
@@ -143,9 +148,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     def __init__(
         self,
         hidden: tuple[int, ...] = (64, 32, 8),
-        activation: str = "relu",
+        activation: str | tuple[str, ...] = "relu",
         output_activation: str = "identity",
         dropout: float = 0.0,
+        activity_l1: float = 0.0,
         epochs: int = 200,
         batch_size: int | str = "auto",
         lr: float = 3e-3,
@@ -171,6 +177,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.activation = activation
         self.output_activation = output_activation
         self.dropout = dropout
+        self.activity_l1 = activity_l1
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -191,6 +198,21 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> AutoencoderDetector:
+        """Detector with the parameters of a named preset, then ``overrides``.
+
+        See :data:`aedetect.models.presets.PRESETS`: ``sequence-ae`` (reference
+        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``.
+        """
+        from aedetect.models.presets import preset_params
+
+        try:
+            params = preset_params(name)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        return cls(**{**params, **overrides})
 
     # ------------------------------------------------------------ checks
     def _validate_params(self) -> None:
@@ -229,7 +251,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(
                 f"hidden must be a non-empty sequence of positive integers, got {hidden!r}"
             )
-        choice("activation", tuple(ACTIVATIONS))
+        try:
+            acts = layer_activations(self.activation, len(hidden))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for act in acts:
+            if act not in ACTIVATIONS:
+                raise ConfigError(
+                    f"activation must be one of {', '.join(ACTIVATIONS)}, got {act!r}"
+                )
         choice("output_activation", OUTPUT_ACTIVATIONS)
         choice("optimizer", OPTIMIZERS)
         choice("loss", LOSSES)
@@ -238,6 +268,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         choice("sequence_encoding", SEQUENCE_ENCODINGS)
         choice("device", DEVICES)
         real("dropout", 0.0, 1.0, False, True)
+        real("activity_l1", 0.0, np.inf, False, True)
         integer("epochs", 1)
         if self.batch_size != "auto":
             integer("batch_size", 1)
@@ -394,6 +425,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 X_val=X_fit[val_idx] if val_idx is not None else None,
                 generator=generator,
                 on_epoch=callback,
+                extra_loss=module.penalty if self.activity_l1 > 0 else None,
             )
             scores = reconstruction_scores(module, X_all, weights, n_columns, bounds)
         names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
@@ -453,6 +485,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             self.activation,
             self.output_activation,
             float(self.dropout),
+            float(self.activity_l1),
         )
 
     # ------------------------------------------------------------- outputs

@@ -63,6 +63,8 @@ def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
     params["hidden"] = [int(h) for h in params["hidden"]]
     for key in ("categorical", "sequence_columns"):
         params[key] = list(params[key]) if params[key] else None
+    if not isinstance(params["activation"], str):
+        params["activation"] = list(params["activation"])
     if not (params["random_state"] is None or isinstance(params["random_state"], int)):
         params["random_state"] = None
     return params
@@ -181,6 +183,8 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         params["hidden"] = tuple(params["hidden"])
         for key in ("categorical", "sequence_columns"):
             params[key] = tuple(params[key]) if params.get(key) else None
+        if isinstance(params.get("activation"), list):
+            params["activation"] = tuple(params["activation"])
         det = AutoencoderDetector(**params)
         det._validate_params()
         encoder = TabularEncoder.from_state(state["encoder"])
