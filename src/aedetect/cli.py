@@ -553,6 +553,8 @@ def explain(
         )
         if table.ids is not None:
             head += f"  {table.ids.name}={table.ids.iloc[row - 1]}"
+        if table.features.shape[1] <= 4:
+            head += "  " + "  ".join(f"{k}={v}" for k, v in table.features.iloc[row - 1].items())
         lines.append(head)
         for r in part.itertuples():
             lines.append(
