@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -206,6 +208,16 @@ AnomalyRatio = Annotated[
         rich_help_panel=MODEL,
     ),
 ]
+ThresholdRule = Annotated[
+    str | None,
+    typer.Option(
+        "--threshold",
+        help="Threshold rule instead of --contamination: quantile:0.99, ratio:0.0002, "
+        "fixed:0.05, fpr:0.01 (on held-out rows), mad:3, iqr:1.5, gpd:0.001, gamma:0.001, "
+        "f1 (needs --label-column).",
+        rich_help_panel=MODEL,
+    ),
+]
 Preset = Annotated[
     str | None,
     typer.Option(
@@ -273,6 +285,8 @@ def _detector(**params: Any) -> AutoencoderDetector:
     params["categorical"] = _names(params["categorical"])
     params["sequence_columns"] = _names(params.pop("sequence_column"))
     ratio = params.pop("anomaly_ratio")
+    if ratio is not None and params["threshold"] is not None:
+        raise ConfigError("give --threshold or --anomaly-ratio, not both")
     if ratio is not None:
         if params["contamination"] != _D["contamination"]:
             raise ConfigError("give --contamination or --anomaly-ratio, not both")
@@ -320,7 +334,7 @@ def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
             bar.update(task, completed=epoch, loss=shown)
 
         with _about(table.source):
-            det.fit(table.features, on_epoch=on_epoch)
+            det.fit(table.features, _binary_labels(table.labels), on_epoch=on_epoch)
 
 
 def _scores_frame(det: AutoencoderDetector, table: Table) -> pd.DataFrame:
@@ -379,6 +393,7 @@ def fit(
     patience: Patience = _D["patience"],
     contamination: Contamination = _D["contamination"],
     anomaly_ratio: AnomalyRatio = None,
+    threshold: ThresholdRule = None,
     scaling: Scaling = _D["scaling"],
     category_weight: CategoryWeight = _D["category_weight"],
     clip: Clip = _CLIP,
@@ -634,6 +649,7 @@ def run(
     patience: Patience = _D["patience"],
     contamination: Contamination = _D["contamination"],
     anomaly_ratio: AnomalyRatio = None,
+    threshold: ThresholdRule = None,
     scaling: Scaling = _D["scaling"],
     category_weight: CategoryWeight = _D["category_weight"],
     clip: Clip = _CLIP,
@@ -684,7 +700,20 @@ def run(
         fig = latent_scatter(codes, det.labels_, names, title=f"Latent codes: {table.source}")
         atomic_write_bytes(output_dir / "latent.png", figure_png(fig))
         written.append("latent.png")
+    command = _reproduce(
+        "run",
+        {
+            **params,
+            "data": data,
+            "output_dir": output_dir,
+            "label_column": label_column,
+            "id_column": id_column,
+        },
+    )
+    _write_report(det, table, scores["score"].to_numpy(), command, output_dir / "report.html")
+    written.append("report.html")
     typer.echo(_summary(det, table, scores, order[:top], output_dir, written))
+    typer.echo(f"report     {output_dir / 'report.html'}")
 
 
 def _summary(
@@ -725,6 +754,84 @@ def _summary(
         lines.append(desc)
     lines.append(f"written    {out}/{', '.join(written)}")
     return "\n".join(lines)
+
+
+_POSITIONAL = ("model", "data")
+
+
+def _reproduce(command: str, values: dict[str, Any]) -> str:
+    """Build the command line that repeats a run: every option that differs from its default."""
+    fn = {"run": run, "report": report}[command]
+    signature = inspect.signature(inspect.unwrap(fn))
+    words = ["aedetect", command]
+    for name, param in signature.parameters.items():
+        value = values.get(name, param.default)
+        if name in ("quiet", "verbose", "top") or value is None:
+            continue
+        if name in _POSITIONAL:
+            words.append(str(value))
+        elif value != param.default:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
+
+
+def _write_report(
+    det: AutoencoderDetector, table: Table, scores: np.ndarray, command: str, path: Path
+) -> None:
+    from aedetect.report.html import collect_report, render_report
+
+    with _about(table.source):
+        data = collect_report(
+            det,
+            table.features,
+            scores,
+            source=table.source,
+            command=command,
+            labels=table.labels,
+            ids=table.ids,
+        )
+    atomic_write_bytes(path, render_report(data).encode("utf-8"))
+
+
+@app.command()
+@_guarded
+def report(
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
+    ],  # noqa: E501
+    data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),  # noqa: E501
+    label_column: LabelColumn = None,
+    id_column: IdColumn = None,
+) -> None:
+    """Write one self-contained HTML report of a model on DATA.
+
+    Data and model summary, training curve, score distribution with the
+    threshold, the flagged rows with explanations, and metrics when a 0/1 label
+    column is known. Images are inlined: the file opens offline, on a phone too.
+
+    Example: `aedetect report model.aedetect data.csv --output report.html`
+    """
+    _setup_logging(False)
+    _check_writable(output)
+    det = load_detector(model)
+    table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
+    with _about(table.source):
+        scores = det.decision_function(table.features)
+    command = _reproduce(
+        "report",
+        {
+            "model": model,
+            "data": data,
+            "output": output,
+            "label_column": label_column,
+            "id_column": id_column,
+        },
+    )
+    _write_report(det, table, scores, command, output)
+    typer.echo(f"report written to {output}")
 
 
 def _version_callback(value: bool) -> None:

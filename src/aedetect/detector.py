@@ -19,7 +19,7 @@ from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder, layer_activations
 from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
-from aedetect.thresholds import ContaminationThreshold, check_contamination
+from aedetect.thresholds import ContaminationThreshold, check_contamination, parse_threshold
 from aedetect.training import (
     OPTIMIZERS,
     EpochCallback,
@@ -82,7 +82,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         weights are restored.
     contamination : float, default=0.1
         Expected share of anomalies, in (0, 0.5]: the threshold is the
-        ``1 - contamination`` quantile of the training scores.
+        ``1 - contamination`` quantile of the training scores (unless
+        ``threshold`` names another rule).
+    threshold : str, optional
+        A threshold rule instead of ``contamination``: ``quantile:0.99``,
+        ``ratio:0.0002`` (known anomaly ratio), ``fixed:0.05``, ``fpr:0.01``
+        (false-positive rate on the held-out validation rows), ``mad:3`` (median +
+        3 MAD), ``iqr:1.5``, ``gpd:0.001`` / ``gamma:0.001`` (fitted tail), ``f1``
+        (F1-optimal; needs ``fit(X, y)`` with 0/1 labels). See
+        :mod:`aedetect.thresholds`.
     scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
         Scaling of numeric columns. ``standard`` suits tables of mixed units;
         ``pooled`` (centre each column, one shared divisor) suits columns in the
@@ -128,6 +136,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Scores of the training rows.
     threshold_ : float
         Scores above it are anomalies.
+    threshold_rule_ : str
+        The rule that set ``threshold_``, in words.
     labels_ : ndarray of shape (n_samples,)
         0/1 labels of the training rows.
     n_features_in_ : int
@@ -161,6 +171,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         patience: int = 20,
         contamination: float = 0.1,
+        threshold: str | None = None,
         scaling: str = "standard",
         categorical: tuple[str, ...] | None = None,
         category_weight: float = 1.0,
@@ -187,6 +198,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.contamination = contamination
+        self.threshold = threshold
         self.scaling = scaling
         self.categorical = categorical
         self.category_weight = category_weight
@@ -280,6 +292,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if self.clip is not None:
             real("clip", 0.0, np.inf, True, True)
         check_contamination(self.contamination)
+        self._threshold_rule()
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ConfigError(
                 f"loss='bce' needs output_activation='sigmoid', got {self.output_activation!r}"
@@ -429,8 +442,40 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             )
             scores = reconstruction_scores(module, X_all, weights, n_columns, bounds)
         names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
-        self._set_fitted(encoder, module, history, frame.shape[1], names, device, scores)
+        val_scores = scores[val_idx.numpy()] if val_idx is not None else None
+        threshold = self._fit_threshold(scores, val_scores, y)
+        self._set_fitted(encoder, module, history, frame.shape[1], names, device, scores, threshold)
         return self
+
+    def _threshold_rule(self) -> Any:
+        if self.threshold is None:
+            return ContaminationThreshold(self.contamination)
+        if not isinstance(self.threshold, str):
+            raise ConfigError(f"threshold must be a rule such as 'mad:3', got {self.threshold!r}")
+        return parse_threshold(self.threshold)
+
+    def _fit_threshold(self, scores: np.ndarray, val_scores: np.ndarray | None, y: Any) -> float:
+        """Fit the threshold rule: on all scores, on held-out rows, or with labels."""
+        rule = self._threshold_rule()
+        if rule.needs_labels:
+            if y is None:
+                raise ConfigError(
+                    f"threshold={self.threshold!r} needs 0/1 labels: fit(X, y), "
+                    "or --label-column on the command line"
+                )
+            rule.fit(scores, np.asarray(y))
+        elif rule.needs_normal_scores:
+            if val_scores is None:
+                log.warning(
+                    "threshold=%r wants held-out normal rows but validation_fraction gives "
+                    "none; using the training scores",
+                    self.threshold,
+                )
+            rule.fit(scores if val_scores is None else val_scores)
+        else:
+            rule.fit(scores)
+        self.threshold_rule_ = rule.describe()
+        return float(rule.threshold_)
 
     def _set_fitted(
         self,
@@ -441,7 +486,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         feature_names: list[str] | None,
         device: torch.device,
         scores: np.ndarray,
-        threshold: float | None = None,
+        threshold: float,
     ) -> None:
         """Set every fitted attribute; shared by ``fit`` and loading a model file."""
         self.encoder_ = encoder
@@ -456,8 +501,6 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self._weights_ = torch.from_numpy(encoder.feature_weights_).to(device)
         self._bounds_ = self._bounds(encoder, device)
         self.decision_scores_ = scores
-        if threshold is None:
-            threshold = ContaminationThreshold(self.contamination).fit(scores).threshold_
         self.threshold_ = threshold
         self.labels_ = (scores > threshold).astype(int)
 

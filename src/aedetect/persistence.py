@@ -100,6 +100,7 @@ def save_detector(
     state = {
         "encoder": det.encoder_.get_state(),
         "threshold": det.threshold_,
+        "threshold_rule": getattr(det, "threshold_rule_", ""),
         "n_features_in": det.n_features_in_,
         "feature_names_in": None if names is None else [str(n) for n in names],
         "history": det.history_.to_dict(),
@@ -210,4 +211,5 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         scores=tensors["decision_scores"].numpy().astype(np.float64),
         threshold=float(state["threshold"]),
     )
+    det.threshold_rule_ = state.get("threshold_rule", "")
     return det

@@ -183,6 +183,11 @@ def load_data(spec: str, label_column: str | None = None, id_column: str | None 
             )
         return split_columns(read_table(path), str(path), label_column, id_column)
     table = load_builtin(spec)
+    # Naming the data set's own label or id column is the same as naming none.
+    if table.labels is not None and label_column == table.labels.name:
+        label_column = None
+    if table.ids is not None and id_column == table.ids.name:
+        id_column = None
     if label_column or id_column:
         frame = table.features.copy()
         split = split_columns(frame, spec, label_column, id_column)
