@@ -103,7 +103,9 @@ def test_real_module_entry_point():
     assert res.returncode == 0 and "fit" in res.stdout and "score" in res.stdout
 
 
-@pytest.mark.parametrize("command", ["fit", "score", "info", "run", "explain"])
+@pytest.mark.parametrize(
+    "command", sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+)
 def test_every_command_has_help_with_an_example(command):
     res = invoke(command, "--help")
     assert res.exit_code == 0 and "Example" in res.stdout
@@ -263,3 +265,79 @@ def test_two_unit_preset_draws_the_latent_scatter(tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / "latent.png").read_bytes()[:4] == b"\x89PNG"
     assert "latent.png" in res.stdout
+
+
+@pytest.fixture(scope="module")
+def scored_csv(model, table_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scored") / "scores.csv"
+    res = invoke("score", model, table_csv, "--output", out)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_evaluate_prints_the_metrics_of_scikit_learn(scored_csv, tmp_path):
+    import json
+
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    frame = pd.read_csv(scored_csv)
+    y, s = frame["true_is_anomaly"], frame["score"]
+    res = invoke("evaluate", scored_csv, "--labels", "is_anomaly", "-o", tmp_path / "ev", "--json")
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)
+    assert m["auroc"] == pytest.approx(roc_auc_score(y, s))
+    assert m["average_precision"] == pytest.approx(average_precision_score(y, s))
+    assert m["n_anomalies"] == 4 and m["threshold_rule"].startswith("the model's threshold")
+    # by default the model's own flags give the threshold
+    assert m["tp"] + m["fp"] == frame["is_anomaly"].sum()
+    written = sorted(p.name for p in (tmp_path / "ev").iterdir())
+    assert written == [
+        "histogram.png",
+        "metrics.json",
+        "pr.png",
+        "roc.png",
+        "sweep.csv",
+        "sweep.png",
+    ]
+    sweep = pd.read_csv(tmp_path / "ev" / "sweep.csv")
+    assert list(sweep.columns) == [
+        "threshold",
+        "outliers_rejected",
+        "inliers_rejected",
+        "precision",
+        "f1",
+    ]
+    assert len(sweep) == 1000 and sweep["outliers_rejected"].iloc[0] == 1.0
+
+
+def test_evaluate_with_a_rule_and_a_labels_file(scored_csv, tmp_path):
+    frame = pd.read_csv(scored_csv)
+    labels = tmp_path / "truth.csv"
+    frame[["true_is_anomaly"]].rename(columns={"true_is_anomaly": "y"}).to_csv(labels, index=False)
+    res = invoke("evaluate", scored_csv, "--labels", labels, "--threshold", "quantile:0.9")
+    assert res.exit_code == 0, res.output
+    assert "0.9 quantile" in res.output and "AUROC" in res.output
+    flagged = (frame["score"] > frame["score"].quantile(0.9)).sum()
+    tp_fp = [int(v) for v in res.output.split("TP ")[1].split()[::2][:2]]
+    assert sum(tp_fp) == flagged
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ("nope", "--labels 'nope' is neither a column of"),
+        ("score", "labels must be 0/1 (1 = anomaly); row 1 has"),
+    ],
+)
+def test_evaluate_bad_labels(scored_csv, labels, message):
+    res = invoke("evaluate", scored_csv, "--labels", labels)
+    assert res.exit_code == 1
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_info_shows_the_threshold_rule(table_csv, tmp_path):
+    path = tmp_path / "m.aedetect"
+    res = invoke("fit", table_csv, "-o", path, "--threshold", "iqr:1.5", *FAST)
+    assert res.exit_code == 0, res.output
+    res = invoke("info", path)
+    assert "(Q3 + 1.5 x IQR)" in res.output

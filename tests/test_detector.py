@@ -163,3 +163,35 @@ def test_dataframe_with_categories_round_trips_through_numpy_input():
     assert not hasattr(det, "feature_names_in_")
     det.fit(pd.DataFrame(X, columns=["p", "q", "r"]))
     assert list(det.feature_names_in_) == ["p", "q", "r"]
+
+
+def test_threshold_rules_on_the_estimator(small_frame):
+    base = dict(hidden=(8, 3), epochs=5, random_state=0)
+    mad = AutoencoderDetector(threshold="mad:3", **base).fit(small_frame)
+    s = mad.decision_scores_
+    med = np.median(s)
+    assert mad.threshold_ == pytest.approx(med + 3 * 1.4826 * np.median(np.abs(s - med)))
+    assert mad.threshold_rule_ == "median + 3.0 x 1.4826 MAD"
+    # fpr is fitted on the held-out validation rows only
+    fpr = AutoencoderDetector(threshold="fpr:0.05", validation_fraction=0.2, **base)
+    fpr.fit(small_frame)
+    held_out = np.random.default_rng(0).permutation(len(small_frame))[:40]
+    assert (fpr.decision_scores_[held_out] > fpr.threshold_).mean() <= 0.05
+    assert fpr.threshold_ == pytest.approx(
+        np.quantile(fpr.decision_scores_[held_out], 0.95, method="higher")
+    )
+
+
+def test_f1_threshold_needs_labels(small_frame):
+    det = AutoencoderDetector(hidden=(8, 3), epochs=3, threshold="f1", random_state=0)
+    with pytest.raises(ConfigError, match="needs 0/1 labels"):
+        det.fit(small_frame)
+    y = np.zeros(len(small_frame), dtype=int)
+    y[:5] = 1
+    det.fit(small_frame, y)
+    assert det.threshold_rule_ == "F1-optimal on the labels"
+
+
+def test_bad_threshold_rule_is_named(small_frame):
+    with pytest.raises(ConfigError, match="threshold 'mad:-1': mad k must be in"):
+        AutoencoderDetector(threshold="mad:-1").fit(small_frame)

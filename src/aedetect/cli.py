@@ -25,7 +25,7 @@ import typer
 
 from aedetect import __version__
 from aedetect.data.datasets import BUILTIN, load_data
-from aedetect.data.readers import Table
+from aedetect.data.readers import Table, read_table
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import AedetectError, ConfigError, DataError
 from aedetect.persistence import atomic_write_bytes, load_detector, read_metadata, save_detector
@@ -616,7 +616,9 @@ def info(
         f"training        {len(hist['train_loss'])} epochs, best {hist['best_epoch']}, "
         f"{hist['seconds']:.1f}s, final loss {hist['train_loss'][-1]:.4g}"
         + (f", val {min(hist['val_loss']):.4g}" if hist["val_loss"] else ""),
-        f"threshold       {state['threshold']:.6g} (contamination {params['contamination']})",
+        f"threshold       {state['threshold']:.6g} ("
+        + (state.get("threshold_rule") or f"contamination {params['contamination']}")
+        + ")",
         f"training scores median {np.median(scores):.4g}, max {np.max(scores):.4g}, "
         f"{len(scores)} rows",
     ]
@@ -832,6 +834,189 @@ def report(
     )
     _write_report(det, table, scores, command, output)
     typer.echo(f"report written to {output}")
+
+
+@app.command()
+@_guarded
+def evaluate(
+    scores: Annotated[
+        Path,
+        typer.Argument(
+            help="Scores CSV (from `aedetect score` or any tool), one row per item.",
+            show_default=False,
+        ),
+    ],
+    labels: Annotated[
+        str,
+        typer.Option(
+            help="Known 0/1 labels (1 = anomaly): a column of SCORES, or a file "
+            "(FILE or FILE:COLUMN) with one label per row of SCORES.",
+            show_default=False,
+        ),
+    ],
+    score_column: Annotated[str, typer.Option(help="Column of SCORES holding the scores.")] = (
+        "score"
+    ),
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold",
+            help="Threshold rule (quantile:0.99, ratio:0.0002, fixed:0.05, fpr:0.01 on the "
+            "label-0 rows, mad:3, iqr:1.5, gpd:0.001, gamma:0.001, f1). Default: the "
+            "model's own, read from an is_anomaly column, else contamination:0.1.",
+        ),
+    ] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option(help="k for precision at k (default: the number of known anomalies)."),
+    ] = None,
+    step: Annotated[
+        float | None,
+        typer.Option(
+            help="Spacing of the threshold sweep (reference A: 0.001); default 1000 points."
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-o",
+            help="Also write metrics.json, sweep.csv and the ROC, PR, histogram and sweep plots.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Evaluate scores against known labels: AUROC, AP, F1 at a threshold, a sweep.
+
+    Prints AUROC, average precision, PR-AUC, precision, recall and F1 at the
+    threshold, precision at k, the confusion matrix and reference A's separation
+    statistic. With `--output-dir`, also the threshold sweep (outliers rejected,
+    inliers rejected, F1 per threshold) as CSV, and plots.
+
+    Example: `aedetect evaluate out/scores.csv --labels is_anomaly --threshold mad:3 -o eval`
+    """
+    from aedetect.metrics import check_labels, threshold_sweep
+    from aedetect.metrics import evaluate as evaluate_scores
+
+    _setup_logging(False)
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise DataError(f"{output_dir}: exists and is not a folder")
+    frame = read_table(scores)
+    if score_column not in frame.columns:
+        raise DataError(f"{scores}: no column {score_column!r} (columns: {_columns(frame)})")
+    values = pd.to_numeric(frame[score_column], errors="coerce").to_numpy()
+    if np.isnan(values).any():
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        raise DataError(
+            f"{scores}: column {score_column!r} row {row + 1}: "
+            f"{frame[score_column].iloc[row]!r} is not a number"
+        )
+    truth = _labels_for(labels, frame, scores)
+    try:
+        y, s = check_labels(truth.to_numpy(), values)
+    except DataError as exc:
+        raise DataError(f"{truth.name}: {exc}") from None
+    thr, rule = _evaluation_threshold(threshold, frame, y, s)
+    metrics = evaluate_scores(y, s, thr, k=top_k)
+    metrics["threshold_rule"] = rule
+    if output_dir is not None:
+        _write_evaluation(output_dir, metrics, y, s, threshold_sweep(y, s, step=step))
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    typer.echo(_metrics_text(metrics, scores, output_dir))
+
+
+def _columns(frame: pd.DataFrame) -> str:
+    names = list(map(str, frame.columns))
+    return ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+
+
+def _labels_for(spec: str, frame: pd.DataFrame, scores: Path) -> pd.Series:
+    """Labels from a column of the scores file, or from FILE / FILE:COLUMN."""
+    if spec in frame.columns and not Path(spec).is_file():
+        # `aedetect score` renames a label column that clashes with its own
+        # is_anomaly flags to true_<name>: the known labels are there.
+        name = f"true_{spec}" if f"true_{spec}" in frame.columns else spec
+        return frame[name].rename(f"{scores}: column {name!r}")
+    path, column = Path(spec), None
+    if not path.is_file() and ":" in spec:
+        head, _, column = spec.rpartition(":")
+        path = Path(head)
+    if not path.is_file():
+        raise DataError(
+            f"--labels {spec!r} is neither a column of {scores} ({_columns(frame)}) nor a file"
+        )
+    table = read_table(path)
+    if column is None:
+        if table.shape[1] != 1:
+            raise DataError(
+                f"{path}: has {table.shape[1]} columns; name one: --labels {path}:COLUMN"
+            )
+        column = str(table.columns[0])
+    if column not in table.columns:
+        raise DataError(f"{path}: no column {column!r} (columns: {_columns(table)})")
+    if len(table) != len(frame):
+        raise DataError(f"{path}: has {len(table)} rows but {scores} has {len(frame)}")
+    return table[column].rename(f"{path}: column {column!r}")
+
+
+def _evaluation_threshold(
+    text: str | None, frame: pd.DataFrame, y: np.ndarray, s: np.ndarray
+) -> tuple[float, str]:
+    """Fit the chosen rule; by default reuse the model's flags in an is_anomaly column."""
+    from aedetect.thresholds import parse_threshold
+
+    if text is None and "is_anomaly" in frame.columns:
+        flags = pd.to_numeric(frame["is_anomaly"], errors="coerce").to_numpy()
+        if set(np.unique(flags)) <= {0, 1} and flags.max() == 1 and flags.min() == 0:
+            return float(s[flags == 0].max()), "the model's threshold (is_anomaly column)"
+    rule = parse_threshold(text or "contamination:0.1")
+    if rule.needs_labels:
+        rule.fit(s, y)
+    elif rule.needs_normal_scores:
+        rule.fit(s[y == 0])
+    else:
+        rule.fit(s)
+    return rule.threshold_, rule.describe()
+
+
+def _write_evaluation(
+    out: Path, metrics: dict[str, Any], y: np.ndarray, s: np.ndarray, sweep: pd.DataFrame
+) -> None:
+    from aedetect.report import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
+    _write_csv(sweep, out / "sweep.csv")
+    thr = metrics["threshold"]
+    figures = {
+        "histogram.png": plots.score_histogram(s, y, thr),
+        "roc.png": plots.roc_plot(y, s),
+        "pr.png": plots.pr_plot(y, s),
+        "sweep.png": plots.sweep_plot(sweep),
+    }
+    for name, fig in figures.items():
+        atomic_write_bytes(out / name, plots.figure_png(fig))
+
+
+def _metrics_text(m: dict[str, Any], scores: Path, out: Path | None) -> str:
+    lines = [
+        f"evaluated {m['n']} rows of {scores}, {m['n_anomalies']} known anomalies",
+        f"AUROC              {m['auroc']:.4f}",
+        f"average precision  {m['average_precision']:.4f}",
+        f"PR-AUC             {m['pr_auc']:.4f}",
+        f"threshold          {m['threshold']:.6g} ({m['threshold_rule']})",
+        f"precision          {m['precision']:.4f}",
+        f"recall             {m['recall']:.4f}",
+        f"F1                 {m['f1']:.4f}",
+        f"precision at {m['k']:<5} {m['precision_at_k']:.4f}",
+        f"confusion          TP {m['tp']}  FP {m['fp']}  FN {m['fn']}  TN {m['tn']}",
+        f"separation         {m['separation']:.4g}  ((mu_in - mu_out)^2 / (var_in + var_out))",
+    ]
+    if out is not None:
+        lines.append(f"written to {out}: metrics.json, sweep.csv, histogram/roc/pr/sweep.png")
+    return "\n".join(lines)
 
 
 def _version_callback(value: bool) -> None:

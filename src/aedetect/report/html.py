@@ -157,6 +157,8 @@ def _flagged_table(
         for i, part in expl.groupby("row")
     }
     table = pd.DataFrame({"row": [r + 1 for r in rows], "score": scores[rows]})
+    # The explanation comes first so that it is on screen on a phone too.
+    table["why (seen → expected, share of error)"] = [why.get(i, "") for i in range(len(rows))]
     if ids is not None:
         table[str(ids.name)] = ids.iloc[rows].to_numpy()
     if labels is not None:
@@ -164,7 +166,6 @@ def _flagged_table(
     if features.shape[1] <= MAX_VALUE_COLUMNS:
         for col in features.columns:
             table[str(col)] = subset[col].to_numpy()
-    table["why (seen → expected, share of error)"] = [why.get(i, "") for i in range(len(rows))]
     return table
 
 
@@ -188,7 +189,8 @@ figure{margin:0;background:#fff;border:1px solid #dde1e7;border-radius:8px;paddi
 figure img{width:100%;height:auto;display:block}figcaption{font-size:.9em;color:#5b6475}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e7;border-radius:8px}
 table{border-collapse:collapse;font-size:.9em;width:100%}
-th,td{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-align:top}
+th,td{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-align:top;
+white-space:nowrap}td.why{white-space:normal;min-width:22em}
 th{background:#eef1f5;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .metrics{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:8px}
 .metric{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px;text-align:center}
@@ -265,6 +267,8 @@ def _table(frame: pd.DataFrame | None) -> str:
             numeric = isinstance(v, (int, float, np.integer, np.floating))
             text = _value(v) if numeric else str(v)
             cls = " class='num'" if numeric else ""
+            if len(text) > 40:
+                cls = " class='why'"
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
