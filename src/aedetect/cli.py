@@ -42,6 +42,7 @@ EXIT_DATA, EXIT_USAGE = 1, 2
 _D = AutoencoderDetector().get_params()
 _HIDDEN = ",".join(map(str, _D["hidden"]))
 _BATCH, _CLIP = str(_D["batch_size"]), str(_D["clip"])
+_ENSEMBLE = ",".join(_D["ensemble"])
 DATA_HELP = f"A CSV, TSV, Parquet or .npy file, or a built-in data set ({', '.join(BUILTIN)})."
 
 
@@ -221,6 +222,79 @@ Seed = Annotated[
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
+SCORING = "Scoring"
+ModelKind = Annotated[
+    str,
+    typer.Option(
+        help="ae (autoencoder), vae (variational) or conv-vae (variational, on images).",
+        rich_help_panel=MODEL,
+    ),
+]
+KlWeight = Annotated[
+    float, typer.Option(help="Weight of the VAE's KL term (per feature).", rich_help_panel=MODEL)
+]
+KlAnneal = Annotated[
+    int,
+    typer.Option(
+        help="Raise the KL weight linearly over this many epochs (0: full weight at once).",
+        rich_help_panel=MODEL,
+    ),
+]
+Noise = Annotated[
+    float,
+    typer.Option(
+        help="Std of Gaussian noise on scaled inputs during training (denoising); 0 = off.",
+        rich_help_panel=MODEL,
+    ),
+]
+ScoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--score",
+        help="Anomaly score: reconstruction, latent-kmeans, layerwise, ensemble, or "
+        "reconstruction-probability (VAE). The threshold is set on it.",
+        rich_help_panel=SCORING,
+    ),
+]
+Reduction = Annotated[
+    str,
+    typer.Option(
+        help="Reconstruction error per row: mean or sum of weighted squared errors.",
+        rich_help_panel=SCORING,
+    ),
+]
+NClusters = Annotated[
+    int,
+    typer.Option(help="k of the k-means of latent-kmeans and layerwise.", rich_help_panel=SCORING),
+]
+Distance = Annotated[
+    str,
+    typer.Option(
+        help="Distance to the nearest centroid: euclidean or mahalanobis.",
+        rich_help_panel=SCORING,
+    ),
+]
+LayerCombine = Annotated[
+    str,
+    typer.Option(
+        help="layerwise: min or mean of the standardised per-layer distances.",
+        rich_help_panel=SCORING,
+    ),
+]
+Ensemble = Annotated[
+    str,
+    typer.Option(help="Scores the ensemble averages, comma-separated.", rich_help_panel=SCORING),
+]
+EnsembleMethod = Annotated[
+    str,
+    typer.Option(
+        help="Ensemble scale: rank (among training scores) or zscore.", rich_help_panel=SCORING
+    ),
+]
+McSamples = Annotated[
+    int,
+    typer.Option(help="Latent samples of reconstruction-probability.", rich_help_panel=SCORING),
+]
 
 
 # ----------------------------------------------------------------- helpers
@@ -280,6 +354,8 @@ def _detector(**params: Any) -> AutoencoderDetector:
             raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")
         params["contamination"] = ratio
     params["random_state"] = params.pop("seed")
+    params["scoring"] = params.pop("score")
+    params["ensemble"] = _names(params["ensemble"]) or ()
     if params["batch_size"] != "auto":
         try:
             params["batch_size"] = int(params["batch_size"])
@@ -323,10 +399,17 @@ def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
             det.fit(table.features, on_epoch=on_epoch)
 
 
-def _scores_frame(det: AutoencoderDetector, table: Table) -> pd.DataFrame:
+def _scores_frame(det: AutoencoderDetector, table: Table, every: bool = False) -> pd.DataFrame:
     with _about(table.source):
-        scores = det.decision_function(table.features)
+        if every:
+            each = det.all_scores(table.features)
+            scores = each[det.scoring].to_numpy()
+        else:
+            scores = det.decision_function(table.features)
     out = pd.DataFrame({"score": scores, "is_anomaly": (scores > det.threshold_).astype(int)})
+    if every:
+        for name in each.columns:
+            out[name] = each[name].to_numpy()
     if table.ids is not None:
         out.insert(0, str(table.ids.name), table.ids.to_numpy())
     if table.labels is not None:
@@ -387,6 +470,18 @@ def fit(
     sequence_column: SequenceColumn = None,
     token_sep: TokenSep = None,
     sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
+    model: ModelKind = _D["model"],
+    kl_weight: KlWeight = _D["kl_weight"],
+    kl_anneal: KlAnneal = _D["kl_anneal"],
+    noise: Noise = _D["noise"],
+    score: ScoreOpt = _D["scoring"],
+    reduction: Reduction = _D["reduction"],
+    n_clusters: NClusters = _D["n_clusters"],
+    distance: Distance = _D["distance"],
+    layer_combine: LayerCombine = _D["layer_combine"],
+    ensemble: Ensemble = _ENSEMBLE,
+    ensemble_method: EnsembleMethod = _D["ensemble_method"],
+    mc_samples: McSamples = _D["mc_samples"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = None,
@@ -445,14 +540,23 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")
     ] = None,  # noqa: E501
+    all_scores: Annotated[
+        bool,
+        typer.Option(
+            "--all-scores",
+            help="Also write every score the model can give as its own column "
+            "(reconstruction, latent-kmeans, layerwise, ensemble, ...).",
+        ),
+    ] = False,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
 ) -> None:
     """Score every row of DATA with a saved model.
 
     Writes one row per input row, in input order: the id column when known,
-    `score` (higher = more anomalous) and `is_anomaly` (0/1). The id and label
-    columns used at fit time are reused unless given here.
+    `score` (the model's score; higher = more anomalous) and `is_anomaly` (0/1);
+    with `--all-scores`, one more column per score. The id and label columns used
+    at fit time are reused unless given here.
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
@@ -462,7 +566,7 @@ def score(
     det = load_detector(model)
     extra = read_metadata(model)["extra"]
     table = _load_for_model(data, extra, label_column, id_column)
-    frame = _scores_frame(det, table)
+    frame = _scores_frame(det, table, every=all_scores)
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
@@ -642,6 +746,18 @@ def run(
     sequence_column: SequenceColumn = None,
     token_sep: TokenSep = None,
     sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
+    model: ModelKind = _D["model"],
+    kl_weight: KlWeight = _D["kl_weight"],
+    kl_anneal: KlAnneal = _D["kl_anneal"],
+    noise: Noise = _D["noise"],
+    score: ScoreOpt = _D["scoring"],
+    reduction: Reduction = _D["reduction"],
+    n_clusters: NClusters = _D["n_clusters"],
+    distance: Distance = _D["distance"],
+    layer_combine: LayerCombine = _D["layer_combine"],
+    ensemble: Ensemble = _ENSEMBLE,
+    ensemble_method: EnsembleMethod = _D["ensemble_method"],
+    mc_samples: McSamples = _D["mc_samples"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = 0,
