@@ -194,14 +194,16 @@ def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30
 def whitening(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     """Whitening matrix ``W``: ``|(x - c) @ W|^2`` is a Mahalanobis distance.
 
-    The covariance is the pooled within-cluster one, shrunk 1% towards a multiple
-    of the identity so that it is invertible with fewer rows than dimensions.
+    The covariance is the pooled within-cluster one, shrunk 1% towards its
+    diagonal, plus a small ridge (1e-4 of the mean variance) so that it is
+    invertible with fewer rows than dimensions or with a constant unit.
     """
     resid = X - centroids[_sq_distances(X, centroids).argmin(dim=1)]
     eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
     cov = resid.T @ resid / max(1, len(X) - len(centroids))
-    level = float(torch.diagonal(cov).mean()) + 1e-12
-    cov = 0.99 * cov + 0.01 * level * eye
+    diag = torch.diagonal(cov)
+    level = float(diag.mean()) + 1e-12
+    cov = 0.99 * cov + 0.01 * torch.diag(diag) + 1e-4 * level * eye
     chol = torch.linalg.cholesky(cov)
     inv = torch.linalg.solve_triangular(chol, eye, upper=False)
     return inv.T.contiguous()
