@@ -623,6 +623,20 @@ def explain(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
     ] = None,  # noqa: E501
+    images_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="For images: write row-N.png per row (image, reconstruction, per-pixel "
+            "error heat map) into this folder."
+        ),
+    ] = None,
+    image_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="Image shape as channels,height,width (e.g. 1,8,8), when the model "
+            "does not know it."
+        ),
+    ] = None,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
 ) -> None:
@@ -630,13 +644,19 @@ def explain(
 
     For each row: the columns with the largest reconstruction error, the value
     seen, the value the model expected there, and the share of the row's error.
+    For images, `--images-dir` also draws a per-pixel error heat map beside each
+    image and its reconstruction.
 
     Example: `aedetect explain model.aedetect data.csv --rows 17,42`
+    or `aedetect explain model.aedetect digits --rows 17,42 --images-dir maps --image-shape 1,8,8`
     """
     _setup_logging(False)
     if output is not None:
         _check_writable(output)
+    if images_dir is not None and images_dir.exists() and not images_dir.is_dir():
+        raise DataError(f"{images_dir}: exists and is not a folder")
     det = load_detector(model)
+    shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
     with _about(table.source):
         chosen = _rows(rows, len(table.features))
@@ -650,6 +670,10 @@ def explain(
     expl["row"] = [chosen[i] + 1 for i in expl["row"]]
     if output is not None:
         _write_csv(expl, output)
+    if shape is not None:
+        with _about(table.source):
+            written = _write_heatmaps(det, subset, chosen, scores, shape, images_dir)
+        typer.echo(f"heat maps written to {images_dir}/: {', '.join(written)}", err=True)
     lines = []
     for k, (row, part) in enumerate(expl.groupby("row", sort=False)):
         head = f"row {row}  score {scores[k]:.4g}" + (
@@ -666,6 +690,57 @@ def explain(
                 f"  error {r.error:.3g} ({r.share:.0%})"
             )
     typer.echo("\n".join(lines))
+
+
+def _explain_shape(value: str | None, det: AutoencoderDetector) -> tuple[int, int, int]:
+    """Return the image shape of --image-shape, else the model's, checked against its columns."""
+    if value is not None:
+        try:
+            shape = tuple(int(v) for v in value.split(","))
+        except ValueError:
+            shape = ()
+        if len(shape) != 3 or min(shape) < 1:
+            raise ConfigError(
+                f"--image-shape must be channels,height,width like 1,28,28, got {value!r}"
+            )
+    else:
+        shape = det._image_shape()
+        if shape is None:
+            raise ConfigError("--images-dir needs the image shape: give --image-shape C,H,W")
+    size = int(np.prod(shape))
+    if size != det.n_features_in_:
+        raise ConfigError(
+            f"--image-shape {','.join(map(str, shape))} holds {size} values, "
+            f"but the model has {det.n_features_in_} columns"
+        )
+    return shape  # type: ignore[return-value]
+
+
+def _write_heatmaps(
+    det: AutoencoderDetector,
+    subset: pd.DataFrame,
+    chosen: list[int],
+    scores: np.ndarray,
+    shape: tuple[int, int, int],
+    folder: Path,
+) -> list[str]:
+    from aedetect.report.heatmap import error_heatmap
+    from aedetect.report.plots import figure_png
+
+    try:
+        images = subset.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError("--images-dir needs numeric pixel columns") from None
+    recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
+    errors = det.feature_errors(subset)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, row in enumerate(chosen):
+        title = f"row {row + 1}, score {scores[k]:.4g}"
+        fig = error_heatmap(images[k], recon[k], errors[k], shape, [title])
+        names.append(f"row-{row + 1}.png")
+        atomic_write_bytes(folder / names[-1], figure_png(fig))
+    return names
 
 
 def _fmt(value: Any) -> str:
