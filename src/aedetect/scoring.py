@@ -161,6 +161,12 @@ def _sq_distances(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return torch.stack([(X - c).square().sum(dim=1) for c in centroids], dim=1)
 
 
+def _sq_distances_fast(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """``|x|^2 - 2 x.c + |c|^2``: one matmul, for fitting (assignments), not for scores."""
+    sq = X.square().sum(dim=1, keepdim=True) - 2.0 * X @ centroids.T
+    return (sq + centroids.square().sum(dim=1)).clamp_min(0.0)
+
+
 def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30) -> torch.Tensor:
     """Lloyd's k-means with k-means++ seeding; returns (min(k, distinct rows), d) centroids.
 
@@ -169,17 +175,17 @@ def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30
     n = len(X)
     first = int(torch.randint(n, (1,), generator=generator))
     centroids = X[first : first + 1]
-    closest = _sq_distances(X, centroids)[:, 0]
+    closest = _sq_distances_fast(X, centroids)[:, 0]
     while len(centroids) < k:
         total = closest.sum()
         if not total > 0:  # every row already on a centroid: fewer distinct rows than k
             break
         pick = int(torch.multinomial((closest / total).float(), 1, generator=generator))
         centroids = torch.cat([centroids, X[pick : pick + 1]])
-        closest = torch.minimum(closest, _sq_distances(X, X[pick : pick + 1])[:, 0])
+        closest = torch.minimum(closest, _sq_distances_fast(X, X[pick : pick + 1])[:, 0])
     assign = None
     for _ in range(n_iter):
-        new_assign = _sq_distances(X, centroids).argmin(dim=1)
+        new_assign = _sq_distances_fast(X, centroids).argmin(dim=1)
         if assign is not None and bool((new_assign == assign).all()):
             break
         assign = new_assign
@@ -198,7 +204,7 @@ def whitening(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     diagonal, plus a small ridge (1e-4 of the mean variance) so that it is
     invertible with fewer rows than dimensions or with a constant unit.
     """
-    resid = X - centroids[_sq_distances(X, centroids).argmin(dim=1)]
+    resid = X - centroids[_sq_distances_fast(X, centroids).argmin(dim=1)]
     eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
     cov = resid.T @ resid / max(1, len(X) - len(centroids))
     diag = torch.diagonal(cov)
