@@ -149,7 +149,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         standardised on the training rows, then combined by ``layer_combine``),
         ``ensemble`` (the scores in ``ensemble`` combined by ``ensemble_method``) or
         ``reconstruction-probability`` (VAE only: negative Monte-Carlo
-        log-likelihood under the decoder's Gaussian). Every score's state is
+        log-likelihood under the decoder's Gaussian, whose per-feature variance is
+        that of the training residuals, floored at a tenth of their mean). Every score's state is
         fitted, so :meth:`all_scores` gives them all.
     reduction : {"mean", "sum"}, default="mean"
         Reconstruction error per item: weighted squared errors summed, divided by

@@ -306,7 +306,11 @@ class Scorer:
         return stacked.min(dim=1).values if self.config.layer_combine == "min" else stacked.mean(1)
 
     def _probability(self, module: nn.Module, xb: torch.Tensor) -> torch.Tensor:
-        """Negative Monte-Carlo log-likelihood of ``xb`` under the decoder's Gaussian."""
+        """Negative Monte-Carlo log-likelihood of ``xb`` under the decoder's Gaussian.
+
+        ``-log mean_l N(x; decoder(mu + std * eps_l), diag(var))``, with ``eps_l``
+        fixed draws and ``var`` the training residuals' per-feature variance.
+        """
         eps = self._tensor("vae.eps", xb.device)
         log_var = self._tensor("vae.log_var", xb.device)
         mu, logvar = module.encode_distribution(self._clamped(xb))
@@ -384,7 +388,12 @@ class Scorer:
             resid = torch.cat(
                 [(module(self._clamped(xb)) - xb).double().square() for xb in _chunks(X, CHUNK)]
             )
-            state["vae.log_var"] = resid.mean(dim=0).clamp_min(1e-6).log().cpu().numpy()
+            # Per-feature variance of the training residuals, floored at a tenth of
+            # their mean: a pixel that is blank in training must not get ~0 variance
+            # and drown every other feature's likelihood.
+            var = resid.mean(dim=0)
+            var = var.clamp_min(0.1 * float(var.mean()) + 1e-12)
+            state["vae.log_var"] = var.log().cpu().numpy()
         self.state_ = state
         # Per-layer standardisation, for both distances, over every training row.
         dists: dict[str, list[np.ndarray]] = {}
