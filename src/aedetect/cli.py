@@ -44,6 +44,7 @@ EXIT_DATA, EXIT_USAGE = 1, 2
 _D = AutoencoderDetector().get_params()
 _HIDDEN = ",".join(map(str, _D["hidden"]))
 _BATCH, _CLIP = str(_D["batch_size"]), str(_D["clip"])
+_ENSEMBLE = ",".join(_D["ensemble"])
 DATA_HELP = f"A CSV, TSV, Parquet or .npy file, or a built-in data set ({', '.join(BUILTIN)})."
 
 
@@ -233,6 +234,79 @@ Seed = Annotated[
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
+SCORING = "Scoring"
+ModelKind = Annotated[
+    str,
+    typer.Option(
+        help="ae (autoencoder), vae (variational) or conv-vae (variational, on images).",
+        rich_help_panel=MODEL,
+    ),
+]
+KlWeight = Annotated[
+    float, typer.Option(help="Weight of the VAE's KL term (per feature).", rich_help_panel=MODEL)
+]
+KlAnneal = Annotated[
+    int,
+    typer.Option(
+        help="Raise the KL weight linearly over this many epochs (0: full weight at once).",
+        rich_help_panel=MODEL,
+    ),
+]
+Noise = Annotated[
+    float,
+    typer.Option(
+        help="Std of Gaussian noise on scaled inputs during training (denoising); 0 = off.",
+        rich_help_panel=MODEL,
+    ),
+]
+ScoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--score",
+        help="Anomaly score: reconstruction, latent-kmeans, layerwise, ensemble, or "
+        "reconstruction-probability (VAE). The threshold is set on it.",
+        rich_help_panel=SCORING,
+    ),
+]
+Reduction = Annotated[
+    str,
+    typer.Option(
+        help="Reconstruction error per row: mean or sum of weighted squared errors.",
+        rich_help_panel=SCORING,
+    ),
+]
+NClusters = Annotated[
+    int,
+    typer.Option(help="k of the k-means of latent-kmeans and layerwise.", rich_help_panel=SCORING),
+]
+Distance = Annotated[
+    str,
+    typer.Option(
+        help="Distance to the nearest centroid: euclidean or mahalanobis.",
+        rich_help_panel=SCORING,
+    ),
+]
+LayerCombine = Annotated[
+    str,
+    typer.Option(
+        help="layerwise: min or mean of the standardised per-layer distances.",
+        rich_help_panel=SCORING,
+    ),
+]
+Ensemble = Annotated[
+    str,
+    typer.Option(help="Scores the ensemble averages, comma-separated.", rich_help_panel=SCORING),
+]
+EnsembleMethod = Annotated[
+    str,
+    typer.Option(
+        help="Ensemble scale: rank (among training scores) or zscore.", rich_help_panel=SCORING
+    ),
+]
+McSamples = Annotated[
+    int,
+    typer.Option(help="Latent samples of reconstruction-probability.", rich_help_panel=SCORING),
+]
 
 
 # ----------------------------------------------------------------- helpers
@@ -294,6 +368,8 @@ def _detector(**params: Any) -> AutoencoderDetector:
             raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")
         params["contamination"] = ratio
     params["random_state"] = params.pop("seed")
+    params["scoring"] = params.pop("score")
+    params["ensemble"] = _names(params["ensemble"]) or ()
     if params["batch_size"] != "auto":
         try:
             params["batch_size"] = int(params["batch_size"])
@@ -337,10 +413,17 @@ def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
             det.fit(table.features, _binary_labels(table.labels), on_epoch=on_epoch)
 
 
-def _scores_frame(det: AutoencoderDetector, table: Table) -> pd.DataFrame:
+def _scores_frame(det: AutoencoderDetector, table: Table, every: bool = False) -> pd.DataFrame:
     with _about(table.source):
-        scores = det.decision_function(table.features)
+        if every:
+            each = det.all_scores(table.features)
+            scores = each[det.scoring].to_numpy()
+        else:
+            scores = det.decision_function(table.features)
     out = pd.DataFrame({"score": scores, "is_anomaly": (scores > det.threshold_).astype(int)})
+    if every:
+        for name in each.columns:
+            out[name] = each[name].to_numpy()
     if table.ids is not None:
         out.insert(0, str(table.ids.name), table.ids.to_numpy())
     if table.labels is not None:
@@ -402,6 +485,18 @@ def fit(
     sequence_column: SequenceColumn = None,
     token_sep: TokenSep = None,
     sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
+    model: ModelKind = _D["model"],
+    kl_weight: KlWeight = _D["kl_weight"],
+    kl_anneal: KlAnneal = _D["kl_anneal"],
+    noise: Noise = _D["noise"],
+    score: ScoreOpt = _D["scoring"],
+    reduction: Reduction = _D["reduction"],
+    n_clusters: NClusters = _D["n_clusters"],
+    distance: Distance = _D["distance"],
+    layer_combine: LayerCombine = _D["layer_combine"],
+    ensemble: Ensemble = _ENSEMBLE,
+    ensemble_method: EnsembleMethod = _D["ensemble_method"],
+    mc_samples: McSamples = _D["mc_samples"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = None,
@@ -460,14 +555,23 @@ def score(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")
     ] = None,  # noqa: E501
+    all_scores: Annotated[
+        bool,
+        typer.Option(
+            "--all-scores",
+            help="Also write every score the model can give as its own column "
+            "(reconstruction, latent-kmeans, layerwise, ensemble, ...).",
+        ),
+    ] = False,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
 ) -> None:
     """Score every row of DATA with a saved model.
 
     Writes one row per input row, in input order: the id column when known,
-    `score` (higher = more anomalous) and `is_anomaly` (0/1). The id and label
-    columns used at fit time are reused unless given here.
+    `score` (the model's score; higher = more anomalous) and `is_anomaly` (0/1);
+    with `--all-scores`, one more column per score. The id and label columns used
+    at fit time are reused unless given here.
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
@@ -477,7 +581,7 @@ def score(
     det = load_detector(model)
     extra = read_metadata(model)["extra"]
     table = _load_for_model(data, extra, label_column, id_column)
-    frame = _scores_frame(det, table)
+    frame = _scores_frame(det, table, every=all_scores)
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
@@ -534,6 +638,20 @@ def explain(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
     ] = None,  # noqa: E501
+    images_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="For images: write row-N.png per row (image, reconstruction, per-pixel "
+            "error heat map) into this folder."
+        ),
+    ] = None,
+    image_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="Image shape as channels,height,width (e.g. 1,8,8), when the model "
+            "does not know it."
+        ),
+    ] = None,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
 ) -> None:
@@ -541,13 +659,19 @@ def explain(
 
     For each row: the columns with the largest reconstruction error, the value
     seen, the value the model expected there, and the share of the row's error.
+    For images, `--images-dir` also draws a per-pixel error heat map beside each
+    image and its reconstruction.
 
     Example: `aedetect explain model.aedetect data.csv --rows 17,42`
+    or `aedetect explain model.aedetect digits --rows 17,42 --images-dir maps --image-shape 1,8,8`
     """
     _setup_logging(False)
     if output is not None:
         _check_writable(output)
+    if images_dir is not None and images_dir.exists() and not images_dir.is_dir():
+        raise DataError(f"{images_dir}: exists and is not a folder")
     det = load_detector(model)
+    shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
     with _about(table.source):
         chosen = _rows(rows, len(table.features))
@@ -561,6 +685,10 @@ def explain(
     expl["row"] = [chosen[i] + 1 for i in expl["row"]]
     if output is not None:
         _write_csv(expl, output)
+    if shape is not None:
+        with _about(table.source):
+            written = _write_heatmaps(det, subset, chosen, scores, shape, images_dir)
+        typer.echo(f"heat maps written to {images_dir}/: {', '.join(written)}", err=True)
     lines = []
     for k, (row, part) in enumerate(expl.groupby("row", sort=False)):
         head = f"row {row}  score {scores[k]:.4g}" + (
@@ -577,6 +705,57 @@ def explain(
                 f"  error {r.error:.3g} ({r.share:.0%})"
             )
     typer.echo("\n".join(lines))
+
+
+def _explain_shape(value: str | None, det: AutoencoderDetector) -> tuple[int, int, int]:
+    """Return the image shape of --image-shape, else the model's, checked against its columns."""
+    if value is not None:
+        try:
+            shape = tuple(int(v) for v in value.split(","))
+        except ValueError:
+            shape = ()
+        if len(shape) != 3 or min(shape) < 1:
+            raise ConfigError(
+                f"--image-shape must be channels,height,width like 1,28,28, got {value!r}"
+            )
+    else:
+        shape = det._image_shape()
+        if shape is None:
+            raise ConfigError("--images-dir needs the image shape: give --image-shape C,H,W")
+    size = int(np.prod(shape))
+    if size != det.n_features_in_:
+        raise ConfigError(
+            f"--image-shape {','.join(map(str, shape))} holds {size} values, "
+            f"but the model has {det.n_features_in_} columns"
+        )
+    return shape  # type: ignore[return-value]
+
+
+def _write_heatmaps(
+    det: AutoencoderDetector,
+    subset: pd.DataFrame,
+    chosen: list[int],
+    scores: np.ndarray,
+    shape: tuple[int, int, int],
+    folder: Path,
+) -> list[str]:
+    from aedetect.report.heatmap import error_heatmap
+    from aedetect.report.plots import figure_png
+
+    try:
+        images = subset.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError("--images-dir needs numeric pixel columns") from None
+    recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
+    errors = det.feature_errors(subset)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    for k, row in enumerate(chosen):
+        title = f"row {row + 1}, score {scores[k]:.4g}"
+        fig = error_heatmap(images[k], recon[k], errors[k], shape, [title])
+        names.append(f"row-{row + 1}.png")
+        atomic_write_bytes(folder / names[-1], figure_png(fig))
+    return names
 
 
 def _fmt(value: Any) -> str:
@@ -660,6 +839,18 @@ def run(
     sequence_column: SequenceColumn = None,
     token_sep: TokenSep = None,
     sequence_encoding: SequenceEncoding = _D["sequence_encoding"],
+    model: ModelKind = _D["model"],
+    kl_weight: KlWeight = _D["kl_weight"],
+    kl_anneal: KlAnneal = _D["kl_anneal"],
+    noise: Noise = _D["noise"],
+    score: ScoreOpt = _D["scoring"],
+    reduction: Reduction = _D["reduction"],
+    n_clusters: NClusters = _D["n_clusters"],
+    distance: Distance = _D["distance"],
+    layer_combine: LayerCombine = _D["layer_combine"],
+    ensemble: Ensemble = _ENSEMBLE,
+    ensemble_method: EnsembleMethod = _D["ensemble_method"],
+    mc_samples: McSamples = _D["mc_samples"],
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
     seed: Seed = 0,
@@ -758,7 +949,7 @@ def _summary(
     return "\n".join(lines)
 
 
-_POSITIONAL = ("model", "data")
+_POSITIONAL = {"run": ("data",), "report": ("model", "data")}
 
 
 def _reproduce(command: str, values: dict[str, Any]) -> str:
@@ -770,7 +961,7 @@ def _reproduce(command: str, values: dict[str, Any]) -> str:
         value = values.get(name, param.default)
         if name in ("quiet", "verbose", "top") or value is None:
             continue
-        if name in _POSITIONAL:
+        if name in _POSITIONAL[command]:
             words.append(str(value))
         elif value != param.default:
             words += [f"--{name.replace('_', '-')}", str(value)]

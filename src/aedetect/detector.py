@@ -17,8 +17,26 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
 from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder, layer_activations
-from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
+from aedetect.models import (
+    ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    ConvVAE,
+    DenseAutoencoder,
+    DenseVAE,
+    add_input_noise,
+    layer_activations,
+)
+from aedetect.scoring import (
+    DISTANCES,
+    ENSEMBLE_METHODS,
+    LAYER_COMBINES,
+    REDUCTIONS,
+    SCORES,
+    ScoreConfig,
+    Scorer,
+    feature_squared_errors,
+    reconstructions,
+)
 from aedetect.thresholds import ContaminationThreshold, check_contamination, parse_threshold
 from aedetect.training import (
     OPTIMIZERS,
@@ -36,6 +54,7 @@ log = logging.getLogger(__name__)
 
 LOSSES = ("mse", "bce")
 DEVICES = ("auto", "cpu", "cuda")
+MODELS = ("ae", "vae", "conv-vae")
 
 
 class AutoencoderDetector(OutlierMixin, BaseEstimator):
@@ -60,6 +79,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     activity_l1 : float, default=0.0
         L1 penalty on the first hidden layer's activations (Keras'
         ``activity_regularizer``), added to the training loss.
+    model : {"ae", "vae", "conv-vae"}, default="ae"
+        ``ae``: a dense autoencoder. ``vae``: a dense variational autoencoder
+        (Gaussian latent, KL term). ``conv-vae``: a convolutional VAE on images;
+        needs an image shape ``(channels, height, width)`` (the ``image_shape``
+        parameter), ``hidden`` then gives the conv channels and, last, the latent size.
+    kl_weight : float, default=1.0
+        Weight of the VAE's KL term (per input feature, on the scale of the MSE).
+    kl_anneal : int, default=0
+        Raise the KL weight linearly from ``kl_weight / kl_anneal`` to ``kl_weight``
+        over this many epochs; 0 uses the full weight from the start.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the (scaled) inputs during
+        training only: a denoising autoencoder. 0 turns it off.
     epochs : int, default=200
         Maximum number of passes over the training rows.
     batch_size : int or "auto", default="auto"
@@ -116,6 +148,36 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     sequence_encoding : {"onehot", "ordinal"}, default="onehot"
         Positions one-hot encoded, or as the reference system's integer codes
         (use with ``scaling="minmax"`` for its per-position [0, 1]).
+    scoring : str, default="reconstruction"
+        The anomaly score :meth:`decision_function` returns (the threshold is
+        fitted on it; named ``scoring`` because scikit-learn reserves ``score``):
+        ``reconstruction`` (weighted squared error), ``latent-kmeans`` (distance of
+        the latent code to the nearest of ``n_clusters`` k-means centroids of the
+        training codes), ``layerwise`` (the same for every encoder layer, each
+        standardised on the training rows, then combined by ``layer_combine``),
+        ``ensemble`` (the scores in ``ensemble`` combined by ``ensemble_method``) or
+        ``reconstruction-probability`` (VAE only: negative Monte-Carlo
+        log-likelihood under the decoder's Gaussian, whose per-feature variance is
+        that of the training residuals, floored at a tenth of their mean). Every score's state is
+        fitted, so :meth:`all_scores` gives them all.
+    reduction : {"mean", "sum"}, default="mean"
+        Reconstruction error per item: weighted squared errors summed, divided by
+        the number of columns (``mean``) or not (``sum``).
+    n_clusters : int, default=5
+        k of the k-means behind ``latent-kmeans`` and ``layerwise``.
+    distance : {"euclidean", "mahalanobis"}, default="euclidean"
+        Distance to the nearest centroid; ``mahalanobis`` uses the pooled
+        within-cluster covariance of the training codes.
+    layer_combine : {"min", "mean"}, default="min"
+        How ``layerwise`` combines the standardised per-layer distances.
+    ensemble : tuple of str, default=("reconstruction", "latent-kmeans")
+        Scores the ``ensemble`` score averages.
+    ensemble_method : {"rank", "zscore"}, default="rank"
+        Put each part on one scale by its rank among the training scores, or by
+        standardising with their mean and standard deviation.
+    mc_samples : int, default=16
+        Latent samples behind ``reconstruction-probability`` (fixed draws, so an
+        item's score does not depend on the batch).
     random_state : int, optional
         Seed for weights, shuffling and the validation split. The same seed gives
         the same scores, bit for bit, on CPU.
@@ -140,6 +202,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         The rule that set ``threshold_``, in words.
     labels_ : ndarray of shape (n_samples,)
         0/1 labels of the training rows.
+    scorer_ : Scorer
+        Fitted state of every score (centroids, standardisation), as arrays.
     n_features_in_ : int
         Number of input columns.
     feature_names_in_ : ndarray of str
@@ -162,6 +226,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         output_activation: str = "identity",
         dropout: float = 0.0,
         activity_l1: float = 0.0,
+        model: str = "ae",
+        kl_weight: float = 1.0,
+        kl_anneal: int = 0,
+        noise: float = 0.0,
         epochs: int = 200,
         batch_size: int | str = "auto",
         lr: float = 3e-3,
@@ -180,6 +248,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         sequence_columns: tuple[str, ...] | None = None,
         token_sep: str | None = None,
         sequence_encoding: str = "onehot",
+        scoring: str = "reconstruction",
+        reduction: str = "mean",
+        n_clusters: int = 5,
+        distance: str = "euclidean",
+        layer_combine: str = "min",
+        ensemble: tuple[str, ...] = ("reconstruction", "latent-kmeans"),
+        ensemble_method: str = "rank",
+        mc_samples: int = 16,
         random_state: int | None = None,
         device: str = "auto",
         verbose: int = 0,
@@ -189,6 +265,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.output_activation = output_activation
         self.dropout = dropout
         self.activity_l1 = activity_l1
+        self.model = model
+        self.kl_weight = kl_weight
+        self.kl_anneal = kl_anneal
+        self.noise = noise
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -207,6 +287,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.sequence_columns = sequence_columns
         self.token_sep = token_sep
         self.sequence_encoding = sequence_encoding
+        self.scoring = scoring
+        self.reduction = reduction
+        self.n_clusters = n_clusters
+        self.distance = distance
+        self.layer_combine = layer_combine
+        self.ensemble = ensemble
+        self.ensemble_method = ensemble_method
+        self.mc_samples = mc_samples
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -297,8 +385,42 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(
                 f"loss='bce' needs output_activation='sigmoid', got {self.output_activation!r}"
             )
+        self._validate_score_params(choice, integer, real)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+
+    def _validate_score_params(self, choice, integer, real) -> None:  # noqa: ANN001
+        """Model-kind and score parameters (issue 5), kept apart for an easy merge."""
+        choice("model", MODELS)
+        real("kl_weight", 0.0, np.inf, False, True)
+        integer("kl_anneal", 0)
+        real("noise", 0.0, np.inf, False, True)
+        choice("scoring", SCORES)
+        choice("reduction", REDUCTIONS)
+        integer("n_clusters", 1)
+        choice("distance", DISTANCES)
+        choice("layer_combine", LAYER_COMBINES)
+        choice("ensemble_method", ENSEMBLE_METHODS)
+        integer("mc_samples", 1)
+        parts = self.ensemble
+        allowed = tuple(s for s in SCORES if s != "ensemble")
+        if isinstance(parts, str) or not parts or any(p not in allowed for p in parts):
+            raise ConfigError(
+                f"ensemble must be a non-empty tuple of {', '.join(allowed)}, got {parts!r}"
+            )
+        vae_only = "reconstruction-probability"
+        if self.model == "ae" and (self.scoring == vae_only or vae_only in parts):
+            raise ConfigError(f"scoring {vae_only!r} needs model='vae' or 'conv-vae', got 'ae'")
+        if self.model == "conv-vae" and self._image_shape() is None:
+            raise ConfigError(
+                "model='conv-vae' needs image_shape=(channels, height, width), got None"
+            )
+        if self.model != "ae" and self.activity_l1 > 0:
+            raise ConfigError(f"activity_l1 works with model='ae' only, got {self.model!r}")
+
+    def _image_shape(self) -> tuple[int, int, int] | None:
+        shape = getattr(self, "image_shape", None) or getattr(self, "image_shape_", None)
+        return None if shape is None else tuple(int(v) for v in shape)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -429,6 +551,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         with self._compute(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = self._build_module(encoded.shape[1]).to(device)
+            callback, noise_hook = self._training_hooks(module, callback)
             generator = torch.Generator().manual_seed(seed)
             history = train(
                 module,
@@ -438,13 +561,20 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 X_val=X_fit[val_idx] if val_idx is not None else None,
                 generator=generator,
                 on_epoch=callback,
-                extra_loss=module.penalty if self.activity_l1 > 0 else None,
+                extra_loss=module.penalty if self.activity_l1 > 0 or self.model != "ae" else None,
             )
-            scores = reconstruction_scores(module, X_all, weights, n_columns, bounds)
+            if noise_hook is not None:
+                noise_hook.remove()
+            if self.model != "ae":
+                module.kl_scale = 1.0
+            scorer = self._scorer(weights, n_columns, bounds)
+            scores = scorer.fit(module, X_all, seed)
         names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         threshold = self._fit_threshold(scores, val_scores, y)
-        self._set_fitted(encoder, module, history, frame.shape[1], names, device, scores, threshold)
+        self._set_fitted(
+            encoder, module, history, frame.shape[1], names, device, scores, scorer, threshold
+        )
         return self
 
     def _threshold_rule(self) -> Any:
@@ -477,6 +607,37 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.threshold_rule_ = rule.describe()
         return float(rule.threshold_)
 
+    def _scorer(self, weights: torch.Tensor, n_columns: int, bounds: Any) -> Scorer:
+        """Build an unfitted scorer for this detector's score parameters."""
+        config = ScoreConfig(
+            score=self.scoring,
+            reduction=self.reduction,
+            n_clusters=int(self.n_clusters),
+            distance=self.distance,
+            layer_combine=self.layer_combine,
+            ensemble=tuple(self.ensemble),
+            ensemble_method=self.ensemble_method,
+            mc_samples=int(self.mc_samples),
+        )
+        return Scorer(config, weights, n_columns, bounds)
+
+    def _training_hooks(
+        self, module: torch.nn.Module, callback: EpochCallback | None
+    ) -> tuple[EpochCallback | None, Any]:
+        """KL annealing (through the epoch callback) and input noise (a forward hook)."""
+        handle = add_input_noise(module, float(self.noise)) if self.noise > 0 else None
+        anneal = int(self.kl_anneal)
+        if self.model == "ae" or anneal <= 0:
+            return callback, handle
+        module.kl_scale = 1.0 / anneal
+
+        def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+            module.kl_scale = min(1.0, (epoch + 1) / anneal)
+            if callback is not None:
+                callback(epoch, train_loss, val_loss)
+
+        return on_epoch, handle
+
     def _set_fitted(
         self,
         encoder: TabularEncoder,
@@ -486,10 +647,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         feature_names: list[str] | None,
         device: torch.device,
         scores: np.ndarray,
+        scorer: Scorer,
         threshold: float,
     ) -> None:
         """Set every fitted attribute; shared by ``fit`` and loading a model file."""
         self.encoder_ = encoder
+        self.scorer_ = scorer
         self.module_ = module
         self.history_ = history
         self.n_features_in_ = n_features_in
@@ -521,7 +684,27 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
         return order[n_val:], order[:n_val]
 
-    def _build_module(self, n_features: int) -> DenseAutoencoder:
+    def _build_module(self, n_features: int) -> torch.nn.Module:
+        hidden = tuple(int(h) for h in self.hidden)
+        if self.model == "vae":
+            return DenseVAE(
+                n_features,
+                hidden,
+                self.activation,
+                self.output_activation,
+                float(self.dropout),
+                float(self.kl_weight),
+            )
+        if self.model == "conv-vae":
+            act = self.activation if isinstance(self.activation, str) else self.activation[0]
+            return ConvVAE(
+                self._image_shape(),
+                hidden[:-1],
+                hidden[-1],
+                act,
+                self.output_activation,
+                float(self.kl_weight),
+            )
         return DenseAutoencoder(
             n_features,
             tuple(int(h) for h in self.hidden),
@@ -533,17 +716,28 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------- outputs
     def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly score of each row: weighted mean squared reconstruction error.
+        """Anomaly score of each row (the ``scoring`` parameter; by default reconstruction).
 
-        Higher = more anomalous. For a numeric table this is the per-row MSE of
-        the scaled values; a categorical column adds the error of its one-hot block.
+        Higher = more anomalous. The default is the weighted mean squared
+        reconstruction error: for a numeric table the per-row MSE of the scaled
+        values; a categorical column adds the error of its one-hot block.
         """
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute():
-            return reconstruction_scores(
-                self.module_, Xt, self._weights_, len(self.encoder_.columns_), self._bounds_
-            )
+            return self.scorer_.score(self.module_, Xt)
+
+    def all_scores(self, X: Any) -> pd.DataFrame:
+        """Every score the fitted detector can give, one column each, higher = more anomalous.
+
+        Columns: ``reconstruction``, ``latent-kmeans``, ``layerwise``, ``ensemble``
+        and, for a VAE, ``reconstruction-probability``; each with this detector's
+        options (``reduction``, ``distance``, ...).
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with self._compute():
+            return pd.DataFrame(self.scorer_.scores(self.module_, Xt, self.scorer_.available()))
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for rows scoring above ``threshold_``, 0 otherwise."""

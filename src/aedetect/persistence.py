@@ -1,7 +1,8 @@
 """Save and load fitted detectors as one safetensors file. Nothing is ever unpickled.
 
-The file is a standard safetensors file. Its tensors are the module's weights
-and the training scores; its string metadata holds:
+The file is a standard safetensors file. Its tensors are the module's weights,
+the training scores and the scorer's fitted arrays (``scorer.*``: centroids,
+whitening, standardisation); its string metadata holds:
 
 - ``format`` = ``aedetect-model`` and ``format_version`` (an integer),
 - ``aedetect_version``, the package version that wrote it,
@@ -63,6 +64,7 @@ def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
     params["hidden"] = [int(h) for h in params["hidden"]]
     for key in ("categorical", "sequence_columns"):
         params[key] = list(params[key]) if params[key] else None
+    params["ensemble"] = list(params["ensemble"])
     if not isinstance(params["activation"], str):
         params["activation"] = list(params["activation"])
     if not (params["random_state"] is None or isinstance(params["random_state"], int)):
@@ -96,6 +98,8 @@ def save_detector(
         f"module.{k}": v.detach().cpu().contiguous() for k, v in det.module_.state_dict().items()
     }
     tensors["decision_scores"] = torch.from_numpy(np.ascontiguousarray(det.decision_scores_))
+    for key, value in det.scorer_.get_state().items():
+        tensors[f"scorer.{key}"] = torch.from_numpy(np.ascontiguousarray(value))
     names = getattr(det, "feature_names_in_", None)
     state = {
         "encoder": det.encoder_.get_state(),
@@ -186,6 +190,8 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
             params[key] = tuple(params[key]) if params.get(key) else None
         if isinstance(params.get("activation"), list):
             params["activation"] = tuple(params["activation"])
+        if isinstance(params.get("ensemble"), list):
+            params["ensemble"] = tuple(params["ensemble"])
         det = AutoencoderDetector(**params)
         det._validate_params()
         encoder = TabularEncoder.from_state(state["encoder"])
@@ -195,12 +201,19 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         }
         module.load_state_dict(weights, strict=True)
         history = History(**state["history"])
+        scorer_state = {
+            k.removeprefix("scorer."): v.numpy()
+            for k, v in tensors.items()
+            if k.startswith("scorer.")
+        }
     except ModelFileError:
         raise
     except Exception as exc:  # a checksummed file that still does not fit this version
         raise ModelFileError(f"{path}: model file does not match this aedetect: {exc}") from None
     device = det._torch_device()
     names = state["feature_names_in"]
+    weights = torch.from_numpy(encoder.feature_weights_).to(device)
+    scorer = det._scorer(weights, len(encoder.columns_), det._bounds(encoder, device))
     det._set_fitted(
         encoder=encoder,
         module=module.to(device).eval(),
@@ -209,6 +222,7 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         feature_names=names,
         device=device,
         scores=tensors["decision_scores"].numpy().astype(np.float64),
+        scorer=scorer.set_state(scorer_state),
         threshold=float(state["threshold"]),
     )
     det.threshold_rule_ = state.get("threshold_rule", "")

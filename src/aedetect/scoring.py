@@ -1,4 +1,4 @@
-"""Anomaly scores from a trained autoencoder: reconstruction errors.
+"""Anomaly scores from a trained autoencoder: reconstruction errors, latent distances.
 
 Scores are computed chunk by chunk so that memory stays flat on large inputs.
 Higher = more anomalous.
@@ -7,12 +7,29 @@ Higher = more anomalous.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Bounds", "feature_squared_errors", "reconstruction_scores", "reconstructions"]
+__all__ = [
+    "DISTANCES",
+    "ENSEMBLE_METHODS",
+    "LAYER_COMBINES",
+    "REDUCTIONS",
+    "SCORES",
+    "Bounds",
+    "ScoreConfig",
+    "Scorer",
+    "feature_squared_errors",
+    "kmeans",
+    "layer_outputs",
+    "nearest_distance",
+    "reconstruction_scores",
+    "reconstructions",
+    "whitening",
+]
 
 CHUNK = 8192
 # (low, high) per encoded feature: the network sees inputs clamped to them, and
@@ -69,3 +86,341 @@ def feature_squared_errors(
     module.eval()
     parts = [(_forward(module, xb, bounds) - xb).square().cpu().numpy() for xb in _chunks(X, chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
+
+
+# ---------------------------------------------------------------- other scores
+SCORES = ("reconstruction", "latent-kmeans", "layerwise", "ensemble", "reconstruction-probability")
+REDUCTIONS = ("mean", "sum")
+DISTANCES = ("euclidean", "mahalanobis")
+LAYER_COMBINES = ("min", "mean")
+ENSEMBLE_METHODS = ("rank", "zscore")
+# Largest per-item activation a layer is clustered on; bigger conv maps are average-pooled.
+MAX_LAYER_WIDTH = 4096
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How items are scored; every choice is documented on the estimator.
+
+    ``fit_rows`` caps the training rows k-means is fitted on (a seeded subsample);
+    distances and standardisation still use every training row.
+    """
+
+    score: str = "reconstruction"
+    reduction: str = "mean"
+    n_clusters: int = 5
+    distance: str = "euclidean"
+    layer_combine: str = "min"
+    ensemble: tuple[str, ...] = ("reconstruction", "latent-kmeans")
+    ensemble_method: str = "rank"
+    mc_samples: int = 16
+    fit_rows: int = 4096
+    kmeans_iter: int = 30
+
+
+def _flat(h: torch.Tensor) -> torch.Tensor:
+    """One row per item; conv maps wider than MAX_LAYER_WIDTH are average-pooled first."""
+    if h.dim() == 4 and h[0].numel() > MAX_LAYER_WIDTH:
+        c, height, width = h.shape[1:]
+        factor = int(np.ceil(np.sqrt(c * height * width / MAX_LAYER_WIDTH)))
+        h = nn.functional.avg_pool2d(h, factor, ceil_mode=True)
+    return h.reshape(len(h), -1)
+
+
+@torch.no_grad()
+def layer_outputs(module: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Activations of every encoder layer, one (n, width) tensor each; the last is the code.
+
+    A module may define ``layer_outputs(x)``. Otherwise a ``Sequential`` ``encoder``
+    is walked and the input of every weight layer after the first is taken (the
+    activation after pooling or dropout), plus its output. Failing both, only
+    ``module.encode(x)``.
+    """
+    if hasattr(module, "layer_outputs"):
+        return [_flat(h) for h in module.layer_outputs(x)]
+    encoder = getattr(module, "encoder", None)
+    if not isinstance(encoder, nn.Sequential):
+        return [_flat(module.encode(x))]
+    outs, h, seen_weights = [], x, False
+    for layer in encoder:
+        has_weights = any(True for _ in layer.parameters(recurse=False))
+        if has_weights and seen_weights:
+            outs.append(_flat(h))
+        seen_weights = seen_weights or has_weights
+        h = layer(h)
+    outs.append(_flat(h))
+    return outs
+
+
+def _sq_distances(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Squared distance of every row to every centroid, (n, k), one centroid at a time.
+
+    Row by row exact (no ``|x|^2 - 2xc + |c|^2`` cancellation), so an item's score
+    does not depend on what else is in the batch.
+    """
+    return torch.stack([(X - c).square().sum(dim=1) for c in centroids], dim=1)
+
+
+def _sq_distances_fast(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """``|x|^2 - 2 x.c + |c|^2``: one matmul, for fitting (assignments), not for scores."""
+    sq = X.square().sum(dim=1, keepdim=True) - 2.0 * X @ centroids.T
+    return (sq + centroids.square().sum(dim=1)).clamp_min(0.0)
+
+
+def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30) -> torch.Tensor:
+    """Lloyd's k-means with k-means++ seeding; returns (min(k, distinct rows), d) centroids.
+
+    Deterministic for a given ``generator`` state. An empty cluster keeps its centroid.
+    """
+    n = len(X)
+    first = int(torch.randint(n, (1,), generator=generator))
+    centroids = X[first : first + 1]
+    closest = _sq_distances_fast(X, centroids)[:, 0]
+    while len(centroids) < k:
+        total = closest.sum()
+        if not total > 0:  # every row already on a centroid: fewer distinct rows than k
+            break
+        pick = int(torch.multinomial((closest / total).float(), 1, generator=generator))
+        centroids = torch.cat([centroids, X[pick : pick + 1]])
+        closest = torch.minimum(closest, _sq_distances_fast(X, X[pick : pick + 1])[:, 0])
+    assign = None
+    for _ in range(n_iter):
+        new_assign = _sq_distances_fast(X, centroids).argmin(dim=1)
+        if assign is not None and bool((new_assign == assign).all()):
+            break
+        assign = new_assign
+        sums = torch.zeros_like(centroids).index_add_(0, assign, X)
+        counts = torch.bincount(assign, minlength=len(centroids)).to(X.dtype)
+        filled = counts > 0
+        centroids = centroids.clone()
+        centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+
+
+def whitening(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Whitening matrix ``W``: ``|(x - c) @ W|^2`` is a Mahalanobis distance.
+
+    The covariance is the pooled within-cluster one, shrunk 1% towards its
+    diagonal, plus a small ridge (1e-4 of the mean variance) so that it is
+    invertible with fewer rows than dimensions or with a constant unit.
+    """
+    resid = X - centroids[_sq_distances_fast(X, centroids).argmin(dim=1)]
+    eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
+    cov = resid.T @ resid / max(1, len(X) - len(centroids))
+    diag = torch.diagonal(cov)
+    level = float(diag.mean()) + 1e-12
+    cov = 0.99 * cov + 0.01 * torch.diag(diag) + 1e-4 * level * eye
+    chol = torch.linalg.cholesky(cov)
+    inv = torch.linalg.solve_triangular(chol, eye, upper=False)
+    return inv.T.contiguous()
+
+
+def nearest_distance(
+    X: torch.Tensor, centroids: torch.Tensor, whiten: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Distance of each row to its nearest centroid (Euclidean, or Mahalanobis with ``whiten``)."""
+    if whiten is not None:
+        X, centroids = X @ whiten, centroids @ whiten
+    return _sq_distances(X, centroids).min(dim=1).values.sqrt()
+
+
+def _rank(train_sorted: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Share of training scores below ``s`` (mid-rank).
+
+    Continued linearly above the training maximum, in training standard
+    deviations, so that items beyond every training score stay ordered.
+    """
+    n = len(train_sorted)
+    below = np.searchsorted(train_sorted, s, "left") + np.searchsorted(train_sorted, s, "right")
+    rank = below / (2.0 * n)
+    spread = float(np.std(train_sorted)) or 1.0
+    return rank + np.maximum(0.0, s - train_sorted[-1]) / spread
+
+
+def _zscore(train_sorted: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return (s - float(np.mean(train_sorted))) / (float(np.std(train_sorted)) or 1.0)
+
+
+class Scorer:
+    """Every score of one trained autoencoder; its fitted state is plain arrays.
+
+    Parameters
+    ----------
+    config : ScoreConfig
+        Which score and its options.
+    weights : torch.Tensor
+        Per-feature weight of the squared error (category blocks weigh less).
+    n_columns : int
+        Divisor of the weighted error sum for ``reduction="mean"``.
+    bounds : tuple of torch.Tensor, optional
+        Input clamp bounds (the network sees clamped inputs, errors use real ones).
+
+    Attributes
+    ----------
+    state_ : dict of str to ndarray
+        Centroids, whitening matrices, per-layer standardisation, sorted training
+        scores of the ensemble's parts, and the VAE's noise draws.
+    """
+
+    def __init__(
+        self,
+        config: ScoreConfig,
+        weights: torch.Tensor,
+        n_columns: int,
+        bounds: Bounds = None,
+    ) -> None:
+        self.config = config
+        self.weights = weights
+        self.n_columns = n_columns
+        self.bounds = bounds
+        self.state_: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------ helpers
+    def _clamped(self, xb: torch.Tensor) -> torch.Tensor:
+        return xb if self.bounds is None else xb.clamp(self.bounds[0], self.bounds[1])
+
+    def _tensor(self, name: str, device: torch.device) -> torch.Tensor:
+        return torch.from_numpy(self.state_[name]).to(device)
+
+    def _reconstruction(self, module: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        err = (module(self._clamped(xb)) - xb).square() @ self.weights
+        return err.div(self.n_columns) if self.config.reduction == "mean" else err
+
+    def _layers(self, module: nn.Module, xb: torch.Tensor) -> list[torch.Tensor]:
+        return [h.double() for h in layer_outputs(module, self._clamped(xb))]
+
+    def _distance(self, key: str, h: torch.Tensor) -> torch.Tensor:
+        whiten = (
+            self._tensor(f"{key}.whiten", h.device)
+            if self.config.distance == "mahalanobis"
+            else None
+        )
+        return nearest_distance(h, self._tensor(f"{key}.centroids", h.device), whiten)
+
+    def _layerwise(self, layers: list[torch.Tensor]) -> torch.Tensor:
+        z = []
+        for i, h in enumerate(layers):
+            loc, scale = self.state_[f"layer{i}.{self.config.distance}"]
+            z.append((self._distance(f"layer{i}", h) - loc) / scale)
+        stacked = torch.stack(z, dim=1)
+        return stacked.min(dim=1).values if self.config.layer_combine == "min" else stacked.mean(1)
+
+    def _probability(self, module: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        """Negative Monte-Carlo log-likelihood of ``xb`` under the decoder's Gaussian.
+
+        ``-log mean_l N(x; decoder(mu + std * eps_l), diag(var))``, with ``eps_l``
+        fixed draws and ``var`` the training residuals' per-feature variance.
+        """
+        eps = self._tensor("vae.eps", xb.device)
+        log_var = self._tensor("vae.log_var", xb.device)
+        mu, logvar = module.encode_distribution(self._clamped(xb))
+        std = (0.5 * logvar).exp()
+        x = xb.double()
+        log_p = []
+        for e in eps:  # the same draws for every item: its score ignores the batch
+            recon = module.decode(mu + std * e.to(mu.dtype)).double()
+            nll = 0.5 * ((x - recon).square() / log_var.exp() + log_var + np.log(2 * np.pi))
+            log_p.append(-(nll @ self.weights.double()))
+        stacked = torch.stack(log_p, dim=1)
+        return -(torch.logsumexp(stacked, dim=1) - np.log(len(eps)))
+
+    # ----------------------------------------------------------------- api
+    @torch.no_grad()
+    def scores(
+        self, module: nn.Module, X: torch.Tensor, names: tuple[str, ...], chunk: int = CHUNK
+    ) -> dict[str, np.ndarray]:
+        """Each named score of every row, float64; computes only what they need."""
+        module.eval()
+        wanted = set(names)
+        if "ensemble" in wanted:
+            wanted |= set(self.config.ensemble)
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted - {"ensemble"}}
+        for xb in _chunks(X, chunk):
+            layers = self._layers(module, xb) if wanted & {"latent-kmeans", "layerwise"} else []
+            for name in parts:
+                if name == "reconstruction":
+                    s = self._reconstruction(module, xb)
+                elif name == "latent-kmeans":
+                    s = self._distance(f"layer{len(layers) - 1}", layers[-1])
+                elif name == "layerwise":
+                    s = self._layerwise(layers)
+                else:
+                    s = self._probability(module, xb)
+                parts[name].append(s.double().cpu().numpy())
+        out = {
+            k: np.concatenate(v) if v else np.zeros(0, dtype=np.float64) for k, v in parts.items()
+        }
+        if "ensemble" in wanted:
+            combine = _rank if self.config.ensemble_method == "rank" else _zscore
+            out["ensemble"] = np.mean(
+                [combine(self.state_[f"train.{p}"], out[p]) for p in self.config.ensemble], axis=0
+            )
+        return {name: out[name] for name in names}
+
+    def score(self, module: nn.Module, X: torch.Tensor) -> np.ndarray:
+        """Return the configured score of every row."""
+        return self.scores(module, X, (self.config.score,))[self.config.score]
+
+    def available(self) -> tuple[str, ...]:
+        """Name the scores this fitted state can give."""
+        has_vae = "vae.eps" in self.state_
+        return tuple(s for s in SCORES if s != "reconstruction-probability" or has_vae)
+
+    @torch.no_grad()
+    def fit(self, module: nn.Module, X: torch.Tensor, seed: int) -> np.ndarray:
+        """Fit every score's state on the training rows ``X``; return the configured score."""
+        module.eval()
+        cfg, state = self.config, {}
+        generator = torch.Generator().manual_seed(seed)
+        n = len(X)
+        rows = torch.randperm(n, generator=generator)[: cfg.fit_rows] if n > cfg.fit_rows else None
+        sample = X if rows is None else X[rows.to(X.device)]
+        layers = self._layers(module, sample)
+        for i, h in enumerate(layers):
+            centroids = kmeans(h, cfg.n_clusters, generator, cfg.kmeans_iter)
+            state[f"layer{i}.centroids"] = centroids.cpu().numpy()
+            state[f"layer{i}.whiten"] = whitening(h, centroids).cpu().numpy()
+        state["n_layers"] = np.array([len(layers)])
+        if hasattr(module, "encode_distribution"):
+            n_latent = layers[-1].shape[1]
+            eps = torch.randn(cfg.mc_samples, n_latent, generator=generator, dtype=torch.float64)
+            state["vae.eps"] = eps.numpy()
+            resid = torch.cat(
+                [(module(self._clamped(xb)) - xb).double().square() for xb in _chunks(X, CHUNK)]
+            )
+            # Per-feature variance of the training residuals, floored at a tenth of
+            # their mean: a pixel that is blank in training must not get ~0 variance
+            # and drown every other feature's likelihood.
+            var = resid.mean(dim=0)
+            var = var.clamp_min(0.1 * float(var.mean()) + 1e-12)
+            state["vae.log_var"] = var.log().cpu().numpy()
+        self.state_ = state
+        # Per-layer standardisation, for both distances, over every training row.
+        dists: dict[str, list[np.ndarray]] = {}
+        for xb in _chunks(X, CHUNK):
+            for i, h in enumerate(self._layers(module, xb)):
+                for dist in DISTANCES:
+                    whiten = (
+                        self._tensor(f"layer{i}.whiten", h.device) if dist != "euclidean" else None
+                    )
+                    d = nearest_distance(h, self._tensor(f"layer{i}.centroids", h.device), whiten)
+                    dists.setdefault(f"layer{i}.{dist}", []).append(d.cpu().numpy())
+        for key, parts in dists.items():
+            d = np.concatenate(parts)
+            state[key] = np.array([d.mean(), d.std() or 1.0])
+        names = tuple(s for s in self.available() if s != "ensemble")
+        train = self.scores(module, X, names)
+        for name, values in train.items():
+            state[f"train.{name}"] = np.sort(values)
+        if cfg.score == "ensemble":
+            return self.scores(module, X, ("ensemble",))["ensemble"]
+        return train[cfg.score]
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Return the fitted state, for saving."""
+        return dict(self.state_)
+
+    def set_state(self, state: dict[str, np.ndarray]) -> Scorer:
+        """Load a state written by :meth:`get_state`."""
+        self.state_ = dict(state)
+        return self

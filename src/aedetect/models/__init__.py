@@ -6,5 +6,15 @@ from aedetect.models.dense import (
     DenseAutoencoder,
     layer_activations,
 )
+from aedetect.models.noise import add_input_noise
+from aedetect.models.vae import ConvVAE, DenseVAE
 
-__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "DenseAutoencoder", "layer_activations"]
+__all__ = [
+    "ACTIVATIONS",
+    "OUTPUT_ACTIVATIONS",
+    "ConvVAE",
+    "DenseAutoencoder",
+    "DenseVAE",
+    "add_input_noise",
+    "layer_activations",
+]

@@ -109,6 +109,7 @@ def collect_report(
         ("Optimiser", f"{det.optimizer}, lr {det.lr}, batch {det.batch_size}, loss {det.loss}"),
         ("Scaling", f"{det.scaling}, inputs clipped at {det.clip} sd" if det.clip else det.scaling),
         ("Threshold", f"{det.threshold_:.6g}: {getattr(det, 'threshold_rule_', '')}"),
+        ("Score", _score_words(det)),
         ("Seed", str(det.random_state)),
     ]
     metrics = None
@@ -125,6 +126,13 @@ def collect_report(
         metrics=metrics,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _score_words(det: Any) -> str:
+    kind = getattr(det, "model", "ae")
+    score = getattr(det, "scoring", "reconstruction")
+    model = {"ae": "autoencoder", "vae": "variational AE", "conv-vae": "conv variational AE"}
+    return f"{score} ({model.get(kind, kind)}); higher = more anomalous"
 
 
 def _short(names: list[str], n: int = 6) -> list[str]:
