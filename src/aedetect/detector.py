@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -376,7 +376,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
 
-    def _validate_score_params(self, choice, integer, real) -> None:  # noqa: ANN001
+    def _validate_score_params(
+        self, choice: Callable[..., None], integer: Callable[..., None], real: Callable[..., None]
+    ) -> None:
         """Model-kind and score parameters (issue 5), kept apart for an easy merge."""
         choice("model", MODELS)
         real("kl_weight", 0.0, np.inf, False, True)
