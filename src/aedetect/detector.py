@@ -150,8 +150,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ``ensemble`` (the scores in ``ensemble`` combined by ``ensemble_method``) or
         ``reconstruction-probability`` (VAE only: negative Monte-Carlo
         log-likelihood under the decoder's Gaussian, whose per-feature variance is
-        that of the training residuals, floored at a tenth of their mean). Every score's state is
-        fitted, so :meth:`all_scores` gives them all.
+        that of the training residuals, floored at a tenth of their mean). Every
+        score's state is fitted, so :meth:`all_scores` gives them all.
     reduction : {"mean", "sum"}, default="mean"
         Reconstruction error per item: weighted squared errors summed, divided by
         the number of columns (``mean``) or not (``sum``).
