@@ -174,3 +174,25 @@ def test_options_change_the_scores_as_documented(digits_one_class):
 def test_bad_score_parameters_are_named(params, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         AutoencoderDetector(**params).fit(np.zeros((10, 3)))
+
+
+def test_model_file_without_scorer_state_still_scores_reconstruction(tmp_path):
+    import json
+
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    from aedetect.persistence import _checksum
+
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    det = AutoencoderDetector(hidden=(4, 2), epochs=2, random_state=0).fit(X)
+    save(det, tmp_path / "new.aedetect")
+    data = (tmp_path / "new.aedetect").read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    meta = json.loads(data[8 : 8 + n])["__metadata__"]
+    tensors = {k: v for k, v in st_load(data).items() if not k.startswith("scorer.")}
+    meta["checksum"] = _checksum(meta, tensors)
+    (tmp_path / "old.aedetect").write_bytes(st_save(tensors, metadata=meta))
+    old = load(tmp_path / "old.aedetect")
+    assert np.array_equal(old.decision_function(X), det.decision_function(X))
+    assert list(old.all_scores(X).columns) == ["reconstruction"]

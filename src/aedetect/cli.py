@@ -795,6 +795,7 @@ def info(
         f"training        {len(hist['train_loss'])} epochs, best {hist['best_epoch']}, "
         f"{hist['seconds']:.1f}s, final loss {hist['train_loss'][-1]:.4g}"
         + (f", val {min(hist['val_loss']):.4g}" if hist["val_loss"] else ""),
+        f"model, score    {params.get('model', 'ae')}, {params.get('scoring', 'reconstruction')}",
         f"threshold       {state['threshold']:.6g} ("
         + (state.get("threshold_rule") or f"contamination {params['contamination']}")
         + ")",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -158,8 +158,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ``ensemble`` (the scores in ``ensemble`` combined by ``ensemble_method``) or
         ``reconstruction-probability`` (VAE only: negative Monte-Carlo
         log-likelihood under the decoder's Gaussian, whose per-feature variance is
-        that of the training residuals, floored at a tenth of their mean). Every score's state is
-        fitted, so :meth:`all_scores` gives them all.
+        that of the training residuals, floored at a tenth of their mean). Every
+        score's state is fitted, so :meth:`all_scores` gives them all.
     reduction : {"mean", "sum"}, default="mean"
         Reconstruction error per item: weighted squared errors summed, divided by
         the number of columns (``mean``) or not (``sum``).
@@ -389,7 +389,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
 
-    def _validate_score_params(self, choice, integer, real) -> None:  # noqa: ANN001
+    def _validate_score_params(
+        self, choice: Callable[..., None], integer: Callable[..., None], real: Callable[..., None]
+    ) -> None:
         """Model-kind and score parameters (issue 5), kept apart for an easy merge."""
         choice("model", MODELS)
         real("kl_weight", 0.0, np.inf, False, True)

@@ -363,8 +363,13 @@ class Scorer:
 
     def available(self) -> tuple[str, ...]:
         """Name the scores this fitted state can give."""
-        has_vae = "vae.eps" in self.state_
-        return tuple(s for s in SCORES if s != "reconstruction-probability" or has_vae)
+        needs = {
+            "latent-kmeans": "n_layers",
+            "layerwise": "n_layers",
+            "ensemble": f"train.{self.config.ensemble[0]}",
+            "reconstruction-probability": "vae.eps",
+        }
+        return tuple(s for s in SCORES if s not in needs or needs[s] in self.state_)
 
     @torch.no_grad()
     def fit(self, module: nn.Module, X: torch.Tensor, seed: int) -> np.ndarray:
@@ -375,7 +380,7 @@ class Scorer:
         n = len(X)
         rows = torch.randperm(n, generator=generator)[: cfg.fit_rows] if n > cfg.fit_rows else None
         sample = X if rows is None else X[rows.to(X.device)]
-        layers = self._layers(module, sample)
+        layers = [h.cpu() for h in self._layers(module, sample)]  # k-means on the CPU
         for i, h in enumerate(layers):
             centroids = kmeans(h, cfg.n_clusters, generator, cfg.kmeans_iter)
             state[f"layer{i}.centroids"] = centroids.cpu().numpy()
