@@ -925,7 +925,7 @@ def _summary(
         f"model      {det.encoder_.n_features_out_}-{'-'.join(map(str, det.hidden))}-... "
         f"trained {len(hist.train_loss)} epochs (best {hist.best_epoch}) in {hist.seconds:.1f}s",
         f"threshold  {det.threshold_:.4g}: {int(scores['is_anomaly'].sum())} rows flagged "
-        f"(contamination {det.contamination})",
+        f"({det.threshold_rule_})",
     ]
     labels = _binary_labels(table.labels)
     if labels is not None:
