@@ -17,7 +17,17 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
 from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.models import ACTIVATIONS, OUTPUT_ACTIVATIONS, DenseAutoencoder, layer_activations
+from aedetect.data.images import image_rows
+from aedetect.models import (
+    ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    POOLINGS,
+    UPSAMPLINGS,
+    ConvAutoencoder,
+    DenseAutoencoder,
+    layer_activations,
+)
+from aedetect.models.conv import check_tokens
 from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
 from aedetect.thresholds import ContaminationThreshold, check_contamination
 from aedetect.training import (
@@ -36,6 +46,7 @@ log = logging.getLogger(__name__)
 
 LOSSES = ("mse", "bce")
 DEVICES = ("auto", "cpu", "cuda")
+ARCHITECTURES = ("dense", "conv")
 
 
 class AutoencoderDetector(OutlierMixin, BaseEstimator):
@@ -60,6 +71,27 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     activity_l1 : float, default=0.0
         L1 penalty on the first hidden layer's activations (Keras'
         ``activity_regularizer``), added to the training loss.
+    architecture : {"dense", "conv"}, default="dense"
+        Fully connected layers (``hidden``) or a convolutional autoencoder
+        (``conv_encoder``, ``conv_decoder``); ``conv`` needs images.
+    image_shape : tuple of int, optional
+        ``(channels, height, width)`` of images given as flat pixel columns
+        (channel-first order, as ``images.reshape(n, -1)`` of (n, c, h, w)). Not
+        needed for arrays shaped (n, h, w) or (n, h, w, c): those are images and
+        their shape is taken from the data.
+    conv_encoder : tuple of int or "pool", default=(32, "pool", 16, "pool", 8)
+        Convolutional encoder: an integer is a convolution with that many output
+        channels (then ``activation``), ``"pool"`` halves height and width.
+    conv_decoder : tuple of int or "up", optional
+        Decoder layers before the last convolution back to the image's channels
+        (which gets ``output_activation``); ``"up"`` doubles height and width. By
+        default the mirror of ``conv_encoder``.
+    kernel_size : int, default=3
+        Odd square kernel of every convolution ('same' padding).
+    pooling : {"max", "avg"}, default="max"
+        What ``"pool"`` does.
+    upsampling : {"nearest", "bilinear"}, default="nearest"
+        What ``"up"`` does.
     epochs : int, default=200
         Maximum number of passes over the training rows.
     batch_size : int or "auto", default="auto"
@@ -83,10 +115,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     contamination : float, default=0.1
         Expected share of anomalies, in (0, 0.5]: the threshold is the
         ``1 - contamination`` quantile of the training scores.
-    scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
+    scaling : {"standard", "minmax", "pooled", "unit", "symmetric", "none"}, default="standard"
         Scaling of numeric columns. ``standard`` suits tables of mixed units;
         ``pooled`` (centre each column, one shared divisor) suits columns in the
-        same units such as pixels. A constant column never gets a ~0 divisor.
+        same units such as pixels; ``unit`` and ``symmetric`` map the training
+        data's overall minimum..maximum (e.g. pixels 0..255) onto [0, 1] or
+        [-1, 1], one map for every column. A constant column never gets a ~0 divisor.
     categorical : tuple of str, optional
         Columns to one-hot encode; text columns are detected on their own.
     category_weight : float, default=1.0
@@ -131,7 +165,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     labels_ : ndarray of shape (n_samples,)
         0/1 labels of the training rows.
     n_features_in_ : int
-        Number of input columns.
+        Number of input columns (pixels times channels for images).
+    image_shape_ : tuple of int or None
+        ``(channels, height, width)`` of the training images; None for tables.
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame.
 
@@ -152,6 +188,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         output_activation: str = "identity",
         dropout: float = 0.0,
         activity_l1: float = 0.0,
+        architecture: str = "dense",
+        image_shape: tuple[int, int, int] | None = None,
+        conv_encoder: tuple[int | str, ...] = (32, "pool", 16, "pool", 8),
+        conv_decoder: tuple[int | str, ...] | None = None,
+        kernel_size: int = 3,
+        pooling: str = "max",
+        upsampling: str = "nearest",
         epochs: int = 200,
         batch_size: int | str = "auto",
         lr: float = 3e-3,
@@ -178,6 +221,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.output_activation = output_activation
         self.dropout = dropout
         self.activity_l1 = activity_l1
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_encoder = conv_encoder
+        self.conv_decoder = conv_decoder
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.upsampling = upsampling
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -261,6 +311,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                     f"activation must be one of {', '.join(ACTIVATIONS)}, got {act!r}"
                 )
         choice("output_activation", OUTPUT_ACTIVATIONS)
+        choice("architecture", ARCHITECTURES)
+        choice("pooling", POOLINGS)
+        choice("upsampling", UPSAMPLINGS)
+        integer("kernel_size", 1)
+        if self.architecture == "conv":
+            self._validate_conv()
         choice("optimizer", OPTIMIZERS)
         choice("loss", LOSSES)
         choice("scaling", SCALINGS)
@@ -286,6 +342,20 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             )
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+
+    def _validate_conv(self) -> None:
+        try:
+            check_tokens(self.conv_encoder, "conv_encoder", "pool")
+            if self.conv_decoder is not None:
+                check_tokens(self.conv_decoder, "conv_decoder", "up")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not isinstance(self.activation, str):
+            raise ConfigError(
+                f"activation must be one name with architecture='conv', got {self.activation!r}"
+            )
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -329,7 +399,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         with cpu_threads(), flushed_denormals():
             yield
 
+    def _flat(self, X: Any) -> Any:
+        """Images (n, h, w) / (n, h, w, c) as flat rows, checked against the training shape."""
+        flat, shape = image_rows(X)
+        if shape is not None and shape != self.image_shape_:
+            raise DataError(
+                f"images are {'x'.join(map(str, shape))} (channels x height x width), but "
+                f"{type(self).__name__} was fitted on "
+                + ("a table" if self.image_shape_ is None else "x".join(map(str, self.image_shape_)))
+            )
+        return flat
+
     def _encode(self, X: Any) -> torch.Tensor:
+        X = self._flat(X)
         frame = as_frame(X)
         if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
             raise DataError(
@@ -366,7 +448,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self : AutoencoderDetector
         """
         self._validate_params()
+        X, image_shape = image_rows(X)
         frame = as_frame(X)
+        image_shape = self._image_shape(image_shape, frame.shape[1])
         n = len(frame)
         if n < 2:
             raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
@@ -415,7 +499,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             callback = _log_epoch
         with self._compute(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(encoded.shape[1]).to(device)
+            module = self._build_module(encoded.shape[1], image_shape).to(device)
             generator = torch.Generator().manual_seed(seed)
             history = train(
                 module,
@@ -429,8 +513,39 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             )
             scores = reconstruction_scores(module, X_all, weights, n_columns, bounds)
         names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
-        self._set_fitted(encoder, module, history, frame.shape[1], names, device, scores)
+        self._set_fitted(
+            encoder, module, history, frame.shape[1], names, device, scores, None, image_shape
+        )
         return self
+
+    def _image_shape(
+        self, from_data: tuple[int, int, int] | None, n_features: int
+    ) -> tuple[int, int, int] | None:
+        """The images' shape: from the data, else from ``image_shape``; None for a table."""
+        shape = from_data
+        if shape is None and self.image_shape is not None:
+            given = self.image_shape
+            if (
+                isinstance(given, (str, bytes))
+                or not hasattr(given, "__len__")
+                or len(given) != 3
+                or not all(isinstance(v, numbers.Integral) and v >= 1 for v in given)
+            ):
+                raise ConfigError(
+                    f"image_shape must be (channels, height, width) positive integers, got {given!r}"
+                )
+            shape = (int(given[0]), int(given[1]), int(given[2]))
+            if int(np.prod(shape)) != n_features:
+                raise DataError(
+                    f"image_shape {shape} needs {int(np.prod(shape))} pixel columns, "
+                    f"got {n_features}"
+                )
+        if shape is None and self.architecture == "conv":
+            raise DataError(
+                "architecture='conv' needs images: an array shaped (n, h, w) or (n, h, w, c), "
+                "or flat pixel columns with image_shape=(channels, height, width)"
+            )
+        return shape
 
     def _set_fitted(
         self,
@@ -442,8 +557,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         device: torch.device,
         scores: np.ndarray,
         threshold: float | None = None,
+        image_shape: tuple[int, int, int] | None = None,
     ) -> None:
         """Set every fitted attribute; shared by ``fit`` and loading a model file."""
+        self.image_shape_ = image_shape
         self.encoder_ = encoder
         self.module_ = module
         self.history_ = history
@@ -478,7 +595,25 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
         return order[n_val:], order[:n_val]
 
-    def _build_module(self, n_features: int) -> DenseAutoencoder:
+    def _build_module(
+        self, n_features: int, image_shape: tuple[int, int, int] | None = None
+    ) -> DenseAutoencoder | ConvAutoencoder:
+        if self.architecture == "conv":
+            try:
+                return ConvAutoencoder(
+                    image_shape,
+                    tuple(self.conv_encoder),
+                    None if self.conv_decoder is None else tuple(self.conv_decoder),
+                    int(self.kernel_size),
+                    self.activation,
+                    self.output_activation,
+                    self.pooling,
+                    self.upsampling,
+                    float(self.dropout),
+                    float(self.activity_l1),
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         return DenseAutoencoder(
             n_features,
             tuple(int(h) for h in self.hidden),
@@ -515,7 +650,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return self.fit(X, y, **fit_params).transform(X)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Latent code of each row, shape (n_samples, hidden[-1])."""
+        """Latent code of each row, shape (n_samples, hidden[-1]); flattened for conv."""
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute(), torch.no_grad():
@@ -557,7 +692,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             weighted squared error) and ``share`` (of the row's total error).
         """
         self._check_fitted()
-        frame = as_frame(X)
+        frame = as_frame(self._flat(X))
         seen = self.encoder_.readable(frame)
         expected = self.reconstruct(frame)
         expected = (
