@@ -392,9 +392,10 @@ def mnist_thresholds(
     det = AutoencoderDetector.from_preset("conv-mnist", **params)
     # Fixed pixel map 0..255 -> [-1, 1], whatever the subset's own range.
     det.set_params(scaling="none")
-    det.fit(split.train / 127.5 - 1.0)
-    inl = det.decision_function(split.normal / 127.5 - 1.0)
-    outl = det.decision_function(split.abnormal / 127.5 - 1.0)
+    # (n, 1, h, w) -> (n, h, w): the estimator reads 3-D arrays as grayscale images.
+    det.fit(split.train[:, 0] / 127.5 - 1.0)
+    inl = det.decision_function(split.normal[:, 0] / 127.5 - 1.0)
+    outl = det.decision_function(split.abnormal[:, 0] / 127.5 - 1.0)
     sweep = threshold_sweep(inl, outl, step)
     truth = np.r_[np.zeros(len(inl)), np.ones(len(outl))]
     scores = np.r_[inl, outl]

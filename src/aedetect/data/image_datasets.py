@@ -108,14 +108,10 @@ def load_image_path(
     if path.is_dir():
         return images_table(read_image_folder(path, image_size, color), None, str(path))
     if path.suffix.lower() == ".npy" and path.is_file():
-        with path.open("rb") as fh:
-            try:
-                import numpy.lib.format as npf
-
-                version = npf.read_magic(fh)
-                shape = npf._read_array_header(fh, version)[0]
-            except ValueError:
-                return None  # let the table reader explain
+        try:  # a memory map reads the header only
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        except (ValueError, OSError, EOFError):
+            return None  # let the table reader explain
         if len(shape) in (3, 4):
             return images_table(read_npy_images(path), None, str(path))
     return None

@@ -139,7 +139,19 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
 
 # ------------------------------------------------------------------ CIFAR
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+class _Refused(pickle.UnpicklingError):
+    """The pickle asks for something a CIFAR batch never holds."""
+
+
+def _latin1(text: str, encoding: str) -> bytes:
+    # Python 3 writes bytes into protocol-2 pickles as _codecs.encode(str, "latin1").
+    if encoding != "latin1" or not isinstance(text, str):
+        raise _Refused(f"_codecs.encode with {encoding!r}")
+    return text.encode("latin1")
+
+
 _ALLOWED = {
+    ("_codecs", "encode"): _latin1,
     ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
     ("numpy", "ndarray"): np.ndarray,
@@ -154,15 +166,15 @@ class _RestrictedUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name}") from None
+            raise _Refused(f"{module}.{name}") from None
 
 
 def _check_plain(obj: Any, depth: int = 0) -> None:
     if depth > 20:
-        raise pickle.UnpicklingError("nesting deeper than 20 levels")
+        raise _Refused("nesting deeper than 20 levels")
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biuf":
-            raise pickle.UnpicklingError(f"numpy array of {obj.dtype}")
+            raise _Refused(f"a numpy array of {obj.dtype}")
     elif isinstance(obj, dict):
         for k, v in obj.items():
             _check_plain(k, depth + 1)
@@ -171,14 +183,14 @@ def _check_plain(obj: Any, depth: int = 0) -> None:
         for v in obj:
             _check_plain(v, depth + 1)
     elif not isinstance(obj, (bytes, str, int, float, type(None))):
-        raise pickle.UnpicklingError(type(obj).__name__)
+        raise _Refused(type(obj).__name__)
 
 
 def _safe_unpickle(data: bytes, source: str) -> Any:
     try:
         obj = _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
         _check_plain(obj)
-    except pickle.UnpicklingError as exc:
+    except _Refused as exc:
         raise DataError(
             f"{source}: refused: the pickle asks for {exc}; a CIFAR batch holds only dicts, "
             "lists, bytes, str, numbers and numpy arrays"

@@ -151,14 +151,18 @@ class ConvAutoencoder(nn.Module):
         return nn.Sequential(*parts)
 
     def _check_shapes(self) -> None:
-        with torch.no_grad():
-            x = torch.zeros(1, *self.image_shape)
-            z = self._encode_images(x)
-            out = self.decoder(z)
+        want = "x".join(map(str, self.image_shape))
+        try:
+            with torch.no_grad():
+                z = self._encode_images(torch.zeros(1, *self.image_shape))
+                out = self.decoder(z)
+        except RuntimeError as exc:  # e.g. pooling an image down to nothing
+            raise ValueError(
+                f"the conv layers do not fit {want} images: {str(exc).splitlines()[0]}"
+            ) from None
         self.latent_shape = tuple(z.shape[1:])
         if tuple(out.shape[1:]) != self.image_shape:
             shown = "x".join(map(str, out.shape[1:]))
-            want = "x".join(map(str, self.image_shape))
             raise ValueError(
                 f"the conv decoder turns {want} images into {shown}: every 'pool' needs an "
                 "even height and width and a matching 'up' in conv_decoder"
