@@ -332,7 +332,8 @@ def sample_photo_patches(n: int = 1000, size: int = 28, seed: int = 0) -> np.nda
 
     The offline stand-in for an abnormal image set (natural-image texture instead
     of digits): each photo is converted to gray, shrunk by 4 so that a patch
-    holds some structure, and cut into random ``size`` x ``size`` squares.
+    holds some structure, and cut into random ``size`` x ``size`` squares;
+    near-uniform squares (pixel standard deviation below 20, e.g. sky) are skipped.
     """
     from PIL import Image
     from sklearn.datasets import load_sample_images
@@ -344,9 +345,19 @@ def sample_photo_patches(n: int = 1000, size: int = 28, seed: int = 0) -> np.nda
         im = im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR)
         photos.append(np.asarray(im))
     out = np.empty((n, 1, size, size), dtype=np.uint8)
-    for i in range(n):
+    i = tries = 0
+    while i < n:
         photo = photos[i % len(photos)]
         r = rng.integers(0, photo.shape[0] - size + 1)
         c = rng.integers(0, photo.shape[1] - size + 1)
-        out[i, 0] = photo[r : r + size, c : c + size]
+        patch = photo[r : r + size, c : c + size]
+        tries += 1
+        # Skip near-uniform patches (sky): any autoencoder copies a flat square,
+        # so they would test nothing. Give up filtering if a photo is all flat.
+        if patch.std() >= _MIN_PATCH_STD or tries > 20 * n:
+            out[i, 0] = patch
+            i += 1
     return out
+
+
+_MIN_PATCH_STD = 20.0  # of 0..255
