@@ -46,15 +46,32 @@ def plain_network(preset: str) -> nn.Module:
 
     if preset == "conv-mnist":
         layers = [
-            *conv(1, 32), nn.MaxPool2d(2), *conv(32, 16), nn.MaxPool2d(2), *conv(16, 8),
-            *conv(8, 8), *conv(8, 8), *conv(8, 8), nn.Upsample(scale_factor=2),
-            *conv(8, 8), nn.Upsample(scale_factor=2), *conv(8, 1, act=False),
+            *conv(1, 32),
+            nn.MaxPool2d(2),
+            *conv(32, 16),
+            nn.MaxPool2d(2),
+            *conv(16, 8),
+            *conv(8, 8),
+            *conv(8, 8),
+            *conv(8, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 1, act=False),
         ]
     elif preset == "conv-keras":
         layers = [
-            *conv(1, 32), nn.MaxPool2d(2), *conv(32, 16), nn.MaxPool2d(2), *conv(16, 8),
-            nn.Upsample(scale_factor=2), *conv(8, 16), nn.Upsample(scale_factor=2),
-            *conv(16, 32), *conv(32, 1, act=False), nn.Sigmoid(),
+            *conv(1, 32),
+            nn.MaxPool2d(2),
+            *conv(32, 16),
+            nn.MaxPool2d(2),
+            *conv(16, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 16),
+            nn.Upsample(scale_factor=2),
+            *conv(16, 32),
+            *conv(32, 1, act=False),
+            nn.Sigmoid(),
         ]
     else:
         raise SystemExit(f"unknown preset {preset}")
@@ -103,8 +120,10 @@ def main() -> None:
     if args.quick:
         args.epochs, args.repeats = 1, 1
     images = load(500 if args.quick else None)
-    print(f"{args.preset}, {len(images)} images, batch {args.batch_size}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"{args.preset}, {len(images)} images, batch {args.batch_size}, "
+        f"{torch.get_num_threads()} threads"
+    )
     results = {
         "plain PyTorch loop (DataLoader)": max(
             time_plain(images, args.preset, args.epochs, args.batch_size)

@@ -33,7 +33,9 @@ def test_threshold_sweep_and_separation_exact():
     assert row["outliers_rejected"] == 1.0 and row["inliers_rejected"] == pytest.approx(1 / 3)
     assert row["f1"] == pytest.approx(2 / (2 + 0.5))
     assert sweep["threshold"].iloc[-1] >= 0.05 and sweep["outliers_rejected"].iloc[-1] == 0
-    assert separation(inl, outl) == pytest.approx((0.02 - 0.0375) ** 2 / (np.var(inl) + np.var(outl)))
+    assert separation(inl, outl) == pytest.approx(
+        (0.02 - 0.0375) ** 2 / (np.var(inl) + np.var(outl))
+    )
 
 
 def test_three_models_tiny():
@@ -75,8 +77,21 @@ def test_mnist_thresholds_tiny():
 
 def test_cli_experiment_writes_files(tmp_path):
     out = tmp_path / "exp"
-    res = invoke("experiment", "output-activation", "--epochs", "1", "--train-samples", "100",
-                 "--test-samples", "20", "--data", "offline", "-o", out, "-q")
+    res = invoke(
+        "experiment",
+        "output-activation",
+        "--epochs",
+        "1",
+        "--train-samples",
+        "100",
+        "--test-samples",
+        "20",
+        "--data",
+        "offline",
+        "-o",
+        out,
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     assert (out / "training-curves.png").stat().st_size > 1000
     assert len(pd.read_csv(out / "output-activation.csv")) == 4
@@ -88,8 +103,21 @@ def test_cli_experiment_writes_files(tmp_path):
 
 def test_cli_run_mnist5k_normal_0(tmp_path):
     out = tmp_path / "run"
-    res = invoke("run", "mnist5k", "--normal", "0", "--hidden", "32,8", "--epochs", "3",
-                 "--scaling", "pooled", "-o", out, "-q")
+    res = invoke(
+        "run",
+        "mnist5k",
+        "--normal",
+        "0",
+        "--hidden",
+        "32,8",
+        "--epochs",
+        "3",
+        "--scaling",
+        "pooled",
+        "-o",
+        out,
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     assert "on the 4600 test rows" in res.output
     auroc = float(res.output.split("AUROC ")[1].split(",")[0])
@@ -98,7 +126,9 @@ def test_cli_run_mnist5k_normal_0(tmp_path):
     assert len(scores) == 5000 and (scores["split"] == "fit").sum() == 400
     assert (out / "anomalies.png").is_file()
     # the saved model scores the same selection
-    again = invoke("score", out / "model.aedetect", "mnist5k", "--normal", "0", "-o", tmp_path / "s.csv")
+    again = invoke(
+        "score", out / "model.aedetect", "mnist5k", "--normal", "0", "-o", tmp_path / "s.csv"
+    )
     assert again.exit_code == 0, again.output
     assert np.allclose(pd.read_csv(tmp_path / "s.csv")["score"], scores["score"])
 
@@ -115,9 +145,34 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
     for i in range(5):  # odd: noise, larger, RGB: resized and converted to match
         Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(odd / f"{i}.jpg")
     out = tmp_path / "out"
-    res = invoke("run", normal, "--abnormal-data", odd, "--architecture", "conv",
-                 "--conv-encoder", "4,pool,4", "--scaling", "unit", "--epochs", "20", "-o", out, "-q")
+    res = invoke(
+        "run",
+        normal,
+        "--abnormal-data",
+        odd,
+        "--architecture",
+        "conv",
+        "--conv-encoder",
+        "4,pool,4",
+        "--scaling",
+        "unit",
+        "--epochs",
+        "20",
+        "-o",
+        out,
+        "-q",
+    )
     assert res.exit_code == 0, res.output
     assert "AUROC 1.000" in res.output
-    bad = invoke("run", normal, "--architecture", "conv", "--conv-encoder", "4,pool,pool,pool", "-o", out, "-q")
+    bad = invoke(
+        "run",
+        normal,
+        "--architecture",
+        "conv",
+        "--conv-encoder",
+        "4,pool,pool,pool",
+        "-o",
+        out,
+        "-q",
+    )
     assert bad.exit_code == 2 and "conv decoder turns 1x12x12 images into 1x8x8" in bad.output

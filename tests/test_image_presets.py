@@ -47,11 +47,35 @@ def c(i, o):
 def test_conv_mnist_is_reference_a():
     det, m = build("conv-mnist")
     assert conv_layers(m) == [
-        c(1, 32), "ReLU", ("pool",), c(32, 16), "ReLU", ("pool",), c(16, 8), "ReLU", c(8, 8), "ReLU",
-        c(8, 8), "ReLU", c(8, 8), "ReLU", ("up",), c(8, 8), "ReLU", ("up",), c(8, 1), "Identity",
+        c(1, 32),
+        "ReLU",
+        ("pool",),
+        c(32, 16),
+        "ReLU",
+        ("pool",),
+        c(16, 8),
+        "ReLU",
+        c(8, 8),
+        "ReLU",
+        c(8, 8),
+        "ReLU",
+        c(8, 8),
+        "ReLU",
+        ("up",),
+        c(8, 8),
+        "ReLU",
+        ("up",),
+        c(8, 1),
+        "Identity",
     ]
     assert m.latent_shape == (8, 7, 7) and m.encode(torch.zeros(2, 784)).shape == (2, 392)
-    assert (det.scaling, det.batch_size, det.epochs, det.lr, det.loss) == ("symmetric", 100, 5, 1e-3, "mse")
+    assert (det.scaling, det.batch_size, det.epochs, det.lr, det.loss) == (
+        "symmetric",
+        100,
+        5,
+        1e-3,
+        "mse",
+    )
 
 
 def test_conv_cifar_is_reference_a():
@@ -65,8 +89,22 @@ def test_conv_cifar_is_reference_a():
 def test_conv_keras_is_reference_b():
     det, m = build("conv-keras")
     assert conv_layers(m) == [
-        c(1, 32), "ReLU", ("pool",), c(32, 16), "ReLU", ("pool",), c(16, 8), "ReLU",
-        ("up",), c(8, 16), "ReLU", ("up",), c(16, 32), "ReLU", c(32, 1), "Sigmoid",
+        c(1, 32),
+        "ReLU",
+        ("pool",),
+        c(32, 16),
+        "ReLU",
+        ("pool",),
+        c(16, 8),
+        "ReLU",
+        ("up",),
+        c(8, 16),
+        "ReLU",
+        ("up",),
+        c(16, 32),
+        "ReLU",
+        c(32, 1),
+        "Sigmoid",
     ]
     assert m.latent_shape == (8, 7, 7)
     assert (det.scaling, det.batch_size, det.epochs) == ("unit", 64, 10)
@@ -95,12 +133,30 @@ def test_dense_mnist_presets(name, layers):
 def test_digits_deep_is_reference_d():
     det, m = build("digits-deep", (1, 8, 8))
     assert dense_layers(m) == [
-        (64, 32), "Tanh", (32, 16), "Tanh", (16, 4), "Tanh",
-        (4, 16), "Tanh", (16, 32), "Tanh", (32, 64), "Sigmoid",
+        (64, 32),
+        "Tanh",
+        (32, 16),
+        "Tanh",
+        (16, 4),
+        "Tanh",
+        (4, 16),
+        "Tanh",
+        (16, 32),
+        "Tanh",
+        (32, 64),
+        "Sigmoid",
     ]
     assert det.scaling == "unit"
 
 
 def test_every_preset_is_documented_and_tested():
-    image = {"conv-mnist", "conv-cifar", "dense-64", "deep-dense", "conv-keras", "digits-deep", "mnist-100-50"}
+    image = {
+        "conv-mnist",
+        "conv-cifar",
+        "dense-64",
+        "deep-dense",
+        "conv-keras",
+        "digits-deep",
+        "mnist-100-50",
+    }
     assert image <= set(PRESETS)

@@ -75,7 +75,10 @@ def test_cifar_batch_and_tar(tmp_path):
     assert got.tolist() == labels
     tar_path = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(tar_path, "w:gz") as tar:
-        for name, (blob, _, _) in {"data_batch_1": cifar_batch(4, 1), "test_batch": cifar_batch(2, 2)}.items():
+        for name, (blob, _, _) in {
+            "data_batch_1": cifar_batch(4, 1),
+            "test_batch": cifar_batch(2, 2),
+        }.items():
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(blob)
             tar.addfile(info, io.BytesIO(blob))
@@ -151,7 +154,10 @@ def idx_server(tmp_path):
     for prefix, n in (("train", 6), ("t10k", 3)):
         img = gzip.compress(idx_bytes(rng.integers(0, 256, (n, 28, 28))))
         lab = gzip.compress(idx_bytes(np.arange(n) % 10))
-        for name, blob in ((f"{prefix}-images-idx3-ubyte.gz", img), (f"{prefix}-labels-idx1-ubyte.gz", lab)):
+        for name, blob in (
+            (f"{prefix}-images-idx3-ubyte.gz", img),
+            (f"{prefix}-labels-idx1-ubyte.gz", lab),
+        ):
             (root / name).write_bytes(blob)
             files[name] = hashlib.md5(blob).hexdigest()
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
@@ -175,7 +181,11 @@ def test_download_cache_and_offline(idx_server, tmp_path, monkeypatch):
     assert not list((cache / "mnist").glob("*tmp*"))  # no half-written files left
     server.shutdown()  # offline from here: the cache is enough
     assert len(load_mnist("train").features) == 6
-    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz is not in .*mnist and could not be downloaded.*put it in"):
+    with pytest.raises(
+        DataError,
+        match=r"t10k-images-idx3-ubyte\.gz is not in .*mnist and could not be downloaded"
+        r".*put it in",
+    ):
         load_mnist("test")
 
 
@@ -208,7 +218,9 @@ def test_abnormal_data_second_set():
     digits = load_data("digits")
     photos = load_data("photos:n=30,size=8")
     table = select_classes(digits, "3", None, photos)
-    assert (table.labels == 1).sum() == 30 and set(table.ids[table.labels == 1]) == {"photos:n=30,size=8"}
+    assert (table.labels == 1).sum() == 30 and set(table.ids[table.labels == 1]) == {
+        "photos:n=30,size=8"
+    }
     with pytest.raises(DataError, match="do not match"):
         select_classes(digits, "3", None, load_data("photos:n=5"))
 
@@ -220,8 +232,12 @@ def conv_digits():
 
     d = load_digits()
     det = AutoencoderDetector(
-        architecture="conv", conv_encoder=(8, "pool", 4), scaling="unit", epochs=3,
-        random_state=0, validation_fraction=0.0,
+        architecture="conv",
+        conv_encoder=(8, "pool", 4),
+        scaling="unit",
+        epochs=3,
+        random_state=0,
+        validation_fraction=0.0,
     ).fit(d.images[:300])
     return det, d
 
@@ -248,7 +264,9 @@ def test_conv_detector_errors(conv_digits):
     with pytest.raises(DataError, match="architecture='conv' needs images"):
         AutoencoderDetector(architecture="conv").fit(d.data[:20])
     with pytest.raises(ConfigError, match="conv decoder turns 1x8x8 images into 1x4x4"):
-        AutoencoderDetector(architecture="conv", conv_encoder=(4, "pool"), conv_decoder=(4,)).fit(d.images[:20])
+        AutoencoderDetector(architecture="conv", conv_encoder=(4, "pool"), conv_decoder=(4,)).fit(
+            d.images[:20]
+        )
     with pytest.raises(ConfigError, match="conv_encoder entries must be"):
         AutoencoderDetector(architecture="conv", conv_encoder=(4, "max")).fit(d.images[:20])
     with pytest.raises(ConfigError, match="kernel_size must be odd"):

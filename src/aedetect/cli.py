@@ -84,7 +84,9 @@ def _image_shape(value: str | None) -> tuple[int, int, int] | None:
     except ValueError:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"--image-shape must be channels,height,width like 1,28,28, got {value!r}")
+        raise ConfigError(
+            f"--image-shape must be channels,height,width like 1,28,28, got {value!r}"
+        )
     return shape  # type: ignore[return-value]
 
 

@@ -15,9 +15,9 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
+from aedetect.data.images import image_rows
 from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.data.images import image_rows
 from aedetect.models import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
@@ -406,7 +406,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise DataError(
                 f"images are {'x'.join(map(str, shape))} (channels x height x width), but "
                 f"{type(self).__name__} was fitted on "
-                + ("a table" if self.image_shape_ is None else "x".join(map(str, self.image_shape_)))
+                + (
+                    "a table"
+                    if self.image_shape_ is None
+                    else "x".join(map(str, self.image_shape_))
+                )
             )
         return flat
 
@@ -521,7 +525,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     def _image_shape(
         self, from_data: tuple[int, int, int] | None, n_features: int
     ) -> tuple[int, int, int] | None:
-        """The images' shape: from the data, else from ``image_shape``; None for a table."""
+        """Return the images' shape: from the data, else ``image_shape``; None for a table."""
         shape = from_data
         if shape is None and self.image_shape is not None:
             given = self.image_shape
@@ -532,7 +536,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 or not all(isinstance(v, numbers.Integral) and v >= 1 for v in given)
             ):
                 raise ConfigError(
-                    f"image_shape must be (channels, height, width) positive integers, got {given!r}"
+                    "image_shape must be (channels, height, width) positive integers, "
+                    f"got {given!r}"
                 )
             shape = (int(given[0]), int(given[1]), int(given[2]))
             if int(np.prod(shape)) != n_features:

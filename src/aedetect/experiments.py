@@ -85,7 +85,7 @@ def reference_images(
     seed: int = 0,
     progress: bool = False,
 ) -> ImageSplit:
-    """Normal training images and a normal + abnormal test set.
+    """Load normal training images and a normal + abnormal test set.
 
     ``real``: MNIST train (normal training set), MNIST test (normal test) and
     Fashion-MNIST test (abnormal), downloaded when missing. ``offline``: a fixed
@@ -157,7 +157,7 @@ def three_models(
     seed: int = 0,
     progress: bool = False,
 ) -> ExperimentResult:
-    """Reference B: three autoencoders, losses of n normal then n abnormal test images.
+    """Run reference B: three autoencoders, losses of n normal then n abnormal images.
 
     Trains ``dense-64``, ``deep-dense`` and ``conv-keras`` on the normal training
     images (pixels / 255) and plots the per-image MSE of ``test_samples`` normal
@@ -173,7 +173,11 @@ def three_models(
         raise ConfigError(f"loss must be one of {', '.join(B_LOSSES)}, got {loss!r}")
     if optimizer not in KERAS_LR:
         raise ConfigError(f"optimizer must be one of {', '.join(KERAS_LR)}, got {optimizer!r}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("test_samples", test_samples)):
+    for name, value in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("test_samples", test_samples),
+    ):
         if value < 1:
             raise ConfigError(f"{name} must be >= 1, got {value}")
     split = reference_images(data, train_samples, test_samples, seed, progress)
@@ -204,7 +208,11 @@ def three_models(
                 patience=None,
             )
             history = train(
-                module, X, loss_fn, config, generator=torch.Generator().manual_seed(seed),
+                module,
+                X,
+                loss_fn,
+                config,
+                generator=torch.Generator().manual_seed(seed),
                 on_epoch=on_epoch,
             )
         curves[name] = history.train_loss
@@ -222,7 +230,9 @@ def three_models(
             for m, g in part.groupby("model", sort=False)
         }
         result.figures[f"losses-epoch-{epoch:02d}"] = plots.score_lines(
-            panels, n, title=f"Per-image loss after {epoch} epoch{'s' if epoch > 1 else ''}",
+            panels,
+            n,
+            title=f"Per-image loss after {epoch} epoch{'s' if epoch > 1 else ''}",
             ylabel="MSE over pixels",
         )
         aurocs = ", ".join(
@@ -237,7 +247,7 @@ def three_models(
 def worst_digits(
     top: int = 10, seed: int = 0, epochs: int | None = None, batch_size: int | None = None
 ) -> ExperimentResult:
-    """Reference D: the digits the ``digits-deep`` network reconstructs worst.
+    """Run reference D: find the digits the ``digits-deep`` network rebuilds worst.
 
     Fits the 64-32-16-4-16-32-64 tanh network on scikit-learn's 1,797 digits
     (pixels / 16) and lists the ``top`` items with the highest reconstruction
@@ -275,7 +285,8 @@ def worst_digits(
         tables={"worst-digits": table},
     )
     result.summary.append(
-        f"digits-deep on {len(digits.data)} digits, {len(det.history_.train_loss)} epochs, seed {seed}"
+        f"digits-deep on {len(digits.data)} digits, "
+        f"{len(det.history_.train_loss)} epochs, seed {seed}"
     )
     result.summary += [
         f"{r.rank:>3}. item {r.index:>4}  label {r.label}  error {r.error:.4g}"
@@ -296,7 +307,7 @@ def output_activation(
     seed: int = 0,
     progress: bool = False,
 ) -> ExperimentResult:
-    """Reference E: the 784-100-50-100-784 tanh network with each output activation.
+    """Run reference E: the 784-100-50-100-784 tanh network with each output activation.
 
     Pixels / 255 (in [0, 1]); tanh hidden layers; output identity, sigmoid, tanh
     or relu. Trained on ``train_samples`` normal images (the reference's 1,000-image
@@ -319,11 +330,17 @@ def output_activation(
         curves[out] = det.history_.train_loss
         notes[out] = f"AUROC {auroc:.3f}"
         rows.append(
-            (out, det.history_.train_loss[-1], float(np.mean(scores[truth == 0])),
-             float(np.mean(scores[truth == 1])), auroc)
+            (
+                out,
+                det.history_.train_loss[-1],
+                float(np.mean(scores[truth == 0])),
+                float(np.mean(scores[truth == 1])),
+                auroc,
+            )
         )
     table = pd.DataFrame(
-        rows, columns=["output", "final_train_loss", "mean_error_normal", "mean_error_abnormal", "auroc"]
+        rows,
+        columns=["output", "final_train_loss", "mean_error_normal", "mean_error_abnormal", "auroc"],
     )
     epochs_text = len(next(iter(curves.values())))
     result = ExperimentResult(
@@ -335,7 +352,9 @@ def output_activation(
         },
         tables={"output-activation": table},
     )
-    result.summary.append(f"data: {split.description}; {len(X)} training images, {epochs_text} epochs")
+    result.summary.append(
+        f"data: {split.description}; {len(X)} training images, {epochs_text} epochs"
+    )
     result.summary += [
         f"{r.output:<9} final loss {r.final_train_loss:.4g}  AUROC {r.auroc:.3f}"
         for r in table.itertuples()
@@ -363,7 +382,9 @@ def threshold_sweep(inliers: np.ndarray, outliers: np.ndarray, step: float = 0.0
     tp = len(outl) - np.searchsorted(outl, thresholds, side="right")
     fp = len(inl) - np.searchsorted(inl, thresholds, side="right")
     fn = len(outl) - tp
-    f1 = np.divide(tp, tp + 0.5 * (fp + fn), out=np.zeros(len(thresholds)), where=(tp + fp + fn) > 0)
+    f1 = np.divide(
+        tp, tp + 0.5 * (fp + fn), out=np.zeros(len(thresholds)), where=(tp + fp + fn) > 0
+    )
     return pd.DataFrame(
         {
             "threshold": thresholds,
@@ -384,7 +405,7 @@ def mnist_thresholds(
     seed: int = 0,
     progress: bool = False,
 ) -> ExperimentResult:
-    """Reference A, method 1: reconstruction-error thresholds with ``conv-mnist``.
+    """Run reference A, method 1: reconstruction-error thresholds with ``conv-mnist``.
 
     Pixels in [-1, 1]; the score is the per-image MSE. Shows the histograms of
     normal and abnormal test errors, the threshold sweep (share of outliers

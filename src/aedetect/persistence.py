@@ -73,7 +73,7 @@ def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """numpy integers as Python ints (JSON), strings unchanged."""
+    """Numpy integers as Python ints (JSON), strings unchanged."""
     return value if isinstance(value, str) else int(value)
 
 

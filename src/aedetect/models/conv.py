@@ -29,7 +29,7 @@ Token = int | str
 
 
 def mirror_decoder(encoder: Sequence[Token]) -> tuple[Token, ...]:
-    """Decoder that mirrors ``encoder``: reversed, latent layer dropped, pool -> up.
+    """Mirror ``encoder`` into a decoder: reversed, latent layer dropped, pool -> up.
 
     ``(32, "pool", 16, "pool", 8)`` gives ``("up", 16, "up", 32)``; the final
     convolution back to the input's channels is added by the module.
@@ -145,7 +145,10 @@ class ConvAutoencoder(nn.Module):
 
     def _conv(self, n_in: int, n_out: int, activation: str, dropout: float) -> nn.Sequential:
         k = self.kernel_size
-        parts: list[nn.Module] = [nn.Conv2d(n_in, n_out, k, padding=k // 2), ACTIVATIONS[activation]()]
+        parts: list[nn.Module] = [
+            nn.Conv2d(n_in, n_out, k, padding=k // 2),
+            ACTIVATIONS[activation](),
+        ]
         if dropout > 0:
             parts.append(nn.Dropout(dropout))
         return nn.Sequential(*parts)

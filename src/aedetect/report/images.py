@@ -37,7 +37,7 @@ def image_grid(
     title: str = "",
     columns: int = 5,
 ) -> Figure:
-    """A grid of images (n, c, h, w) or (n, h, w), each with an optional title."""
+    """Draw a grid of images (n, c, h, w) or (n, h, w), each with an optional title."""
     images = np.asarray(images)
     n = len(images)
     if n == 0:
