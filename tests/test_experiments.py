@@ -164,6 +164,8 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "AUROC 1.000" in res.output
+    info = invoke("info", out / "model.aedetect")
+    assert "conv 1x12x12: encoder 4,pool,4, decoder mirror" in info.output
     bad = invoke(
         "run",
         normal,

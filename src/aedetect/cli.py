@@ -765,7 +765,7 @@ def info(
     lines = [
         f"model file      {model}",
         f"written by      aedetect {meta['aedetect_version']} (format {meta['format_version']})",
-        f"network         {width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
+        f"network         {_info_network(params, state, width)}"
         f" ({params['activation']}, output {params['output_activation']})",
         f"columns         {len(cols)} ({len(cols) - len(cats)} numeric, {len(cats)} categorical"
         + (f": {', '.join(cats[:6])}" if cats else "")
@@ -935,6 +935,15 @@ def _summary(
         lines.append(desc)
     lines.append(f"written    {out}/{', '.join(written)}")
     return "\n".join(lines)
+
+
+def _info_network(params: dict[str, Any], state: dict[str, Any], width: int) -> str:
+    if params.get("architecture") == "conv":
+        shape = "x".join(map(str, state.get("image_shape") or ()))
+        decoder = params.get("conv_decoder")
+        dec = ",".join(map(str, decoder)) if decoder else "mirror"
+        return f"conv {shape}: encoder {','.join(map(str, params['conv_encoder']))}, decoder {dec}"
+    return f"{width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
 
 
 def _network(det: AutoencoderDetector) -> str:

@@ -254,7 +254,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         """Detector with the parameters of a named preset, then ``overrides``.
 
         See :data:`aedetect.models.presets.PRESETS`: ``sequence-ae`` (reference
-        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``.
+        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``; for images
+        ``conv-mnist``, ``conv-cifar`` (A), ``dense-64``, ``deep-dense``,
+        ``conv-keras`` (B), ``digits-deep`` (D), ``mnist-100-50`` (E).
         """
         from aedetect.models.presets import preset_params
 

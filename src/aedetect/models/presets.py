@@ -61,6 +61,17 @@ _KERAS_B = {
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
+    "sequence-ae": dict(_SEQUENCE),
+    # The same network on per-position one-hot input (the better-founded encoding).
+    "sequence-ae-onehot": {**_SEQUENCE, "sequence_encoding": "onehot", "scaling": "standard"},
+    # The seed article's 2-unit latent, for a scatter of the codes. Its latent layer
+    # uses tanh instead of relu: a 2-unit relu layer often dies or collapses onto an
+    # axis, which defeats the picture.
+    "sequence-ae-2d": {
+        **_SEQUENCE,
+        "hidden": (8, 2),
+        "activation": ("tanh", "tanh", "relu"),
+    },
     # A, MNIST: 28x28x1 -> 8x7x7 latent.
     "conv-mnist": dict(_CONV_A),
     # A, CIFAR-10: channels 3 -> 64 -> 32 -> 16 (latent 16x8x8), 20 epochs on one class.
@@ -107,17 +118,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "scaling": "unit",
         "batch_size": 40,
         "epochs": 20,
-    },
-    "sequence-ae": dict(_SEQUENCE),
-    # The same network on per-position one-hot input (the better-founded encoding).
-    "sequence-ae-onehot": {**_SEQUENCE, "sequence_encoding": "onehot", "scaling": "standard"},
-    # The seed article's 2-unit latent, for a scatter of the codes. Its latent layer
-    # uses tanh instead of relu: a 2-unit relu layer often dies or collapses onto an
-    # axis, which defeats the picture.
-    "sequence-ae-2d": {
-        **_SEQUENCE,
-        "hidden": (8, 2),
-        "activation": ("tanh", "tanh", "relu"),
     },
 }
 
