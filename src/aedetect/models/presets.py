@@ -50,9 +50,12 @@ _CONV_A = {
     "epochs": 5,
 }
 # Reference B (three Keras models, MNIST normal vs Fashion-MNIST abnormal): pixels / 255,
-# sigmoid outputs, batch 64, 10 epochs, Adam (Keras default lr 1e-3), MSE.
+# sigmoid outputs, batch 64, 10 epochs, Adam (Keras default lr 1e-3). B offers MSE and
+# binary cross-entropy; these use cross-entropy because with MSE the conv model's
+# sigmoid output collapses to all-black within an epoch under PyTorch's initialisation.
 _KERAS_B = {
     **_IMAGE,
+    "loss": "bce",
     "activation": "relu",
     "output_activation": "sigmoid",
     "scaling": "unit",
