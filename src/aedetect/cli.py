@@ -28,6 +28,7 @@ from aedetect.data.datasets import BUILTIN, load_data
 from aedetect.data.readers import Table, read_table
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import AedetectError, ConfigError, DataError
+from aedetect.models.presets import PRESETS
 from aedetect.persistence import atomic_write_bytes, load_detector, read_metadata, save_detector
 
 app = typer.Typer(
@@ -45,7 +46,11 @@ _D = AutoencoderDetector().get_params()
 _HIDDEN = ",".join(map(str, _D["hidden"]))
 _BATCH, _CLIP = str(_D["batch_size"]), str(_D["clip"])
 _ENSEMBLE = ",".join(_D["ensemble"])
-DATA_HELP = f"A CSV, TSV, Parquet or .npy file, or a built-in data set ({', '.join(BUILTIN)})."
+DATA_HELP = (
+    "A CSV, TSV, Parquet or .npy file (a .npy of shape (n, h, w) or (n, h, w, c) is images), "
+    f"a folder of PNG/JPEG images, or a built-in data set ({', '.join(BUILTIN)})."
+)
+_CONV_ENCODER = ",".join(map(str, _D["conv_encoder"]))
 
 
 # ------------------------------------------------------------------ options
@@ -59,6 +64,33 @@ def _int_tuple(value: str) -> tuple[int, ...]:
     if not widths or min(widths) < 1:
         raise typer.BadParameter(f"expected positive widths like 64,32,8, got {value!r}")
     return widths
+
+
+def _tokens(value: str | None, option: str) -> tuple[int | str, ...] | None:
+    """``32,pool,16`` -> (32, "pool", 16)."""
+    if value is None:
+        return None
+    out: list[int | str] = []
+    for v in (v.strip() for v in value.split(",")):
+        if v:
+            out.append(int(v) if v.isdigit() else v)
+    if not out:
+        raise ConfigError(f"{option} must be like 32,pool,16, got {value!r}")
+    return tuple(out)
+
+
+def _image_shape(value: str | None) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(
+            f"--image-shape must be channels,height,width like 1,28,28, got {value!r}"
+        )
+    return shape  # type: ignore[return-value]
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
@@ -222,9 +254,76 @@ ThresholdRule = Annotated[
 Preset = Annotated[
     str | None,
     typer.Option(
-        help="Named network: sequence-ae, sequence-ae-onehot, sequence-ae-2d. Options you "
-        "set to a non-default value override it.",
+        help=f"Named network: {', '.join(PRESETS)}. Options you set to a non-default "
+        "value override it.",
         rich_help_panel=MODEL,
+    ),
+]
+Architecture = Annotated[
+    str,
+    typer.Option(
+        help="dense (--hidden) or conv (--conv-encoder, --conv-decoder; needs images).",
+        rich_help_panel=MODEL,
+    ),
+]
+ConvEncoder = Annotated[
+    str,
+    typer.Option(
+        help="Conv encoder: channel counts and 'pool' (halves height and width), comma-separated.",
+        rich_help_panel=MODEL,
+    ),
+]
+ConvDecoder = Annotated[
+    str | None,
+    typer.Option(
+        help="Conv decoder before the last convolution: channel counts and 'up' (doubles "
+        "height and width). Default: the encoder's mirror.",
+        rich_help_panel=MODEL,
+    ),
+]
+KernelSize = Annotated[
+    int, typer.Option(help="Odd square kernel of every convolution.", rich_help_panel=MODEL)
+]
+Pooling = Annotated[str, typer.Option(help="What 'pool' does: max or avg.", rich_help_panel=MODEL)]
+Upsampling = Annotated[
+    str, typer.Option(help="What 'up' does: nearest or bilinear.", rich_help_panel=MODEL)
+]
+ImageShape = Annotated[
+    str | None,
+    typer.Option(
+        help="channels,height,width of flat pixel columns, e.g. 1,28,28 (image data sets, "
+        "folders and image .npy files give it themselves).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+Normal = Annotated[
+    str | None,
+    typer.Option(
+        help="Normal classes of DATA, e.g. 3 or 0,1: fit on 80% of them (a fixed split), "
+        "test on the rest plus the abnormal items.",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+Abnormal = Annotated[
+    str | None,
+    typer.Option(
+        help="Abnormal classes, e.g. 0,1,2, or rest (every class not --normal; the default).",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+AbnormalData = Annotated[
+    str | None,
+    typer.Option(
+        help="A second DATA whose items are the anomalies, e.g. fashion-mnist or a folder.",
+        rich_help_panel=DATA_OPTS,
+    ),
+]
+ImageSize = Annotated[
+    str | None,
+    typer.Option(
+        help="Resize folder images to this, e.g. 28 or 32x24 (height x width). Default: "
+        "the most common size (score and explain: the model's).",
+        rich_help_panel=DATA_OPTS,
     ),
 ]
 Seed = Annotated[
@@ -358,6 +457,9 @@ def _detector(**params: Any) -> AutoencoderDetector:
     params["clip"] = _clip(params["clip"])
     params["categorical"] = _names(params["categorical"])
     params["sequence_columns"] = _names(params.pop("sequence_column"))
+    params["conv_encoder"] = _tokens(params["conv_encoder"], "--conv-encoder")
+    params["conv_decoder"] = _tokens(params["conv_decoder"], "--conv-decoder")
+    params["image_shape"] = _image_shape(params["image_shape"])
     ratio = params.pop("anomaly_ratio")
     if ratio is not None and params["threshold"] is not None:
         raise ConfigError("give --threshold or --anomaly-ratio, not both")
@@ -390,6 +492,23 @@ def _adopt_sequences(det: AutoencoderDetector, table: Table) -> None:
         det.set_params(sequence_columns=tuple(table.sequence_columns))
 
 
+def _adopt_images(det: AutoencoderDetector, table: Table) -> None:
+    """Use the image shape the data gives, unless --image-shape was set."""
+    if table.image_shape is not None and det.image_shape is None:
+        det.set_params(image_shape=tuple(table.image_shape))
+
+
+def _selection(
+    normal: str | None, abnormal: str | None, abnormal_data: str | None, image_size: str | None
+) -> dict[str, Any]:
+    return {
+        "normal": normal,
+        "abnormal": abnormal,
+        "abnormal_data": abnormal_data,
+        "image_size": image_size,
+    }
+
+
 def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -409,8 +528,12 @@ def _fit(det: AutoencoderDetector, table: Table, quiet: bool) -> None:
             shown = f"{train_loss:.4g}" + (f" val {val_loss:.4g}" if val_loss is not None else "")
             bar.update(task, completed=epoch, loss=shown)
 
+        rows = table.features if table.fit_rows is None else table.features[table.fit_rows]
         with _about(table.source):
-            det.fit(table.features, _binary_labels(table.labels), on_epoch=on_epoch)
+            labels = _binary_labels(table.labels)
+            if labels is not None and table.fit_rows is not None:
+                labels = labels[table.fit_rows]
+            det.fit(rows, labels, on_epoch=on_epoch)
 
 
 def _scores_frame(det: AutoencoderDetector, table: Table, every: bool = False) -> pd.DataFrame:
@@ -497,8 +620,19 @@ def fit(
     ensemble: Ensemble = _ENSEMBLE,
     ensemble_method: EnsembleMethod = _D["ensemble_method"],
     mc_samples: McSamples = _D["mc_samples"],
+    architecture: Architecture = _D["architecture"],
+    conv_encoder: ConvEncoder = _CONV_ENCODER,
+    conv_decoder: ConvDecoder = None,
+    kernel_size: KernelSize = _D["kernel_size"],
+    pooling: Pooling = _D["pooling"],
+    upsampling: Upsampling = _D["upsampling"],
+    image_shape: ImageShape = None,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
+    normal: Normal = None,
+    abnormal: Abnormal = None,
+    abnormal_data: AbnormalData = None,
+    image_size: ImageSize = None,
     seed: Seed = None,
     device: Device = _D["device"],
     quiet: Quiet = False,
@@ -513,13 +647,21 @@ def fit(
     det = _detector(**params, verbose=int(verbose))
     det._validate_params()
     _check_writable(output)
-    table = load_data(data, label_column, id_column)
+    table = load_data(
+        data,
+        label_column,
+        id_column,
+        **_selection(normal, abnormal, abnormal_data, image_size),
+        progress=not quiet,
+    )
     _adopt_sequences(det, table)
+    _adopt_images(det, table)
     _fit(det, table, quiet)
     save_detector(det, output, extra=_extra(table))
     n_flagged = int(det.labels_.sum())
+    n_rows = len(table.features) if table.fit_rows is None else int(table.fit_rows.sum())
     typer.echo(
-        f"fitted on {len(table.features)} rows x {table.features.shape[1]} columns in "
+        f"fitted on {n_rows} rows x {table.features.shape[1]} columns in "
         f"{len(det.history_.train_loss)} epochs ({det.history_.seconds:.1f}s); "
         f"threshold {det.threshold_:.4g} flags {n_flagged} training rows; model written to {output}"
     )
@@ -534,6 +676,10 @@ _NOT_PARAMS = {
     "quiet",
     "verbose",
     "top",
+    "normal",
+    "abnormal",
+    "abnormal_data",
+    "image_size",
 }
 
 
@@ -565,6 +711,10 @@ def score(
     ] = False,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
+    normal: Normal = None,
+    abnormal: Abnormal = None,
+    abnormal_data: AbnormalData = None,
+    image_size: ImageSize = None,
 ) -> None:
     """Score every row of DATA with a saved model.
 
@@ -580,7 +730,8 @@ def score(
         _check_writable(output)
     det = load_detector(model)
     extra = read_metadata(model)["extra"]
-    table = _load_for_model(data, extra, label_column, id_column)
+    select = _selection(normal, abnormal, abnormal_data, image_size)
+    table = _load_for_model(data, extra, label_column, id_column, det, select)
     frame = _scores_frame(det, table, every=all_scores)
     if output is None:
         frame.to_csv(sys.stdout, index=False)
@@ -593,13 +744,30 @@ def score(
     )  # noqa: E501
 
 
-def _load_for_model(data: str, extra: dict[str, Any], label: str | None, id_: str | None) -> Table:
-    """Load DATA, reusing the model's id and label columns when they are present."""
+def _load_for_model(
+    data: str,
+    extra: dict[str, Any],
+    label: str | None,
+    id_: str | None,
+    det: AutoencoderDetector,
+    select: dict[str, Any],
+) -> Table:
+    """Load DATA, reusing the model's id and label columns when they are present.
+
+    Images in a folder are resized to the model's image size unless --image-size says.
+    """
     from aedetect.data.readers import read_table, split_columns
 
     path = Path(data)
-    if not path.exists():
-        return load_data(data, label, id_)
+    if select["image_size"] is None and det.image_shape_ is not None:
+        select = {**select, "image_size": tuple(det.image_shape_[1:])}
+    if (
+        not path.exists()
+        or path.is_dir()
+        or path.suffix.lower() == ".npy"
+        or any(select[k] is not None for k in ("normal", "abnormal", "abnormal_data"))
+    ):
+        return load_data(data, label, id_, **select)
     frame = read_table(path)
     label = label or (extra.get("label_column") if extra.get("label_column") in frame else None)
     id_ = id_ or (extra.get("id_column") if extra.get("id_column") in frame else None)
@@ -654,6 +822,10 @@ def explain(
     ] = None,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
+    normal: Normal = None,
+    abnormal: Abnormal = None,
+    abnormal_data: AbnormalData = None,
+    image_size: ImageSize = None,
 ) -> None:
     """Show which columns (or sequence positions) made rows anomalous.
 
@@ -672,7 +844,10 @@ def explain(
         raise DataError(f"{images_dir}: exists and is not a folder")
     det = load_detector(model)
     shape = _explain_shape(image_shape, det) if images_dir is not None else None
-    table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
+    select = _selection(normal, abnormal, abnormal_data, image_size)
+    table = _load_for_model(
+        data, read_metadata(model)["extra"], label_column, id_column, det, select
+    )
     with _about(table.source):
         chosen = _rows(rows, len(table.features))
         if chosen is None:
@@ -719,7 +894,7 @@ def _explain_shape(value: str | None, det: AutoencoderDetector) -> tuple[int, in
                 f"--image-shape must be channels,height,width like 1,28,28, got {value!r}"
             )
     else:
-        shape = det._image_shape()
+        shape = getattr(det, "image_shape_", None)
         if shape is None:
             raise ConfigError("--images-dir needs the image shape: give --image-shape C,H,W")
     size = int(np.prod(shape))
@@ -787,7 +962,7 @@ def info(
     lines = [
         f"model file      {model}",
         f"written by      aedetect {meta['aedetect_version']} (format {meta['format_version']})",
-        f"network         {width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
+        f"network         {_info_network(params, state, width)}"
         f" ({params['activation']}, output {params['output_activation']})",
         f"columns         {len(cols)} ({len(cols) - len(cats)} numeric, {len(cats)} categorical"
         + (f": {', '.join(cats[:6])}" if cats else "")
@@ -852,8 +1027,19 @@ def run(
     ensemble: Ensemble = _ENSEMBLE,
     ensemble_method: EnsembleMethod = _D["ensemble_method"],
     mc_samples: McSamples = _D["mc_samples"],
+    architecture: Architecture = _D["architecture"],
+    conv_encoder: ConvEncoder = _CONV_ENCODER,
+    conv_decoder: ConvDecoder = None,
+    kernel_size: KernelSize = _D["kernel_size"],
+    pooling: Pooling = _D["pooling"],
+    upsampling: Upsampling = _D["upsampling"],
+    image_shape: ImageShape = None,
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
+    normal: Normal = None,
+    abnormal: Abnormal = None,
+    abnormal_data: AbnormalData = None,
+    image_size: ImageSize = None,
     seed: Seed = 0,
     device: Device = _D["device"],
     top: Annotated[int, typer.Option(help="How many of the most anomalous rows to print.")] = 5,
@@ -873,19 +1059,39 @@ def run(
     det._validate_params()
     if output_dir.exists() and not output_dir.is_dir():
         raise DataError(f"{output_dir}: exists and is not a folder")
-    table = load_data(data, label_column, id_column)
+    table = load_data(
+        data,
+        label_column,
+        id_column,
+        **_selection(normal, abnormal, abnormal_data, image_size),
+        progress=not quiet,
+    )
     _adopt_sequences(det, table)
+    _adopt_images(det, table)
     _fit(det, table, quiet)
     scores = _scores_frame(det, table)
+    if table.fit_rows is not None:
+        scores["split"] = np.where(table.fit_rows, "fit", "test")
     order = np.argsort(-scores["score"].to_numpy(), kind="stable")
     flagged = order[scores["is_anomaly"].to_numpy()[order] == 1]
-    anomalies = pd.concat([scores.iloc[flagged], table.features.iloc[flagged]], axis=1)
+    shown = table.features.iloc[flagged] if table.image_shape is None else None
+    anomalies = pd.concat([scores.iloc[flagged], shown], axis=1)
     anomalies.insert(0, "row", flagged + 1)  # numbered from 1, like error messages
     output_dir.mkdir(parents=True, exist_ok=True)
     save_detector(det, output_dir / "model.aedetect", extra=_extra(table))
     _write_csv(scores, output_dir / "scores.csv")
     _write_csv(anomalies, output_dir / "anomalies.csv")
     written = ["model.aedetect", "scores.csv", "anomalies.csv"]
+    if table.image_shape is not None and len(order):
+        from aedetect.report.images import image_grid
+        from aedetect.report.plots import figure_png
+
+        top_rows = order[:25]
+        pixels = table.features.iloc[top_rows].to_numpy().reshape(-1, *table.image_shape)
+        titles = [f"row {i + 1}" for i in top_rows]
+        fig = image_grid(pixels, titles, title=f"Most anomalous: {table.source}")
+        atomic_write_bytes(output_dir / "anomalies.png", figure_png(fig))
+        written.append("anomalies.png")
     codes = det.transform(table.features)
     if codes.shape[1] == 2:  # the 2-unit-latent presets: draw the codes
         from aedetect.report.plots import figure_png, latent_scatter
@@ -922,19 +1128,24 @@ def _summary(
     lines = [
         f"data       {table.source}: {len(table.features)} rows x "
         f"{table.features.shape[1]} columns",
-        f"model      {det.encoder_.n_features_out_}-{'-'.join(map(str, det.hidden))}-... "
+        f"model      {_network(det)} "
         f"trained {len(hist.train_loss)} epochs (best {hist.best_epoch}) in {hist.seconds:.1f}s",
         f"threshold  {det.threshold_:.4g}: {int(scores['is_anomaly'].sum())} rows flagged "
         f"({det.threshold_rule_})",
     ]
     labels = _binary_labels(table.labels)
+    s = scores["score"].to_numpy()
+    where = ""
+    if table.fit_rows is not None and labels is not None:  # judge on the held-out rows only
+        test = ~table.fit_rows
+        labels, s = _binary_labels(table.labels[test]), s[test]
+        where = f" on the {int(test.sum())} test rows"
     if labels is not None:
         from sklearn.metrics import average_precision_score, roc_auc_score
 
-        s = scores["score"].to_numpy()
         lines.append(
             f"labels     AUROC {roc_auc_score(labels, s):.3f}, "
-            f"average precision {average_precision_score(labels, s):.3f}"
+            f"average precision {average_precision_score(labels, s):.3f}{where}"
         )
     lines.append("most anomalous rows (numbered from 1):")
     for i in top:
@@ -943,6 +1154,8 @@ def _summary(
             desc += f"  {table.ids.name}={table.ids.iloc[i]}"
         if table.labels is not None:
             desc += f"  {table.labels.name}={table.labels.iloc[i]}"
+        if "split" in scores.columns:
+            desc += f"  ({scores['split'].iloc[i]})"
         if table.features.shape[1] <= 4:  # narrow tables: the values say it best
             desc += "  " + "  ".join(f"{k}={v}" for k, v in table.features.iloc[i].items())
         lines.append(desc)
@@ -1211,6 +1424,22 @@ def _metrics_text(m: dict[str, Any], scores: Path, out: Path | None) -> str:
     return "\n".join(lines)
 
 
+def _info_network(params: dict[str, Any], state: dict[str, Any], width: int) -> str:
+    if params.get("architecture") == "conv":
+        shape = "x".join(map(str, state.get("image_shape") or ()))
+        decoder = params.get("conv_decoder")
+        dec = ",".join(map(str, decoder)) if decoder else "mirror"
+        return f"conv {shape}: encoder {','.join(map(str, params['conv_encoder']))}, decoder {dec}"
+    return f"{width} -> {' -> '.join(map(str, params['hidden']))} -> ... -> {width}"
+
+
+def _network(det: AutoencoderDetector) -> str:
+    if det.architecture == "conv":
+        shape = "x".join(map(str, det.image_shape_))
+        return f"conv {shape} -> {','.join(map(str, det.conv_encoder))} -> ..."
+    return f"{det.encoder_.n_features_out_}-{'-'.join(map(str, det.hidden))}-..."
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"aedetect {__version__}")
@@ -1238,3 +1467,96 @@ def _root(
 def main() -> None:
     """Entry point of the ``aedetect`` console script."""
     app()
+
+
+@app.command()
+@_guarded
+def experiment(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="three-models (B), worst-digits (D), output-activation (E) or "
+            "mnist-thresholds (A, method 1).",
+            show_default=False,
+        ),
+    ],
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Folder for the figures (PNG) and CSVs.")
+    ] = Path("aedetect-experiment"),
+    epochs: Annotated[
+        int | None, typer.Option(help="Training epochs (default: the experiment's).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Rows per optimisation step (default: the experiment's).")
+    ] = None,
+    test_samples: Annotated[
+        int | None, typer.Option(help="Normal and abnormal test images, each (three-models: 50).")
+    ] = None,
+    train_samples: Annotated[
+        int | None, typer.Option(help="Cap on the training images (default: all).")
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="three-models: adam, sgd or adagrad (Keras defaults).")
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(help="three-models: mean_squared_error or binary_crossentropy."),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="worst-digits: items to list (10).")] = None,
+    data: Annotated[
+        str,
+        typer.Option(
+            help="auto (MNIST + Fashion-MNIST when in the cache, else offline), offline "
+            "(mnist5k + sample-photo patches) or real (downloads)."
+        ),
+    ] = "auto",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Repeat a reference experiment; write its figures (PNG) and numbers (CSV).
+
+    Example: `aedetect experiment worst-digits --output-dir out-d`
+    """
+    import inspect
+
+    from aedetect.experiments import EXPERIMENTS
+    from aedetect.report.plots import figure_png
+
+    _setup_logging(False)
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    fn = EXPERIMENTS[name]
+    given = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "test_samples": test_samples,
+        "train_samples": train_samples,
+        "optimizer": optimizer,
+        "loss": loss,
+        "top": top,
+        "data": None if data == "auto" else data,
+        "seed": seed,
+    }
+    accepted = inspect.signature(fn).parameters
+    kwargs: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in accepted:
+            raise ConfigError(f"--{key.replace('_', '-')} does not apply to {name}")
+        kwargs[key] = value
+    if "progress" in accepted:
+        kwargs["progress"] = not quiet
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DataError(f"{output_dir}: exists and is not a folder")
+    result = fn(**kwargs)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fig_name, fig in result.figures.items():
+        atomic_write_bytes(output_dir / f"{fig_name}.png", figure_png(fig))
+        written.append(f"{fig_name}.png")
+    for table_name, frame in result.tables.items():
+        _write_csv(frame, output_dir / f"{table_name}.csv")
+        written.append(f"{table_name}.csv")
+    typer.echo("\n".join([f"experiment {name}", *result.summary]))
+    typer.echo(f"written    {output_dir}/{', '.join(written)}")

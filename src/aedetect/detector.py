@@ -15,17 +15,22 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
+from aedetect.data.images import image_rows
 from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.models import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
+    POOLINGS,
+    UPSAMPLINGS,
+    ConvAutoencoder,
     ConvVAE,
     DenseAutoencoder,
     DenseVAE,
     add_input_noise,
     layer_activations,
 )
+from aedetect.models.conv import check_tokens
 from aedetect.scoring import (
     DISTANCES,
     ENSEMBLE_METHODS,
@@ -55,6 +60,7 @@ log = logging.getLogger(__name__)
 LOSSES = ("mse", "bce")
 DEVICES = ("auto", "cpu", "cuda")
 MODELS = ("ae", "vae", "conv-vae")
+ARCHITECTURES = ("dense", "conv")
 
 
 class AutoencoderDetector(OutlierMixin, BaseEstimator):
@@ -79,11 +85,32 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     activity_l1 : float, default=0.0
         L1 penalty on the first hidden layer's activations (Keras'
         ``activity_regularizer``), added to the training loss.
+    architecture : {"dense", "conv"}, default="dense"
+        Fully connected layers (``hidden``) or a convolutional autoencoder
+        (``conv_encoder``, ``conv_decoder``); ``conv`` needs images.
+    image_shape : tuple of int, optional
+        ``(channels, height, width)`` of images given as flat pixel columns
+        (channel-first order, as ``images.reshape(n, -1)`` of (n, c, h, w)). Not
+        needed for arrays shaped (n, h, w) or (n, h, w, c): those are images and
+        their shape is taken from the data.
+    conv_encoder : tuple of int or "pool", default=(32, "pool", 16, "pool", 8)
+        Convolutional encoder: an integer is a convolution with that many output
+        channels (then ``activation``), ``"pool"`` halves height and width.
+    conv_decoder : tuple of int or "up", optional
+        Decoder layers before the last convolution back to the image's channels
+        (which gets ``output_activation``); ``"up"`` doubles height and width. By
+        default the mirror of ``conv_encoder``.
+    kernel_size : int, default=3
+        Odd square kernel of every convolution ('same' padding).
+    pooling : {"max", "avg"}, default="max"
+        What ``"pool"`` does.
+    upsampling : {"nearest", "bilinear"}, default="nearest"
+        What ``"up"`` does.
     model : {"ae", "vae", "conv-vae"}, default="ae"
         ``ae``: a dense autoencoder. ``vae``: a dense variational autoencoder
         (Gaussian latent, KL term). ``conv-vae``: a convolutional VAE on images;
-        needs an image shape ``(channels, height, width)`` (the ``image_shape``
-        parameter), ``hidden`` then gives the conv channels and, last, the latent size.
+        needs images (an array shaped (n, h, w) or (n, h, w, c), or ``image_shape``);
+        ``hidden`` then gives the conv channels and, last, the latent size.
     kl_weight : float, default=1.0
         Weight of the VAE's KL term (per input feature, on the scale of the MSE).
     kl_anneal : int, default=0
@@ -123,10 +150,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         3 MAD), ``iqr:1.5``, ``gpd:0.001`` / ``gamma:0.001`` (fitted tail), ``f1``
         (F1-optimal; needs ``fit(X, y)`` with 0/1 labels). See
         :mod:`aedetect.thresholds`.
-    scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
+    scaling : {"standard", "minmax", "pooled", "unit", "symmetric", "none"}, default="standard"
         Scaling of numeric columns. ``standard`` suits tables of mixed units;
         ``pooled`` (centre each column, one shared divisor) suits columns in the
-        same units such as pixels. A constant column never gets a ~0 divisor.
+        same units such as pixels; ``unit`` and ``symmetric`` map the training
+        data's overall minimum..maximum (e.g. pixels 0..255) onto [0, 1] or
+        [-1, 1], one map for every column. A constant column never gets a ~0 divisor.
     categorical : tuple of str, optional
         Columns to one-hot encode; text columns are detected on their own.
     category_weight : float, default=1.0
@@ -205,7 +234,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     scorer_ : Scorer
         Fitted state of every score (centroids, standardisation), as arrays.
     n_features_in_ : int
-        Number of input columns.
+        Number of input columns (pixels times channels for images).
+    image_shape_ : tuple of int or None
+        ``(channels, height, width)`` of the training images; None for tables.
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame.
 
@@ -226,6 +257,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         output_activation: str = "identity",
         dropout: float = 0.0,
         activity_l1: float = 0.0,
+        architecture: str = "dense",
+        image_shape: tuple[int, int, int] | None = None,
+        conv_encoder: tuple[int | str, ...] = (32, "pool", 16, "pool", 8),
+        conv_decoder: tuple[int | str, ...] | None = None,
+        kernel_size: int = 3,
+        pooling: str = "max",
+        upsampling: str = "nearest",
         model: str = "ae",
         kl_weight: float = 1.0,
         kl_anneal: int = 0,
@@ -265,6 +303,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.output_activation = output_activation
         self.dropout = dropout
         self.activity_l1 = activity_l1
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_encoder = conv_encoder
+        self.conv_decoder = conv_decoder
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.upsampling = upsampling
         self.model = model
         self.kl_weight = kl_weight
         self.kl_anneal = kl_anneal
@@ -304,7 +349,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         """Detector with the parameters of a named preset, then ``overrides``.
 
         See :data:`aedetect.models.presets.PRESETS`: ``sequence-ae`` (reference
-        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``.
+        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``; for images
+        ``conv-mnist``, ``conv-cifar`` (A), ``dense-64``, ``deep-dense``,
+        ``conv-keras`` (B), ``digits-deep`` (D), ``mnist-100-50`` (E).
         """
         from aedetect.models.presets import preset_params
 
@@ -361,6 +408,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                     f"activation must be one of {', '.join(ACTIVATIONS)}, got {act!r}"
                 )
         choice("output_activation", OUTPUT_ACTIVATIONS)
+        choice("architecture", ARCHITECTURES)
+        choice("pooling", POOLINGS)
+        choice("upsampling", UPSAMPLINGS)
+        integer("kernel_size", 1)
+        if self.architecture == "conv":
+            self._validate_conv()
         choice("optimizer", OPTIMIZERS)
         choice("loss", LOSSES)
         choice("scaling", SCALINGS)
@@ -413,16 +466,22 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         vae_only = "reconstruction-probability"
         if self.model == "ae" and (self.scoring == vae_only or vae_only in parts):
             raise ConfigError(f"scoring {vae_only!r} needs model='vae' or 'conv-vae', got 'ae'")
-        if self.model == "conv-vae" and self._image_shape() is None:
-            raise ConfigError(
-                "model='conv-vae' needs image_shape=(channels, height, width), got None"
-            )
         if self.model != "ae" and self.activity_l1 > 0:
             raise ConfigError(f"activity_l1 works with model='ae' only, got {self.model!r}")
 
-    def _image_shape(self) -> tuple[int, int, int] | None:
-        shape = getattr(self, "image_shape", None) or getattr(self, "image_shape_", None)
-        return None if shape is None else tuple(int(v) for v in shape)
+    def _validate_conv(self) -> None:
+        try:
+            check_tokens(self.conv_encoder, "conv_encoder", "pool")
+            if self.conv_decoder is not None:
+                check_tokens(self.conv_decoder, "conv_decoder", "up")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not isinstance(self.activation, str):
+            raise ConfigError(
+                f"activation must be one name with architecture='conv', got {self.activation!r}"
+            )
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):
@@ -466,7 +525,23 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         with cpu_threads(), flushed_denormals():
             yield
 
+    def _flat(self, X: Any) -> Any:
+        """Images (n, h, w) / (n, h, w, c) as flat rows, checked against the training shape."""
+        flat, shape = image_rows(X)
+        if shape is not None and shape != self.image_shape_:
+            raise DataError(
+                f"images are {'x'.join(map(str, shape))} (channels x height x width), but "
+                f"{type(self).__name__} was fitted on "
+                + (
+                    "a table"
+                    if self.image_shape_ is None
+                    else "x".join(map(str, self.image_shape_))
+                )
+            )
+        return flat
+
     def _encode(self, X: Any) -> torch.Tensor:
+        X = self._flat(X)
         frame = as_frame(X)
         if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
             raise DataError(
@@ -503,7 +578,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self : AutoencoderDetector
         """
         self._validate_params()
+        X, image_shape = image_rows(X)
         frame = as_frame(X)
+        image_shape = self._image_shape(image_shape, frame.shape[1])
         n = len(frame)
         if n < 2:
             raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
@@ -552,7 +629,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             callback = _log_epoch
         with self._compute(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            module = self._build_module(encoded.shape[1]).to(device)
+            module = self._build_module(encoded.shape[1], image_shape).to(device)
             callback, noise_hook = self._training_hooks(module, callback)
             generator = torch.Generator().manual_seed(seed)
             history = train(
@@ -575,7 +652,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         threshold = self._fit_threshold(scores, val_scores, y)
         self._set_fitted(
-            encoder, module, history, frame.shape[1], names, device, scores, scorer, threshold
+            encoder, module, history, frame.shape[1], names, device, scores, scorer, threshold,
+            image_shape,
         )
         return self
 
@@ -640,6 +718,37 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
         return on_epoch, handle
 
+    def _image_shape(
+        self, from_data: tuple[int, int, int] | None, n_features: int
+    ) -> tuple[int, int, int] | None:
+        """Return the images' shape: from the data, else ``image_shape``; None for a table."""
+        shape = from_data
+        if shape is None and self.image_shape is not None:
+            given = self.image_shape
+            if (
+                isinstance(given, (str, bytes))
+                or not hasattr(given, "__len__")
+                or len(given) != 3
+                or not all(isinstance(v, numbers.Integral) and v >= 1 for v in given)
+            ):
+                raise ConfigError(
+                    "image_shape must be (channels, height, width) positive integers, "
+                    f"got {given!r}"
+                )
+            shape = (int(given[0]), int(given[1]), int(given[2]))
+            if int(np.prod(shape)) != n_features:
+                raise DataError(
+                    f"image_shape {shape} needs {int(np.prod(shape))} pixel columns, "
+                    f"got {n_features}"
+                )
+        if shape is None and (self.architecture == "conv" or self.model == "conv-vae"):
+            what = "architecture='conv'" if self.architecture == "conv" else "model='conv-vae'"
+            raise DataError(
+                f"{what} needs images: an array shaped (n, h, w) or (n, h, w, c), "
+                "or flat pixel columns with image_shape=(channels, height, width)"
+            )
+        return shape
+
     def _set_fitted(
         self,
         encoder: TabularEncoder,
@@ -651,8 +760,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         scores: np.ndarray,
         scorer: Scorer,
         threshold: float,
+        image_shape: tuple[int, int, int] | None = None,
     ) -> None:
         """Set every fitted attribute; shared by ``fit`` and loading a model file."""
+        self.image_shape_ = image_shape
         self.encoder_ = encoder
         self.scorer_ = scorer
         self.module_ = module
@@ -686,7 +797,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
         return order[n_val:], order[:n_val]
 
-    def _build_module(self, n_features: int) -> torch.nn.Module:
+    def _build_module(
+        self, n_features: int, image_shape: tuple[int, int, int] | None = None
+    ) -> torch.nn.Module:
         hidden = tuple(int(h) for h in self.hidden)
         if self.model == "vae":
             return DenseVAE(
@@ -700,13 +813,29 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if self.model == "conv-vae":
             act = self.activation if isinstance(self.activation, str) else self.activation[0]
             return ConvVAE(
-                self._image_shape(),
+                image_shape,
                 hidden[:-1],
                 hidden[-1],
                 act,
                 self.output_activation,
                 float(self.kl_weight),
             )
+        if self.architecture == "conv":
+            try:
+                return ConvAutoencoder(
+                    image_shape,
+                    tuple(self.conv_encoder),
+                    None if self.conv_decoder is None else tuple(self.conv_decoder),
+                    int(self.kernel_size),
+                    self.activation,
+                    self.output_activation,
+                    self.pooling,
+                    self.upsampling,
+                    float(self.dropout),
+                    float(self.activity_l1),
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         return DenseAutoencoder(
             n_features,
             tuple(int(h) for h in self.hidden),
@@ -754,7 +883,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return self.fit(X, y, **fit_params).transform(X)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Latent code of each row, shape (n_samples, hidden[-1])."""
+        """Latent code of each row, shape (n_samples, hidden[-1]); flattened for conv."""
         self._check_fitted()
         Xt = self._encode(X)
         with self._compute(), torch.no_grad():
@@ -796,7 +925,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             weighted squared error) and ``share`` (of the row's total error).
         """
         self._check_fitted()
-        frame = as_frame(X)
+        frame = as_frame(self._flat(X))
         seen = self.encoder_.readable(frame)
         expected = self.reconstruct(frame)
         expected = (

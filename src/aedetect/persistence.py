@@ -67,9 +67,16 @@ def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
     params["ensemble"] = list(params["ensemble"])
     if not isinstance(params["activation"], str):
         params["activation"] = list(params["activation"])
+    for key in ("image_shape", "conv_encoder", "conv_decoder"):
+        params[key] = None if params[key] is None else [_plain(v) for v in params[key]]
     if not (params["random_state"] is None or isinstance(params["random_state"], int)):
         params["random_state"] = None
     return params
+
+
+def _plain(value: Any) -> Any:
+    """Numpy integers as Python ints (JSON), strings unchanged."""
+    return value if isinstance(value, str) else int(value)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -108,6 +115,7 @@ def save_detector(
         "n_features_in": det.n_features_in_,
         "feature_names_in": None if names is None else [str(n) for n in names],
         "history": det.history_.to_dict(),
+        "image_shape": None if det.image_shape_ is None else list(det.image_shape_),
     }
     meta = {
         "format": FORMAT,
@@ -192,10 +200,15 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
             params["activation"] = tuple(params["activation"])
         if isinstance(params.get("ensemble"), list):
             params["ensemble"] = tuple(params["ensemble"])
+        for key in ("image_shape", "conv_encoder", "conv_decoder"):
+            if params.get(key) is not None:
+                params[key] = tuple(params[key])
+        image_shape = state.get("image_shape")
+        image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
         det = AutoencoderDetector(**params)
         det._validate_params()
         encoder = TabularEncoder.from_state(state["encoder"])
-        module = det._build_module(encoder.n_features_out_)
+        module = det._build_module(encoder.n_features_out_, image_shape)
         weights = {
             k.removeprefix("module."): v for k, v in tensors.items() if k.startswith("module.")
         }
@@ -224,6 +237,7 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
         scores=tensors["decision_scores"].numpy().astype(np.float64),
         scorer=scorer.set_state(scorer_state),
         threshold=float(state["threshold"]),
+        image_shape=image_shape,
     )
     det.threshold_rule_ = state.get("threshold_rule", "")
     return det

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aedetect.data.image_datasets import DOWNLOADED, IMAGE_SETS, load_image_path, select_classes
+from aedetect.data.images import parse_image_size
 from aedetect.data.readers import Table, read_table, split_columns
 from aedetect.exceptions import DataError
 
@@ -34,6 +36,7 @@ def load_digits_table() -> Table:
         labels=pd.Series(d.target, name="digit"),
         ids=None,
         source="digits",
+        image_shape=(1, 8, 8),
     )
 
 
@@ -133,6 +136,7 @@ BUILTIN: dict[str, Callable[..., Table]] = {
     "digits": load_digits_table,
     "mixed": make_mixed_table,
     "sequences": make_sequences,
+    **IMAGE_SETS,
 }
 
 
@@ -146,7 +150,7 @@ def _parse_options(text: str) -> dict[str, object]:
     return options
 
 
-def load_builtin(name: str) -> Table:
+def load_builtin(name: str, progress: bool = False) -> Table:
     """Load a built-in data set: ``NAME`` or ``NAME:key=value,...`` (generator options).
 
     ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
@@ -156,6 +160,8 @@ def load_builtin(name: str) -> Table:
     if base not in BUILTIN:
         raise DataError(f"unknown data set {base!r}; built-in: {', '.join(BUILTIN)}")
     options = _parse_options(opts)
+    if base in DOWNLOADED:
+        options["progress"] = progress
     try:
         table = BUILTIN[base](**options)
     except TypeError as exc:
@@ -169,20 +175,61 @@ def is_builtin(spec: str) -> bool:
     return spec.partition(":")[0] in BUILTIN
 
 
-def load_data(spec: str, label_column: str | None = None, id_column: str | None = None) -> Table:
-    """Resolve a DATA argument: a file path, else the name of a built-in data set.
+def load_data(
+    spec: str,
+    label_column: str | None = None,
+    id_column: str | None = None,
+    *,
+    normal: str | None = None,
+    abnormal: str | None = None,
+    abnormal_data: str | None = None,
+    image_size: str | tuple[int, int] | None = None,
+    progress: bool = False,
+) -> Table:
+    """Resolve a DATA argument: a file or image folder, else a built-in data set.
 
     For a built-in data set the label and id columns are the data set's own,
     unless a label or id column named in the arguments is one of its features.
+    A folder of PNG/JPEG files or a .npy array shaped (n, h, w) or (n, h, w, c)
+    is a set of images (``image_size`` resizes a folder's images).
+
+    ``normal``, ``abnormal`` (class lists like ``"3"``, ``"0,1,2"`` or ``"rest"``)
+    and ``abnormal_data`` (a second DATA whose items are the anomalies) pick a
+    one-class problem: see :func:`aedetect.data.image_datasets.select_classes`.
     """
+    size = parse_image_size(image_size)
+    table = _load_one(spec, label_column, id_column, size, None, progress)
+    if normal is None and abnormal is None and abnormal_data is None:
+        return table
+    other = None
+    if abnormal_data is not None:
+        shape = table.image_shape
+        other_size = size or (shape[1:] if shape else None)
+        color = None if shape is None else ("gray" if shape[0] == 1 else "rgb")
+        other = _load_one(abnormal_data, None, None, other_size, color, progress)
+    return select_classes(table, normal, abnormal, other)
+
+
+def _load_one(
+    spec: str,
+    label_column: str | None,
+    id_column: str | None,
+    size: tuple[int, int] | None,
+    color: str | None,
+    progress: bool,
+) -> Table:
     path = Path(spec)
+    if path.exists():
+        images = load_image_path(path, size, color)
+        if images is not None:
+            return images
     if path.exists() or not is_builtin(spec):
         if not path.exists() and path.suffix.lower() == "" and spec.isidentifier():
             raise DataError(
                 f"{spec}: no such file, and not a built-in data set ({', '.join(BUILTIN)})"
             )
         return split_columns(read_table(path), str(path), label_column, id_column)
-    table = load_builtin(spec)
+    table = load_builtin(spec, progress)
     # Naming the data set's own label or id column is the same as naming none.
     if table.labels is not None and label_column == table.labels.name:
         label_column = None

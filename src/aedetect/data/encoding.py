@@ -30,7 +30,7 @@ from aedetect.exceptions import ConfigError, DataError
 
 __all__ = ["TabularEncoder", "as_frame"]
 
-SCALINGS = ("standard", "minmax", "pooled", "none")
+SCALINGS = ("standard", "minmax", "pooled", "unit", "symmetric", "none")
 MISSING = ("error", "impute")
 # A column whose spread is below this share of its magnitude counts as constant.
 _CONSTANT_RTOL = 1e-9
@@ -130,13 +130,14 @@ class TabularEncoder:
 
     Parameters
     ----------
-    scaling : {"standard", "minmax", "pooled", "none"}, default="standard"
+    scaling : {"standard", "minmax", "pooled", "unit", "symmetric", "none"}, default="standard"
         How numeric columns are scaled. ``standard`` divides by the standard
         deviation, floored at a tenth of the column's range so that a nearly
         constant column cannot blow up; a constant column gets the median scale
         of the other numeric columns instead of a near-zero divisor. ``pooled``
         centres each column and divides all by their mean standard deviation: for
-        columns in the same units, such as pixels.
+        columns in the same units, such as pixels. ``unit`` / ``symmetric`` map
+        the training data's overall range onto [0, 1] / [-1, 1] (image pixels).
     categorical : sequence of str, optional
         Columns to treat as categorical. Text columns are detected on their own.
     category_weight : float, default=1.0
@@ -286,6 +287,15 @@ class TabularEncoder:
             # columns in the same units (pixels), where per-column scaling would
             # blow up the quiet ones.
             offset, spread = mean, np.full_like(std, std.mean() if std.any() else 1.0)
+        elif self.scaling in ("unit", "symmetric"):
+            # One affine map for all columns, from the data's overall range (pixels
+            # 0..255) to [0, 1] or [-1, 1]: the images' own scaling, not per pixel.
+            low, high = float(lo.min()), float(hi.max())
+            width = high - low if high > low else 1.0
+            if self.scaling == "unit":
+                offset, spread = np.full_like(lo, low), np.full_like(lo, width)
+            else:
+                offset, spread = np.full_like(lo, (low + high) / 2), np.full_like(lo, width / 2)
         else:
             offset, spread = np.zeros_like(mean), np.ones_like(mean)
         constant = span <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(offset))

@@ -27,6 +27,10 @@ class Table:
     source: str = ""
     # Columns the data set declares as token sequences (built-in generators do).
     sequence_columns: tuple[str, ...] = ()
+    # (channels, height, width) when the features are flat image pixels.
+    image_shape: tuple[int, int, int] | None = None
+    # Rows to fit on (a boolean mask) when a normal class was picked; None: all rows.
+    fit_rows: np.ndarray | None = None
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

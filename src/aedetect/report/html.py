@@ -22,6 +22,7 @@ __all__ = ["ReportData", "collect_report", "render_report"]
 
 MAX_FLAGGED = 20
 MAX_VALUE_COLUMNS = 8
+MAX_IMAGES = 10
 
 
 @dataclass
@@ -80,6 +81,11 @@ def collect_report(
     figures["Latent codes" + (" (PCA)" if codes.shape[1] > 2 else "")] = plots.latent_scatter(
         plots.project_2d(codes), flagged_mask.astype(int), title="Latent codes"
     )
+    shape = getattr(det, "image_shape_", None)
+    if shape is not None and flagged_mask.any():
+        figures["Most anomalous images (below each: its reconstruction)"] = _worst_images(
+            det, features, scores, flagged_mask, tuple(shape)
+        )
     cats = enc.categorical_columns_
     seqs = list(getattr(enc, "sequences_", {}) or {})
     data_lines = [
@@ -98,6 +104,14 @@ def collect_report(
         data_lines.append(("Labels", f"column '{labels.name}'"))
     widths = [enc.n_features_out_, *det.hidden]
     network = " → ".join(map(str, widths + widths[-2::-1]))
+    if getattr(det, "architecture", "dense") == "conv":
+        decoder = det.conv_decoder or "mirror"
+        network = (
+            f"conv {'x'.join(map(str, det.image_shape_))}: encoder "
+            f"{','.join(map(str, det.conv_encoder))}, decoder "
+            f"{decoder if isinstance(decoder, str) else ','.join(map(str, decoder))}, "
+            f"kernel {det.kernel_size}"
+        )
     model_lines = [
         ("Network", f"{network} ({_activation(det.activation)}, output {det.output_activation})"),
         (
@@ -126,6 +140,24 @@ def collect_report(
         metrics=metrics,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
+
+
+def _worst_images(
+    det: Any, features: pd.DataFrame, scores: np.ndarray, flagged: np.ndarray, shape: tuple
+) -> Any:
+    """Draw the most anomalous flagged images above their reconstructions."""
+    order = np.argsort(-scores, kind="stable")
+    rows = [int(i) for i in order if flagged[i]][:MAX_IMAGES]
+    subset = features.iloc[rows]
+    recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
+
+    def images(flat: np.ndarray) -> np.ndarray:
+        x = flat.reshape(len(flat), *shape)  # (n, c, h, w)
+        return x[:, 0] if shape[0] == 1 else np.moveaxis(x, 1, -1)
+
+    titles = [f"row {r + 1}: {scores[r]:.3g}" for r in rows]
+    pixels = subset.to_numpy(dtype=np.float64)
+    return plots.image_grid(images(pixels), images(recon), titles, title="Most anomalous images")
 
 
 def _score_words(det: Any) -> str:

