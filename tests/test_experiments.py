@@ -164,6 +164,12 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "AUROC 1.000" in res.output
+    # the model scores another folder: resized and converted to its 1x12x12 images
+    scored = invoke("score", out / "model.aedetect", odd, "-o", tmp_path / "odd.csv")
+    assert scored.exit_code == 0, scored.output
+    odd_scores = pd.read_csv(tmp_path / "odd.csv")["score"]
+    normal_scores = pd.read_csv(out / "scores.csv")["score"][:40]
+    assert len(odd_scores) == 5 and odd_scores.min() > normal_scores.max()
     info = invoke("info", out / "model.aedetect")
     assert "conv 1x12x12: encoder 4,pool,4, decoder mirror" in info.output
     bad = invoke(

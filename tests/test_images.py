@@ -180,6 +180,7 @@ def test_download_cache_and_offline(idx_server, tmp_path, monkeypatch):
     assert (cache / "mnist" / "train-images-idx3-ubyte.gz").is_file()
     assert not list((cache / "mnist").glob("*tmp*"))  # no half-written files left
     server.shutdown()  # offline from here: the cache is enough
+    server.server_close()  # refuse connections at once instead of letting them time out
     assert len(load_mnist("train").features) == 6
     with pytest.raises(
         DataError,

@@ -759,13 +759,16 @@ def _load_for_model(
     from aedetect.data.readers import read_table, split_columns
 
     path = Path(data)
-    if select["image_size"] is None and det.image_shape_ is not None:
-        select = {**select, "image_size": tuple(det.image_shape_[1:])}
+    if det.image_shape_ is not None:  # a folder's images become the model's kind
+        channels = det.image_shape_[0]
+        select = {**select, "color": "gray" if channels == 1 else "rgb" if channels == 3 else None}
+        if select["image_size"] is None:
+            select["image_size"] = tuple(det.image_shape_[1:])
     if (
         not path.exists()
         or path.is_dir()
         or path.suffix.lower() == ".npy"
-        or any(select[k] is not None for k in ("normal", "abnormal", "abnormal_data"))
+        or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
     ):
         return load_data(data, label, id_, **select)
     frame = read_table(path)

@@ -184,6 +184,7 @@ def load_data(
     abnormal: str | None = None,
     abnormal_data: str | None = None,
     image_size: str | tuple[int, int] | None = None,
+    color: str | None = None,
     progress: bool = False,
 ) -> Table:
     """Resolve a DATA argument: a file or image folder, else a built-in data set.
@@ -191,14 +192,15 @@ def load_data(
     For a built-in data set the label and id columns are the data set's own,
     unless a label or id column named in the arguments is one of its features.
     A folder of PNG/JPEG files or a .npy array shaped (n, h, w) or (n, h, w, c)
-    is a set of images (``image_size`` resizes a folder's images).
+    is a set of images (``image_size`` resizes a folder's images, ``color``
+    "gray" or "rgb" converts them).
 
     ``normal``, ``abnormal`` (class lists like ``"3"``, ``"0,1,2"`` or ``"rest"``)
     and ``abnormal_data`` (a second DATA whose items are the anomalies) pick a
     one-class problem: see :func:`aedetect.data.image_datasets.select_classes`.
     """
     size = parse_image_size(image_size)
-    table = _load_one(spec, label_column, id_column, size, None, progress)
+    table = _load_one(spec, label_column, id_column, size, color, progress)
     if normal is None and abnormal is None and abnormal_data is None:
         return table
     other = None
