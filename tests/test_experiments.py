@@ -9,14 +9,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from aedetect.cli import app
-from aedetect.experiments import (
-    mnist_thresholds,
-    output_activation,
-    separation,
-    three_models,
-    threshold_sweep,
-    worst_digits,
-)
+from aedetect.experiments import mnist_thresholds, output_activation, three_models, worst_digits
+from aedetect.metrics import separation, threshold_sweep
 
 runner = CliRunner()
 
@@ -27,13 +21,14 @@ def invoke(*args):
 
 def test_threshold_sweep_and_separation_exact():
     inl, outl = np.array([0.01, 0.02, 0.03]), np.array([0.025, 0.05])
-    sweep = threshold_sweep(inl, outl, step=0.01)
+    truth, scores = np.r_[np.zeros(len(inl)), np.ones(len(outl))], np.r_[inl, outl]
+    sweep = threshold_sweep(truth, scores, step=0.01, start=0.0)
     row = sweep[np.isclose(sweep["threshold"], 0.02)].iloc[0]
     # above 0.02: inlier 0.03, outliers 0.025 and 0.05 -> tp 2, fp 1, fn 0
     assert row["outliers_rejected"] == 1.0 and row["inliers_rejected"] == pytest.approx(1 / 3)
     assert row["f1"] == pytest.approx(2 / (2 + 0.5))
     assert sweep["threshold"].iloc[-1] >= 0.05 and sweep["outliers_rejected"].iloc[-1] == 0
-    assert separation(inl, outl) == pytest.approx(
+    assert separation(truth, scores) == pytest.approx(
         (0.02 - 0.0375) ** 2 / (np.var(inl) + np.var(outl))
     )
 

@@ -167,13 +167,19 @@ def test_options_change_the_scores_as_documented(digits_one_class):
             "scoring 'reconstruction-probability' needs model='vae' or 'conv-vae', got 'ae'",
         ),
         ({"model": "gan"}, "model must be one of ae, vae, conv-vae, got 'gan'"),
-        ({"model": "conv-vae"}, "model='conv-vae' needs image_shape=(channels, height, width)"),
         ({"noise": -1.0}, "noise must be in [0.0, inf), got -1.0"),
     ],
 )
 def test_bad_score_parameters_are_named(params, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         AutoencoderDetector(**params).fit(np.zeros((10, 3)))
+
+
+def test_conv_vae_needs_images():
+    from aedetect import DataError
+
+    with pytest.raises(DataError, match=re.escape("model='conv-vae' needs images")):
+        AutoencoderDetector(model="conv-vae").fit(np.zeros((10, 3)))
 
 
 def test_model_file_without_scorer_state_still_scores_reconstruction(tmp_path):

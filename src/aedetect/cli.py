@@ -680,6 +680,7 @@ _NOT_PARAMS = {
     "abnormal",
     "abnormal_data",
     "image_size",
+    "arguments",
 }
 
 
@@ -1056,6 +1057,7 @@ def run(
 
     Example: `aedetect run digits --output-dir out` or `aedetect run data.csv -o out --id-column id`
     """
+    arguments = dict(locals())  # as typed, for the report's reproduce line
     _setup_logging(verbose)
     params = {k: v for k, v in locals().items() if k not in _NOT_PARAMS}
     det = _detector(**params, verbose=int(verbose))
@@ -1086,13 +1088,12 @@ def run(
     _write_csv(anomalies, output_dir / "anomalies.csv")
     written = ["model.aedetect", "scores.csv", "anomalies.csv"]
     if table.image_shape is not None and len(order):
-        from aedetect.report.images import image_grid
-        from aedetect.report.plots import figure_png
+        from aedetect.report.plots import figure_png, image_grid
 
         top_rows = order[:25]
         pixels = table.features.iloc[top_rows].to_numpy().reshape(-1, *table.image_shape)
         titles = [f"row {i + 1}" for i in top_rows]
-        fig = image_grid(pixels, titles, title=f"Most anomalous: {table.source}")
+        fig = image_grid(pixels, titles=titles, title=f"Most anomalous: {table.source}")
         atomic_write_bytes(output_dir / "anomalies.png", figure_png(fig))
         written.append("anomalies.png")
     codes = det.transform(table.features)
@@ -1103,16 +1104,7 @@ def run(
         fig = latent_scatter(codes, det.labels_, names, title=f"Latent codes: {table.source}")
         atomic_write_bytes(output_dir / "latent.png", figure_png(fig))
         written.append("latent.png")
-    command = _reproduce(
-        "run",
-        {
-            **params,
-            "data": data,
-            "output_dir": output_dir,
-            "label_column": label_column,
-            "id_column": id_column,
-        },
-    )
+    command = _reproduce("run", arguments)
     _write_report(det, table, scores["score"].to_numpy(), command, output_dir / "report.html")
     written.append("report.html")
     typer.echo(_summary(det, table, scores, order[:top], output_dir, written))
@@ -1190,15 +1182,16 @@ def _write_report(
 ) -> None:
     from aedetect.report.html import collect_report, render_report
 
+    features, labels, ids, source = table.features, table.labels, table.ids, table.source
+    if table.fit_rows is not None:  # a one-class split: judge on the held-out rows
+        test = ~np.asarray(table.fit_rows, dtype=bool)
+        features, scores = features[test], scores[test]
+        labels = None if labels is None else labels[test]
+        ids = None if ids is None else ids[test]
+        source = f"{source} (the {int(test.sum()):,} held-out rows)"
     with _about(table.source):
         data = collect_report(
-            det,
-            table.features,
-            scores,
-            source=table.source,
-            command=command,
-            labels=table.labels,
-            ids=table.ids,
+            det, features, scores, source=source, command=command, labels=labels, ids=ids
         )
     atomic_write_bytes(path, render_report(data).encode("utf-8"))
 
@@ -1215,6 +1208,10 @@ def report(
     ),  # noqa: E501
     label_column: LabelColumn = None,
     id_column: IdColumn = None,
+    normal: Normal = None,
+    abnormal: Abnormal = None,
+    abnormal_data: AbnormalData = None,
+    image_size: ImageSize = None,
 ) -> None:
     """Write one self-contained HTML report of a model on DATA.
 
@@ -1227,7 +1224,10 @@ def report(
     _setup_logging(False)
     _check_writable(output)
     det = load_detector(model)
-    table = _load_for_model(data, read_metadata(model)["extra"], label_column, id_column)
+    select = _selection(normal, abnormal, abnormal_data, image_size)
+    table = _load_for_model(
+        data, read_metadata(model)["extra"], label_column, id_column, det, select
+    )
     with _about(table.source):
         scores = det.decision_function(table.features)
     command = _reproduce(
@@ -1238,6 +1238,10 @@ def report(
             "output": output,
             "label_column": label_column,
             "id_column": id_column,
+            "normal": normal,
+            "abnormal": abnormal,
+            "abnormal_data": abnormal_data,
+            "image_size": image_size,
         },
     )
     _write_report(det, table, scores, command, output)

@@ -652,7 +652,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         threshold = self._fit_threshold(scores, val_scores, y)
         self._set_fitted(
-            encoder, module, history, frame.shape[1], names, device, scores, scorer, threshold,
+            encoder,
+            module,
+            history,
+            frame.shape[1],
+            names,
+            device,
+            scores,
+            scorer,
+            threshold,
             image_shape,
         )
         return self

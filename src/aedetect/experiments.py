@@ -35,7 +35,9 @@ from aedetect.data.image_datasets import (
 from aedetect.data.remote import is_cached
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError
+from aedetect.metrics import separation, threshold_sweep
 from aedetect.report import images as plots
+from aedetect.report.plots import image_grid, pr_plot, score_histogram, sweep_plot
 from aedetect.training import TrainConfig, cpu_threads, flushed_denormals, train
 
 __all__ = [
@@ -278,8 +280,10 @@ def worst_digits(
     result = ExperimentResult(
         "worst-digits",
         figures={
-            "worst-digits": plots.image_grid(
-                digits.images[order], titles, title="Worst-reconstructed digits (digits-deep)"
+            "worst-digits": image_grid(
+                digits.images[order],
+                titles=titles,
+                title="Worst-reconstructed digits (digits-deep)",
             )
         },
         tables={"worst-digits": table},
@@ -363,38 +367,6 @@ def output_activation(
 
 
 # --------------------------------------------------------- mnist-thresholds
-def separation(inliers: np.ndarray, outliers: np.ndarray) -> float:
-    """``(mu_in - mu_out) ** 2 / (var_in + var_out)``: larger = better separated."""
-    denom = float(np.var(inliers) + np.var(outliers))
-    diff = float(np.mean(inliers) - np.mean(outliers)) ** 2
-    return diff / denom if denom > 0 else float("inf")
-
-
-def threshold_sweep(inliers: np.ndarray, outliers: np.ndarray, step: float = 0.001) -> pd.DataFrame:
-    """Per threshold (0, step, ... past the largest score): rejection shares and F1.
-
-    An item is rejected when its score is above the threshold. Outliers are the
-    positives: ``f1 = tp / (tp + (fp + fn) / 2)``.
-    """
-    top = float(max(inliers.max(), outliers.max()))
-    thresholds = np.arange(0.0, top + step, step)
-    inl, outl = np.sort(inliers), np.sort(outliers)
-    tp = len(outl) - np.searchsorted(outl, thresholds, side="right")
-    fp = len(inl) - np.searchsorted(inl, thresholds, side="right")
-    fn = len(outl) - tp
-    f1 = np.divide(
-        tp, tp + 0.5 * (fp + fn), out=np.zeros(len(thresholds)), where=(tp + fp + fn) > 0
-    )
-    return pd.DataFrame(
-        {
-            "threshold": thresholds,
-            "outliers_rejected": tp / len(outl),
-            "inliers_rejected": fp / len(inl),
-            "f1": f1,
-        }
-    )
-
-
 def mnist_thresholds(
     epochs: int | None = None,
     train_samples: int | None = None,
@@ -425,12 +397,12 @@ def mnist_thresholds(
     det.fit(split.train[:, 0] / 127.5 - 1.0)
     inl = det.decision_function(split.normal[:, 0] / 127.5 - 1.0)
     outl = det.decision_function(split.abnormal[:, 0] / 127.5 - 1.0)
-    sweep = threshold_sweep(inl, outl, step)
     truth = np.r_[np.zeros(len(inl)), np.ones(len(outl))]
     scores = np.r_[inl, outl]
+    sweep = threshold_sweep(truth, scores, step=step, start=0.0)
     precision, recall, _ = precision_recall_curve(truth, scores)
     area = float(average_precision_score(truth, scores))
-    sep = separation(inl, outl)
+    sep = separation(truth, scores)
     best = sweep.iloc[int(sweep["f1"].to_numpy().argmax())]
     fixed_out = float((outl > fixed_threshold).mean())
     fixed_in = float((inl > fixed_threshold).mean())
@@ -453,18 +425,12 @@ def mnist_thresholds(
     result = ExperimentResult(
         "mnist-thresholds",
         figures={
-            "histograms": plots.score_histograms(
-                inl, outl, fixed_threshold, title="Reconstruction error (conv-mnist)"
+            "histograms": score_histogram(
+                scores, truth, fixed_threshold, title="Reconstruction error (conv-mnist)"
             ),
-            "threshold-sweep": plots.threshold_sweep_plot(
-                sweep["threshold"].to_numpy(),
-                sweep["outliers_rejected"].to_numpy(),
-                sweep["inliers_rejected"].to_numpy(),
-                sweep["f1"].to_numpy(),
-                title=f"Threshold sweep (step {step})",
-            ),
-            "precision-recall": plots.precision_recall_plot(
-                precision, recall, area, title="Precision-recall (outlier = positive)"
+            "threshold-sweep": sweep_plot(sweep, title=f"Threshold sweep (step {step})"),
+            "precision-recall": pr_plot(
+                truth, scores, title="Precision-recall (outlier = positive)"
             ),
         },
         tables={"threshold-sweep": sweep, "statistics": stats, "errors": errors},

@@ -119,6 +119,7 @@ def threshold_sweep(
     scores: Any,
     step: float | None = None,
     n_points: int = 1000,
+    start: float | None = None,
 ) -> pd.DataFrame:
     """Sweep thresholds as reference A did: per threshold, what is rejected and F1.
 
@@ -131,6 +132,9 @@ def threshold_sweep(
         A used 0.001 on MNIST MSE). Default: ``n_points`` evenly spaced ones.
     n_points : int, default=1000
         Number of thresholds when ``step`` is not given.
+    start : float, optional
+        First threshold (reference A started at 0); default the lowest score.
+        The last threshold is at or above the highest score.
 
     Returns
     -------
@@ -140,11 +144,11 @@ def threshold_sweep(
         ``precision``, ``f1`` (``tp / (tp + 0.5 (fp + fn))``, outliers positive).
     """
     y, s = check_labels(labels, scores)
-    lo, hi = float(s.min()), float(s.max())
+    lo, hi = float(s.min()) if start is None else float(start), float(s.max())
     if step is not None:
         if not step > 0:
             raise DataError(f"step must be > 0, got {step}")
-        count = int(np.floor((hi - lo) / step)) + 1
+        count = int(np.ceil((hi - lo) / step - 1e-9)) + 1
         if count > 1_000_000:
             raise DataError(
                 f"step {step} gives {count:,} thresholds between {lo:.4g} and {hi:.4g}; "

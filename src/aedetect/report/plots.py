@@ -238,7 +238,7 @@ def image_grid(
 
     Parameters
     ----------
-    images : ndarray of shape (n, h, w) or (n, h, w, 3)
+    images : ndarray of shape (n, h, w), (n, h, w, 3) or (n, c, h, w)
         Pixel values; each image is scaled to its own range for display.
     reconstructions : ndarray of the same shape, optional
         Drawn in the row under each image.
@@ -249,9 +249,9 @@ def image_grid(
     ncols : int, default=5
         Images per row.
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim not in (3, 4):
-        raise ValueError(f"image_grid needs (n, h, w) or (n, h, w, c) images, got {images.shape}")
+    images = _channels_last(np.asarray(images, dtype=np.float64))
+    if reconstructions is not None:
+        reconstructions = _channels_last(np.asarray(reconstructions, dtype=np.float64))
     n = len(images)
     ncols = max(1, min(ncols, n))
     per = 2 if reconstructions is not None else 1
@@ -271,6 +271,17 @@ def image_grid(
             ax.imshow(_display(img), cmap="gray" if img.ndim == 2 else None)
             ax.set_title(text, fontsize=8)
     return fig
+
+
+def _channels_last(images: np.ndarray) -> np.ndarray:
+    """(n, h, w) stays; (n, 1, h, w) -> (n, h, w); (n, 3, h, w) -> (n, h, w, 3)."""
+    if images.ndim == 4 and images.shape[1] in (1, 3) and images.shape[-1] not in (1, 3):
+        images = images[:, 0] if images.shape[1] == 1 else np.moveaxis(images, 1, -1)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"image_grid needs (n, h, w) or (n, h, w, c) images, got {images.shape}")
+    return images
 
 
 def _display(img: np.ndarray) -> np.ndarray:
