@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from aedetect.data.readers import Table, read_table, split_columns
+from aedetect.data.synthetic import make_synthetic
 from aedetect.exceptions import DataError
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "load_digits_table",
     "make_mixed_table",
     "make_sequences",
+    "make_synthetic",
 ]
 
 
@@ -133,6 +135,7 @@ BUILTIN: dict[str, Callable[..., Table]] = {
     "digits": load_digits_table,
     "mixed": make_mixed_table,
     "sequences": make_sequences,
+    "synthetic": make_synthetic,
 }
 
 
@@ -150,7 +153,8 @@ def load_builtin(name: str) -> Table:
     """Load a built-in data set: ``NAME`` or ``NAME:key=value,...`` (generator options).
 
     ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
-    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`.
+    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`;
+    ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`.
     """
     base, _, opts = name.partition(":")
     if base not in BUILTIN:
