@@ -16,7 +16,6 @@ sequence strings); peers get :func:`numeric_matrices` of them.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from aedetect.data.datasets import load_digits_table, make_mixed_table, make_seq
 from aedetect.data.readers import Table
 from aedetect.data.synthetic import SYNTHETIC_KINDS, make_synthetic
 from benchmarks import one_class
+from benchmarks.methods import installed
 
 
 @dataclass
@@ -63,7 +63,7 @@ class DataSpec:
     requires: tuple[str, ...] = ()
 
     def missing(self) -> list[str]:
-        return [p for p in self.requires if importlib.util.find_spec(p) is None]
+        return [p for p in self.requires if not installed(p)]
 
 
 # ------------------------------------------------------------------ encoding for peers

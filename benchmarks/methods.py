@@ -31,6 +31,14 @@ BEST_PER_DATA_TYPE: dict[str, dict[str, Any]] = {
 }
 
 
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class Context:
     """What a method may know about a run besides the training rows."""
@@ -60,7 +68,7 @@ class Method:
 
     def missing(self) -> list[str]:
         """Packages this method needs that are not installed."""
-        return [p for p in self.requires if importlib.util.find_spec(p) is None]
+        return [p for p in self.requires if not installed(p)]
 
 
 # ------------------------------------------------------------------ aedetect
