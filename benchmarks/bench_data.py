@@ -187,7 +187,7 @@ class Sizes:
     synthetic_kinds: tuple[str, ...] = SYNTHETIC_KINDS
 
 
-FULL = Sizes((10_000, 100), (5_000, 100), (2_000, 100), (5, 20, 50))
+FULL = Sizes((5_000, 50), (3_000, 60), (2_000, 100), (5, 20, 50))
 QUICK = Sizes((2_000, 40), (1_000, 20), (1_000, 50), (10,), ("local", "global"))
 
 

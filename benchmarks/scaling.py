@@ -1,7 +1,8 @@
 """One method, one table size, in a fresh process: fit time and peak memory.
 
 The parent (``benchmarks/run.py``) starts one process per (method, rows) so that
-peak memory belongs to that fit alone, and kills it past the time budget. Peak
+peak memory belongs to that fit alone; with ``--budget`` the process ends itself
+(SIGALRM) when the fit takes longer. Peak
 memory is the process's peak resident set size from ``resource.getrusage``
 (``ru_maxrss``): it includes the interpreter, torch and the other libraries
 (``baseline_mb``, measured after the imports and before the data) and the data
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
+import signal
 import sys
 import time
 
@@ -27,7 +30,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
-def measure(method_name: str, rows: int, cols: int, epochs: int, score_rows: int) -> dict:
+def measure(
+    method_name: str, rows: int, cols: int, epochs: int, score_rows: int, budget_s: float = 0
+) -> dict:
     from aedetect.data.synthetic import synthetic_arrays
     from benchmarks.methods import METHODS, Context
 
@@ -41,9 +46,13 @@ def measure(method_name: str, rows: int, cols: int, epochs: int, score_rows: int
         X = StandardScaler().fit_transform(X)
     data = peak_mb()
     ctx = Context(seed=0, data_type="tables", epochs=epochs if method.neural else None)
+    if budget_s:
+        # SIGALRM's default action ends the process, even inside a long C call.
+        signal.alarm(max(1, math.ceil(budget_s)))
     start = time.perf_counter()
     score = method.fit(X, ctx)
     fit_s = time.perf_counter() - start
+    signal.alarm(0)
     start = time.perf_counter()
     scores = score(X[:score_rows])
     score_s = time.perf_counter() - start
@@ -72,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--score-rows", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--budget", type=float, default=0, help="end the process if fit is slower")
     args = parser.parse_args(argv)
     if args.threads is not None:
         import torch
@@ -80,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.getLogger("aedetect").setLevel(logging.ERROR)
-    result = measure(args.method, args.rows, args.cols, args.epochs, args.score_rows)
+    result = measure(args.method, args.rows, args.cols, args.epochs, args.score_rows, args.budget)
     print(json.dumps(result), flush=True)
 
 
