@@ -143,6 +143,10 @@ def parse_args(argv: list[str]) -> Settings:
     for part in parts:
         if part not in PARTS:
             p.error(f"unknown part {part!r}; known: {', '.join(PARTS)}")
+    try:
+        bench_data.select(bench_data.data_specs(bench_data.FULL), _list(args.datasets))
+    except ValueError as exc:
+        p.error(str(exc))
     epochs = args.epochs if args.epochs is not None else (20 if quick else None)
     if epochs is not None and epochs < 1:
         p.error("--epochs must be at least 1")

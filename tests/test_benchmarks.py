@@ -169,5 +169,7 @@ def test_best_settings_follow_the_data_type():
 def test_unknown_names_are_rejected():
     with pytest.raises(SystemExit):
         run.parse_args(["--methods", "nope"])
+    with pytest.raises(SystemExit):
+        run.parse_args(["--datasets", "digits,nope"])
     with pytest.raises(ValueError, match="unknown data set"):
         bench_data.select(bench_data.data_specs(bench_data.QUICK), ["nope"])
