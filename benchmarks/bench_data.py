@@ -44,10 +44,12 @@ class Split:
     sequence_columns: tuple[str, ...] = ()
     _numeric: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
-    def numeric(self) -> tuple[np.ndarray, np.ndarray]:
-        """Peers' input: encoded and standardised on the training rows (computed once)."""
+    def numeric(self, standardise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Peers' input: encoded (and standardised) on the training rows; computed once."""
         if self._numeric is None:
-            self._numeric = numeric_matrices(self.raw_train, self.raw_test, self.sequence_columns)
+            self._numeric = numeric_matrices(
+                self.raw_train, self.raw_test, self.sequence_columns, standardise
+            )
         return self._numeric
 
 
@@ -73,14 +75,14 @@ def _positions(values: pd.Series, length: int) -> np.ndarray:
 
 
 def numeric_matrices(
-    train: Any, test: Any, sequence_columns: tuple[str, ...] = ()
+    train: Any, test: Any, sequence_columns: tuple[str, ...] = (), standardise: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encode rows for the peers, fitted on ``train`` only.
 
     Numbers stay numbers; text columns are one-hot encoded; a sequence column is
     split into one categorical column per position first. Unknown categories in
-    ``test`` become all-zero blocks. Then every column is standardised with
-    ``StandardScaler`` (a constant column keeps divisor 1).
+    ``test`` become all-zero blocks. Then (``standardise``) every column is
+    standardised with ``StandardScaler`` (a constant column keeps divisor 1).
     """
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -110,6 +112,8 @@ def numeric_matrices(
         A, B = np.hstack(parts_train), np.hstack(parts_test)
     else:
         A, B = np.asarray(train, dtype=np.float64), np.asarray(test, dtype=np.float64)
+    if not standardise:
+        return A, B
     scaler = StandardScaler().fit(A)
     return scaler.transform(A), scaler.transform(B)
 

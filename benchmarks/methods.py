@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-# What aedetect's "best" method uses per data type. Plain data the lead can update
-# as presets land (e.g. ``{"preset": "conv-mnist"}`` for pixels). ``preset`` is
-# resolved with ``AutoencoderDetector.from_preset``; the other keys are parameters.
+# What aedetect's "best" method uses per data type ("pixels", "sequences", "tables").
+# A data set's own name ("mnist5k") may be a key too and then wins over its type, for
+# settings that depend on the shape (e.g. an image preset needs its image size).
+# Plain data to update as presets land (e.g. ``"pixels": {"preset": "deep-dense"}``).
+# ``preset`` is expanded with ``preset_params``; the other keys are parameters.
 BEST_PER_DATA_TYPE: dict[str, dict[str, Any]] = {
     "pixels": {"scaling": "pooled"},
     "sequences": {"preset": "sequence-ae-onehot"},
@@ -47,6 +49,7 @@ class Context:
     data_type: str = "tables"
     sequence_columns: tuple[str, ...] = ()
     epochs: int | None = None  # cap on epochs for neural methods; None = the tool's default
+    dataset: str = ""
 
 
 Scorer = Callable[[Any], np.ndarray]
@@ -82,8 +85,8 @@ def default_params(ctx: Context) -> dict[str, Any]:
 
 
 def best_params(ctx: Context) -> dict[str, Any]:
-    """Default params overlaid with ``BEST_PER_DATA_TYPE[ctx.data_type]`` (preset expanded)."""
-    best = dict(BEST_PER_DATA_TYPE.get(ctx.data_type, {}))
+    """Default params overlaid with the best settings of the data set or its type."""
+    best = dict(BEST_PER_DATA_TYPE.get(ctx.dataset, BEST_PER_DATA_TYPE.get(ctx.data_type, {})))
     preset = best.pop("preset", None)
     params: dict[str, Any] = {}
     if preset is not None:

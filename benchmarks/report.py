@@ -408,8 +408,15 @@ def _protocol(result: dict[str, Any]) -> list[str]:
         f"- Epochs: {epochs}.",
         "- Inputs: aedetect gets the raw rows (pixels; DataFrames with text and sequence "
         "strings) and encodes them itself. Peers get one-hot categories and one-hot sequence "
-        "positions, then every column standardised by scikit-learn's `StandardScaler` fitted "
-        "on the training rows only.",
+        "positions, then "
+        + (
+            "every column standardised by scikit-learn's `StandardScaler` fitted on the "
+            "training rows only (as PyOD's deep models do themselves). On pixels this can "
+            "cost the peers AUROC (quiet pixels get inflated): `--peer-scaling none` gives "
+            "them the raw values."
+            if st.peer_scaling == "standard"
+            else "no scaling (`--peer-scaling none`): pixels as they are, one-hot 0/1."
+        ),
         "- ± is the standard deviation over seeds of the per-seed mean (over normal classes "
         "for one-class sets); the bold cell is the best of its row. The mean over data sets "
         "weighs every row of the table equally.",
@@ -519,7 +526,13 @@ def markdown_block(
             f"sizes are then skipped). Neural methods run {st.scaling_epochs} epochs at their "
             "default batch size; rows/s = rows x epochs / fit s (rows / fit s for the others). "
             "Peak memory: the process's peak resident set size (`resource.getrusage` "
-            "`ru_maxrss`), interpreter, torch and data included.",
+            "`ru_maxrss`), interpreter, torch and data included"
+            + (
+                f" (after the imports, before the data: {scaling['baseline_mb'].min() / 1024:.2f}"
+                " GiB)."
+                if "baseline_mb" in scaling and scaling["baseline_mb"].notna().any()
+                else "."
+            ),
             "",
             *_scaling_table(scaling),
         ]

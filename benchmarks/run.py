@@ -76,6 +76,7 @@ class Settings:
     classes: tuple[int, ...] | None
     epochs: int | None
     threads: int | None
+    peer_scaling: str
     scaling_rows: tuple[int, ...]
     scaling_cols: int
     scaling_epochs: int
@@ -122,6 +123,12 @@ def parse_args(argv: list[str]) -> Settings:
     p.add_argument("--classes", help="one-class data sets: normal classes to run (default all)")
     p.add_argument("--epochs", type=int, help="cap on epochs of the neural methods")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    p.add_argument(
+        "--peer-scaling",
+        choices=("standard", "none"),
+        default="standard",
+        help="peers' input: standardised on the training rows (default) or as encoded",
+    )
     p.add_argument("--scaling-rows", help="table sizes (default 10000,100000,1000000)")
     p.add_argument("--scaling-cols", type=int, default=50)
     p.add_argument("--scaling-epochs", type=int, default=3, help="epochs of neural methods")
@@ -159,6 +166,7 @@ def parse_args(argv: list[str]) -> Settings:
         classes=_ints(args.classes) or ((0, 1) if quick else None),
         epochs=epochs,
         threads=args.threads,
+        peer_scaling=args.peer_scaling,
         scaling_rows=_ints(args.scaling_rows)
         or ((2_000, 20_000) if quick else (10_000, 100_000, 1_000_000)),
         scaling_cols=args.scaling_cols,
@@ -209,17 +217,19 @@ def _error(exc: BaseException) -> str:
     return "error: " + (text[:300] + "..." if len(text) > 300 else text)
 
 
-def run_one(method: Method, split: bench_data.Split, epochs: int | None) -> dict[str, Any]:
+def run_one(
+    method: Method, split: bench_data.Split, epochs: int | None, peer_scaling: str = "standard"
+) -> dict[str, Any]:
     """Fit on the split's training rows, score its test rows; errors become a status."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     row: dict[str, Any] = {"method": method.name, "status": "ok", "note": ""}
     try:
         if method.inputs == "numeric":
-            X_train, X_test = split.numeric()
+            X_train, X_test = split.numeric(peer_scaling == "standard")
         else:
             X_train, X_test = split.raw_train, split.raw_test
-        ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs)
+        ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs, split.dataset)
         start = time.perf_counter()
         score = method.fit(X_train, ctx)
         row["fit_s"] = time.perf_counter() - start
@@ -284,7 +294,7 @@ def run_accuracy(settings: Settings) -> list[dict[str, Any]]:
                         "note": f"same settings as {done[key]['method']}",
                     }
                 else:
-                    row = run_one(m, split, settings.epochs)
+                    row = run_one(m, split, settings.epochs, settings.peer_scaling)
                     if key is not None:
                         done[key] = row
                 rows.append({**info, **row})
@@ -299,7 +309,7 @@ def run_accuracy(settings: Settings) -> list[dict[str, Any]]:
 def _aedetect_key(method: Method, split: bench_data.Split, epochs: int | None) -> str | None:
     if method.name not in AEDETECT_METHODS or method.params is None:
         return None
-    ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs)
+    ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs, split.dataset)
     return repr(sorted(method.params(ctx).items()))
 
 

@@ -166,6 +166,14 @@ def test_best_settings_follow_the_data_type():
     assert methods.best_params(methods.Context(0)) == methods.default_params(methods.Context(0))
 
 
+def test_best_settings_of_a_data_set_win_over_its_type(monkeypatch):
+    monkeypatch.setitem(methods.BEST_PER_DATA_TYPE, "mnist5k", {"scaling": "minmax"})
+    ctx = methods.Context(seed=0, data_type="pixels", dataset="mnist5k")
+    assert methods.best_params(ctx)["scaling"] == "minmax"
+    digits = methods.Context(seed=0, data_type="pixels", dataset="digits")
+    assert methods.best_params(digits)["scaling"] == "pooled"
+
+
 def test_unknown_names_are_rejected():
     with pytest.raises(SystemExit):
         run.parse_args(["--methods", "nope"])
