@@ -113,8 +113,9 @@ def targets(result: dict[str, Any], summary: pd.DataFrame) -> list[dict[str, str
         if not comp or method not in set(summary["method"]):
             continue
         worst = min(comp, key=lambda c: c["mine"] - c["theirs"])
-        ok = all(c["mine"] >= c["theirs"] for c in comp)
-        beaten = [c["peer"] for c in comp if c["mine"] < c["theirs"]]
+        # compared as shown, to 3 decimals: a tie counts as "at least"
+        beaten = [c["peer"] for c in comp if round(c["mine"], 3) < round(c["theirs"], 3)]
+        ok = not beaten
         measured = (
             f"{worst['mine']:.3f} vs {worst['peer']} {worst['theirs']:.3f} "
             f"(closest or best peer, {worst['n']} data sets)"
@@ -179,6 +180,14 @@ def _methods_in(frame: pd.DataFrame) -> list[str]:
     return [m for m in METHODS if m in present]
 
 
+def _legend_on_top(fig: Any, ax: Any, n: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = min(5, n)
+    fig.legend(handles, labels, loc="upper center", ncol=ncol, fontsize=8)
+    rows = -(-n // ncol)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.035 * rows))
+
+
 def plot_accuracy(summary: pd.DataFrame, path: Path) -> Path | None:
     import matplotlib
 
@@ -205,11 +214,11 @@ def plot_accuracy(summary: pd.DataFrame, path: Path) -> Path | None:
                 capsize=1.5,
             )
         ax.set_ylabel(f"{name} (mean, sd over seeds)")
-        ax.set_ylim(0, 1.02)
+        low = float(np.nanmin(data[f"{metric}_mean"]))
+        ax.set_ylim(max(0.0, np.floor((low - 0.05) * 10) / 10), 1.01)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(ncol=min(5, len(methods)), fontsize=8, loc="lower left")
     axes[1].set_xticks(x, datasets, rotation=45, ha="right")
-    fig.tight_layout()
+    _legend_on_top(fig, axes[0], len(methods))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -236,9 +245,8 @@ def plot_times(summary: pd.DataFrame, path: Path) -> Path | None:
         ax.set_yscale("log")
         ax.set_ylabel(f"{name} seconds per split (mean)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(ncol=min(5, len(methods)), fontsize=8)
     axes[1].set_xticks(x, datasets, rotation=45, ha="right")
-    fig.tight_layout()
+    _legend_on_top(fig, axes[0], len(methods))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -297,7 +305,7 @@ def _metric_table(summary: pd.DataFrame, runs: pd.DataFrame, metric: str) -> lis
                 cells.append("error" if row["n_failed"] else "-")
                 continue
             text = _cell(row[f"{metric}_mean"], row[f"{metric}_sd"])
-            if best is not None and row[f"{metric}_mean"] == best:
+            if best is not None and round(row[f"{metric}_mean"], 3) == round(best, 3):
                 text = f"**{text}**"
             if row["n_failed"]:
                 text += f" ({int(row['n_failed'])} failed)"
@@ -315,7 +323,7 @@ def _metric_table(summary: pd.DataFrame, runs: pd.DataFrame, metric: str) -> lis
             cells.append("-")
             continue
         value, n = means[m]
-        text = f"**{value:.3f}**" if value == top else f"{value:.3f}"
+        text = f"**{value:.3f}**" if round(value, 3) == round(top, 3) else f"{value:.3f}"
         cells.append(text + ("" if n == len(datasets) else f" ({n} of {len(datasets)})"))
     lines.append("| **mean over data sets** | " + " | ".join(cells) + " |")
     return lines
@@ -408,7 +416,8 @@ def _protocol(result: dict[str, Any]) -> list[str]:
         f"- Epochs: {epochs}.",
         "- Inputs: aedetect gets the raw rows (pixels; DataFrames with text and sequence "
         "strings) and encodes them itself. Peers get one-hot categories and one-hot sequence "
-        "positions, then "
+        "positions (a category not seen in training becomes an all-zero block, "
+        "`OneHotEncoder(handle_unknown='ignore')`), then "
         + (
             "every column standardised by scikit-learn's `StandardScaler` fitted on the "
             "training rows only (as PyOD's deep models do themselves). On pixels this can "
@@ -418,8 +427,8 @@ def _protocol(result: dict[str, Any]) -> list[str]:
             else "no scaling (`--peer-scaling none`): pixels as they are, one-hot 0/1."
         ),
         "- ± is the standard deviation over seeds of the per-seed mean (over normal classes "
-        "for one-class sets); the bold cell is the best of its row. The mean over data sets "
-        "weighs every row of the table equally.",
+        "for one-class sets). The mean over data sets "
+        "weighs every row of the table equally. Bold: the best of its row, to 3 decimals.",
         "- Data sets:",
     ]
     lines += [f"  - `{s.name}` ({s.data_type}, {s.protocol}): {s.description}" for s in specs]

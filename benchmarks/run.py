@@ -122,7 +122,7 @@ def parse_args(argv: list[str]) -> Settings:
     p.add_argument("--seeds", help="comma-separated seeds (default 0,1,2; quick: 0)")
     p.add_argument("--classes", help="one-class data sets: normal classes to run (default all)")
     p.add_argument("--epochs", type=int, help="cap on epochs of the neural methods")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    p.add_argument("--threads", type=int, help="torch and BLAS threads (default: their own)")
     p.add_argument(
         "--peer-scaling",
         choices=("standard", "none"),
@@ -456,10 +456,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     settings = parse_args(argv)
+    limits = None
     if settings.threads is not None:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(settings.threads)
+        limits = threadpool_limits(settings.threads)  # numpy's and scikit-learn's BLAS
     logging.getLogger("aedetect").setLevel(logging.ERROR)  # constant-pixel warnings
     started = time.perf_counter()
     machine = machine_info()
@@ -476,6 +479,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     machine["load_avg_1m_after"] = os.getloadavg()[0]
     result["wall_s"] = time.perf_counter() - started
     written = report.write_all(result)
+    if limits is not None:
+        limits.restore_original_limits()
     log(f"done in {result['wall_s']:.0f} s; wrote {', '.join(str(p) for p in written)}")
     return result
 

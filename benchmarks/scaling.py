@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.threads is not None:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
     import logging
 
     logging.getLogger("aedetect").setLevel(logging.ERROR)
