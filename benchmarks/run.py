@@ -18,7 +18,7 @@ section into BENCHMARKS.md between ``<!-- benchmarks:run start -->`` and
 Run from the repository root, on an otherwise idle machine (timings under
 contention are meaningless)::
 
-    .venv/bin/python -m benchmarks            # full run (about 25 minutes on 2 cores)
+    .venv/bin/python -m benchmarks            # full run (estimated 20-25 min on 2 idle cores)
     .venv/bin/python -m benchmarks --quick    # smoke run: small data, few epochs
     .venv/bin/python -m benchmarks --datasets digits,synthetic --methods aedetect-best,pca \
         --seeds 0 --parts accuracy

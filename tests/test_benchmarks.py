@@ -1,6 +1,5 @@
 """The side-by-side benchmark's quick path on a tiny selection (runs without the bench extra)."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import bench_data, methods, report, run  # noqa: E402
 
-HAVE_PYOD = importlib.util.find_spec("pyod") is not None
+HAVE_PYOD = methods.installed("pyod")
 METHODS = "aedetect-default,aedetect-best,isolation-forest,pca,pyod-ecod,broken"
 
 
