@@ -535,7 +535,8 @@ def markdown_block(
             f"sizes are then skipped). Neural methods run {st.scaling_epochs} epochs at their "
             "default batch size; rows/s = rows x epochs / fit s (rows / fit s for the others). "
             "Peak memory: the process's peak resident set size (`resource.getrusage` "
-            "`ru_maxrss`), interpreter, torch and data included"
+            "`ru_maxrss`), interpreter, torch and the float32 table (made beforehand by the "
+            "parent, loaded from a `.npy` file) included"
             + (
                 f" (after the imports, before the data: {scaling['baseline_mb'].min() / 1024:.2f}"
                 " GiB)."

@@ -37,6 +37,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -387,6 +388,8 @@ def run_scaling(settings: Settings) -> list[dict[str, Any]]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
+    tmp = tempfile.TemporaryDirectory(prefix="aedetect-scaling-")
+    tables: dict[int, Path] = {}
     for name in settings.scaling_methods:
         method = METHODS[name]
         if method.missing():
@@ -398,16 +401,24 @@ def run_scaling(settings: Settings) -> list[dict[str, Any]]:
             if failed_at is not None:
                 rows.append({**base, "status": f"skipped: {failed_at}"})
                 continue
+            if n not in tables:
+                from benchmarks.scaling import make_table
+
+                tables[n] = Path(tmp.name) / f"table-{n}.npy"
+                np.save(tables[n], make_table(n, settings.scaling_cols))
             log(f"scaling {name} {n:,} rows ...")
-            row = _scaling_child(settings, name, n, env)
+            row = _scaling_child(settings, name, n, env, tables[n])
             rows.append({**base, **row})
             if row["status"] != "ok":
                 failed_at = f"{row['status']} at {n:,} rows"
             log(f"scaling {name} {n:,} rows: {row['status']} {row.get('fit_s', '')}")
+    tmp.cleanup()
     return rows
 
 
-def _scaling_child(settings: Settings, name: str, n: int, env: dict[str, str]) -> dict[str, Any]:
+def _scaling_child(
+    settings: Settings, name: str, n: int, env: dict[str, str], data: Path
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
@@ -422,6 +433,8 @@ def _scaling_child(settings: Settings, name: str, n: int, env: dict[str, str]) -
         str(settings.scaling_epochs),
         "--budget",
         str(settings.budget_s),
+        "--data",
+        str(data),
     ]
     if settings.threads is not None:
         cmd += ["--threads", str(settings.threads)]

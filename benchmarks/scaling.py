@@ -30,16 +30,33 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
 
 
-def measure(
-    method_name: str, rows: int, cols: int, epochs: int, score_rows: int, budget_s: float = 0
-) -> dict:
+def make_table(rows: int, cols: int) -> np.ndarray:
+    """The scaling table: ``make_synthetic('global')`` rows as float32."""
     from aedetect.data.synthetic import synthetic_arrays
+
+    X, _ = synthetic_arrays("global", n_rows=rows, n_anomalies=rows // 100, dim=cols, seed=0)
+    return X.astype(np.float32)
+
+
+def measure(
+    method_name: str,
+    rows: int,
+    cols: int,
+    epochs: int,
+    score_rows: int,
+    budget_s: float = 0,
+    data: str | None = None,
+) -> dict:
+    import aedetect  # noqa: F401 - torch and aedetect count in every method's baseline
     from benchmarks.methods import METHODS, Context
 
     method = METHODS[method_name]
     baseline = peak_mb()
-    X, _ = synthetic_arrays("global", n_rows=rows, n_anomalies=rows // 100, dim=cols, seed=0)
-    X = X.astype(np.float32)
+    # Made beforehand by the parent, so that making it (float64, shuffled copies) does
+    # not count in this process's peak.
+    X = np.load(data) if data else make_table(rows, cols)
+    if X.shape != (rows, cols):
+        raise SystemExit(f"{data}: shape {X.shape}, expected {(rows, cols)}")
     if method.inputs == "numeric":
         from sklearn.preprocessing import StandardScaler
 
@@ -82,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--score-rows", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--budget", type=float, default=0, help="end the process if fit is slower")
+    parser.add_argument("--data", default=None, help=".npy file of make_table(rows, cols)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         import torch
@@ -92,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.getLogger("aedetect").setLevel(logging.ERROR)
-    result = measure(args.method, args.rows, args.cols, args.epochs, args.score_rows, args.budget)
+    result = measure(
+        args.method, args.rows, args.cols, args.epochs, args.score_rows, args.budget, args.data
+    )
     print(json.dumps(result), flush=True)
 
 
