@@ -104,12 +104,11 @@ def _ints(text: str | None) -> tuple[int, ...] | None:
 
 
 def command_line(argv: list[str]) -> str:
+    """The command as typed: the interpreter relative to the working folder when inside it."""
     exe = Path(sys.executable)
     try:
         shown = str(exe.relative_to(Path.cwd()))
     except ValueError:
-        shown = "python" if exe.name.startswith("python") else str(exe)
-    if not (Path.cwd() / shown).exists() and shown != "python":
         shown = str(exe)
     return " ".join([shown, "-m", "benchmarks", *(shlex.quote(a) for a in argv)])
 
@@ -155,6 +154,10 @@ def parse_args(argv: list[str]) -> Settings:
         bench_data.select(bench_data.data_specs(bench_data.FULL), _list(args.datasets))
     except ValueError as exc:
         p.error(str(exc))
+    try:
+        seeds, classes, sizes = _ints(args.seeds), _ints(args.classes), _ints(args.scaling_rows)
+    except ValueError:
+        p.error("--seeds, --classes and --scaling-rows take comma-separated integers")
     epochs = args.epochs if args.epochs is not None else (20 if quick else None)
     if epochs is not None and epochs < 1:
         p.error("--epochs must be at least 1")
@@ -163,13 +166,12 @@ def parse_args(argv: list[str]) -> Settings:
         parts=parts,
         datasets=_list(args.datasets),
         methods=methods,
-        seeds=_ints(args.seeds) or ((0,) if quick else (0, 1, 2)),
-        classes=_ints(args.classes) or ((0, 1) if quick else None),
+        seeds=seeds or ((0,) if quick else (0, 1, 2)),
+        classes=classes or ((0, 1) if quick else None),
         epochs=epochs,
         threads=args.threads,
         peer_scaling=args.peer_scaling,
-        scaling_rows=_ints(args.scaling_rows)
-        or ((2_000, 20_000) if quick else (10_000, 100_000, 1_000_000)),
+        scaling_rows=sizes or ((2_000, 20_000) if quick else (10_000, 100_000, 1_000_000)),
         scaling_cols=args.scaling_cols,
         scaling_epochs=args.scaling_epochs,
         scaling_methods=scaling_methods,

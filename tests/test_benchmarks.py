@@ -178,5 +178,7 @@ def test_unknown_names_are_rejected():
         run.parse_args(["--methods", "nope"])
     with pytest.raises(SystemExit):
         run.parse_args(["--datasets", "digits,nope"])
+    with pytest.raises(SystemExit):
+        run.parse_args(["--seeds", "0,x"])
     with pytest.raises(ValueError, match="unknown data set"):
         bench_data.select(bench_data.data_specs(bench_data.QUICK), ["nope"])
