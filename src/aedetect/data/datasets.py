@@ -11,6 +11,7 @@ import pandas as pd
 from aedetect.data.image_datasets import DOWNLOADED, IMAGE_SETS, load_image_path, select_classes
 from aedetect.data.images import parse_image_size
 from aedetect.data.readers import Table, read_table, split_columns
+from aedetect.data.synthetic import make_synthetic
 from aedetect.exceptions import DataError
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "load_digits_table",
     "make_mixed_table",
     "make_sequences",
+    "make_synthetic",
 ]
 
 
@@ -137,6 +139,7 @@ BUILTIN: dict[str, Callable[..., Table]] = {
     "mixed": make_mixed_table,
     "sequences": make_sequences,
     **IMAGE_SETS,
+    "synthetic": make_synthetic,
 }
 
 
@@ -154,7 +157,8 @@ def load_builtin(name: str, progress: bool = False) -> Table:
     """Load a built-in data set: ``NAME`` or ``NAME:key=value,...`` (generator options).
 
     ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
-    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`.
+    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`;
+    ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`.
     """
     base, _, opts = name.partition(":")
     if base not in BUILTIN:

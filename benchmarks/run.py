@@ -1,0 +1,509 @@
+"""Side-by-side benchmark of aedetect against the tools users would pick instead.
+
+One command runs every method (``benchmarks/methods.py``) on every data set
+(``benchmarks/bench_data.py``) with the same splits and seeds, then
+
+- accuracy: AUROC and average precision per split, fit and score time;
+- speed: ``benchmarks/train_speed.py`` (aedetect vs PyOD AutoEncoder at equal
+  architecture and epochs);
+- throughput: aedetect ``decision_function`` rows/s vs a bare forward pass of its
+  own network on pre-encoded tensors;
+- scaling: fit time and peak memory (one fresh process per method and size) on
+  10k, 100k and 1M rows of a 50-column table, skipping sizes past a time budget;
+
+and writes CSV files and PNG figures into ``benchmarks/results/`` and a Markdown
+section into BENCHMARKS.md between ``<!-- benchmarks:run start -->`` and
+``<!-- benchmarks:run end -->`` (the rest of the file is left as it is).
+
+Run from the repository root, on an otherwise idle machine (timings under
+contention are meaningless)::
+
+    .venv/bin/python -m benchmarks            # full run (estimated 20-25 min on 2 idle cores)
+    .venv/bin/python -m benchmarks --quick    # smoke run: small data, few epochs
+    .venv/bin/python -m benchmarks --datasets digits,synthetic --methods aedetect-best,pca \
+        --seeds 0 --parts accuracy
+
+A failing method or data set is recorded in the CSV (``status``) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import bench_data
+from benchmarks.methods import AEDETECT_METHODS, BEST_PER_DATA_TYPE, METHODS, Context, Method
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("accuracy", "speed", "throughput", "scaling")
+SCALING_METHODS = (
+    "aedetect-default",
+    "pyod-ae",
+    "pyod-vae",
+    "pyod-knn",
+    "pyod-ecod",
+    "isolation-forest",
+    "ocsvm",
+    "pca",
+)
+
+
+@dataclass
+class Settings:
+    """Everything that decides what a run does; written at the top of the report."""
+
+    quick: bool
+    parts: tuple[str, ...]
+    datasets: list[str] | None
+    methods: list[str]
+    seeds: tuple[int, ...]
+    classes: tuple[int, ...] | None
+    epochs: int | None
+    threads: int | None
+    peer_scaling: str
+    scaling_rows: tuple[int, ...]
+    scaling_cols: int
+    scaling_epochs: int
+    scaling_methods: list[str]
+    budget_s: float
+    throughput_rows: int
+    out_dir: Path
+    markdown: Path
+    command: str
+    notes: list[str] = field(default_factory=list)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _list(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _ints(text: str | None) -> tuple[int, ...] | None:
+    items = _list(text)
+    return tuple(int(t) for t in items) if items else None
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as typed: the interpreter relative to the working folder when inside it."""
+    exe = Path(sys.executable)
+    try:
+        shown = str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(exe)
+    return " ".join([shown, "-m", "benchmarks", *(shlex.quote(a) for a in argv)])
+
+
+def parse_args(argv: list[str]) -> Settings:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small data, 1 seed, 20 epochs at most")
+    p.add_argument("--parts", help=f"comma-separated subset of {', '.join(PARTS)} (default: all)")
+    p.add_argument("--datasets", help="comma-separated names or prefixes (synthetic, mixed, ...)")
+    p.add_argument("--methods", help=f"comma-separated subset of {', '.join(METHODS)}")
+    p.add_argument("--seeds", help="comma-separated seeds (default 0,1,2; quick: 0)")
+    p.add_argument("--classes", help="one-class data sets: normal classes to run (default all)")
+    p.add_argument("--epochs", type=int, help="cap on epochs of the neural methods")
+    p.add_argument("--threads", type=int, help="torch and BLAS threads (default: their own)")
+    p.add_argument(
+        "--peer-scaling",
+        choices=("standard", "none"),
+        default="standard",
+        help="peers' input: standardised on the training rows (default) or as encoded",
+    )
+    p.add_argument("--scaling-rows", help="table sizes (default 10000,100000,1000000)")
+    p.add_argument("--scaling-cols", type=int, default=50)
+    p.add_argument("--scaling-epochs", type=int, default=3, help="epochs of neural methods")
+    p.add_argument("--scaling-methods", help="methods timed at scale (default: all but best)")
+    p.add_argument("--budget", type=float, help="seconds a fit may take in scaling (60)")
+    p.add_argument("--throughput-rows", type=int, help="rows scored for throughput (200000)")
+    p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = p.parse_args(argv)
+    quick = args.quick
+    parts = tuple(_list(args.parts) or PARTS)
+    methods = _list(args.methods) or list(METHODS)
+    scaling_methods = _list(args.scaling_methods) or (
+        ["aedetect-default", "isolation-forest", "pca"] if quick else list(SCALING_METHODS)
+    )
+    for name in (*methods, *scaling_methods):
+        if name not in METHODS:
+            p.error(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    for part in parts:
+        if part not in PARTS:
+            p.error(f"unknown part {part!r}; known: {', '.join(PARTS)}")
+    try:
+        bench_data.select(bench_data.data_specs(bench_data.FULL), _list(args.datasets))
+    except ValueError as exc:
+        p.error(str(exc))
+    try:
+        seeds, classes, sizes = _ints(args.seeds), _ints(args.classes), _ints(args.scaling_rows)
+    except ValueError:
+        p.error("--seeds, --classes and --scaling-rows take comma-separated integers")
+    epochs = args.epochs if args.epochs is not None else (20 if quick else None)
+    if epochs is not None and epochs < 1:
+        p.error("--epochs must be at least 1")
+    return Settings(
+        quick=quick,
+        parts=parts,
+        datasets=_list(args.datasets),
+        methods=methods,
+        seeds=seeds or ((0,) if quick else (0, 1, 2)),
+        classes=classes or ((0, 1) if quick else None),
+        epochs=epochs,
+        threads=args.threads,
+        peer_scaling=args.peer_scaling,
+        scaling_rows=sizes or ((2_000, 20_000) if quick else (10_000, 100_000, 1_000_000)),
+        scaling_cols=args.scaling_cols,
+        scaling_epochs=args.scaling_epochs,
+        scaling_methods=scaling_methods,
+        budget_s=args.budget if args.budget is not None else (30.0 if quick else 60.0),
+        throughput_rows=args.throughput_rows or (20_000 if quick else 200_000),
+        out_dir=args.out_dir,
+        markdown=args.markdown,
+        command=command_line(argv),
+    )
+
+
+# ------------------------------------------------------------------ machine
+def pkg_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+
+    from benchmarks.train_speed import cpu_name
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    info: dict[str, Any] = {
+        "cpu": cpu_name(),
+        "cores": cores,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_avg_1m_before": os.getloadavg()[0],
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    for pkg in ("aedetect", "torch", "numpy", "scikit-learn", "pandas", "pyod", "mlxtend"):
+        info[pkg] = pkg_version(pkg)
+    return info
+
+
+# ------------------------------------------------------------------ accuracy
+def _error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return "error: " + (text[:300] + "..." if len(text) > 300 else text)
+
+
+def run_one(
+    method: Method, split: bench_data.Split, epochs: int | None, peer_scaling: str = "standard"
+) -> dict[str, Any]:
+    """Fit on the split's training rows, score its test rows; errors become a status."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    row: dict[str, Any] = {"method": method.name, "status": "ok", "note": ""}
+    try:
+        if method.inputs == "numeric":
+            X_train, X_test = split.numeric(peer_scaling == "standard")
+        else:
+            X_train, X_test = split.raw_train, split.raw_test
+        ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs, split.dataset)
+        start = time.perf_counter()
+        score = method.fit(X_train, ctx)
+        row["fit_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        scores = np.asarray(score(X_test), dtype=np.float64)
+        row["score_s"] = time.perf_counter() - start
+        if not np.isfinite(scores).all():
+            row["note"] = f"{int((~np.isfinite(scores)).sum())} non-finite scores set to max"
+            top = np.nanmax(np.where(np.isfinite(scores), scores, np.nan))
+            scores = np.where(np.isfinite(scores), scores, top + 1.0)
+        row["auroc"] = float(roc_auc_score(split.y_test, scores))
+        row["ap"] = float(average_precision_score(split.y_test, scores))
+        row["fit_rows_per_s"] = len(X_train) / row["fit_s"]
+    except Exception as exc:  # one failing method must not end the run
+        row["status"] = _error(exc)
+        logging.getLogger("benchmarks").debug(traceback.format_exc())
+    return row
+
+
+def run_accuracy(settings: Settings) -> list[dict[str, Any]]:
+    sizes = bench_data.QUICK if settings.quick else bench_data.FULL
+    specs = bench_data.select(bench_data.data_specs(sizes), settings.datasets)
+    methods = []
+    for name in settings.methods:
+        m = METHODS[name]
+        if m.missing():
+            settings.notes.append(f"{name}: skipped, {', '.join(m.missing())} not installed")
+            log(f"skipping {name}: {', '.join(m.missing())} not installed")
+        else:
+            methods.append(m)
+    rows: list[dict[str, Any]] = []
+    for spec in specs:
+        if spec.missing():
+            settings.notes.append(
+                f"{spec.name}: skipped, {', '.join(spec.missing())} not installed"
+            )
+            log(f"skipping {spec.name}: {', '.join(spec.missing())} not installed")
+            continue
+        base = {"dataset": spec.name, "data_type": spec.data_type, "protocol": spec.protocol}
+        try:
+            splits = list(spec.splits(settings.seeds, settings.classes))
+        except Exception as exc:
+            log(f"{spec.name}: could not load ({_error(exc)})")
+            rows.extend({**base, "method": m.name, "status": _error(exc)} for m in methods)
+            continue
+        for i, split in enumerate(splits, 1):
+            info = {
+                **base,
+                "group": split.group,
+                "seed": split.seed,
+                "n_train": len(split.raw_train),
+                "n_test": len(split.y_test),
+                "n_anomalies_test": int(split.y_test.sum()),
+            }
+            done: dict[str, dict[str, Any]] = {}  # aedetect settings already run on this split
+            for m in methods:
+                key = _aedetect_key(m, split, settings.epochs)
+                if key is not None and key in done:
+                    row = {
+                        **done[key],
+                        "method": m.name,
+                        "note": f"same settings as {done[key]['method']}",
+                    }
+                else:
+                    row = run_one(m, split, settings.epochs, settings.peer_scaling)
+                    if key is not None:
+                        done[key] = row
+                rows.append({**info, **row})
+                auc = f"AUROC {row['auroc']:.3f} fit {row['fit_s']:.2f}s" if "auroc" in row else ""
+                log(
+                    f"[{spec.name} {i}/{len(splits)} group {split.group} seed {split.seed}] "
+                    f"{m.name}: {auc or row['status']}"
+                )
+    return rows
+
+
+def _aedetect_key(method: Method, split: bench_data.Split, epochs: int | None) -> str | None:
+    if method.name not in AEDETECT_METHODS or method.params is None:
+        return None
+    ctx = Context(split.seed, split.data_type, split.sequence_columns, epochs, split.dataset)
+    return repr(sorted(method.params(ctx).items()))
+
+
+# ------------------------------------------------------------------ speed
+def run_speed(settings: Settings) -> dict[str, Any] | None:
+    """``benchmarks/train_speed.py``: quick settings in quick mode, 3 repeats otherwise."""
+    from benchmarks import train_speed
+
+    argv = ["--quick"] if settings.quick else ["--repeats", "3"]
+    try:
+        result = train_speed.main(argv)
+    except SystemExit as exc:  # train_speed exits when mlxtend is missing
+        settings.notes.append(f"speed: skipped ({exc})")
+        return None
+    except Exception as exc:
+        settings.notes.append(f"speed: {_error(exc)}")
+        return None
+    result["command"] = f".venv/bin/python benchmarks/train_speed.py {' '.join(argv)}"
+    return result
+
+
+# ------------------------------------------------------------------ throughput
+def run_throughput(settings: Settings, repeats: int = 3) -> dict[str, Any] | None:
+    """aedetect decision_function vs a bare forward of ``module_`` on pre-encoded tensors."""
+    import torch
+
+    from aedetect import AutoencoderDetector
+    from aedetect.data.encoding import as_frame
+    from aedetect.data.synthetic import synthetic_arrays
+
+    n, cols = settings.throughput_rows, settings.scaling_cols
+    try:
+        X, _ = synthetic_arrays("global", n_rows=n, n_anomalies=n // 100, dim=cols, seed=0)
+        X = X.astype(np.float32)
+        det = AutoencoderDetector(epochs=2, random_state=0).fit(X[: min(n, 10_000)])
+        encoded = torch.from_numpy(det.encoder_.transform(as_frame(X)))
+        module = det.module_.eval()
+
+        def best(fn) -> float:
+            fn()  # warm-up
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        def bare(chunk: int) -> None:
+            with torch.inference_mode():
+                for start in range(0, n, chunk):
+                    module(encoded[start : start + chunk])
+
+        ae_s = best(lambda: det.decision_function(X))
+        # The faster of one call on all rows and calls on 8,192-row chunks (cache-sized,
+        # what aedetect's scoring does): the baseline is the network at its best.
+        whole_s, chunked_s = best(lambda: bare(n)), best(lambda: bare(8192))
+        bare_s = min(whole_s, chunked_s)
+    except Exception as exc:
+        settings.notes.append(f"throughput: {_error(exc)}")
+        return None
+    return {
+        "rows": n,
+        "cols": cols,
+        "network": "-".join(str(w) for w in (cols, *det.hidden, *det.hidden[-2::-1], cols)),
+        "aedetect_s": ae_s,
+        "bare_s": bare_s,
+        "bare_whole_s": whole_s,
+        "bare_chunked_s": chunked_s,
+        "aedetect_rows_per_s": n / ae_s,
+        "bare_rows_per_s": n / bare_s,
+        "ratio": ae_s / bare_s,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+# ------------------------------------------------------------------ scaling
+def run_scaling(settings: Settings) -> list[dict[str, Any]]:
+    """One fresh process per (method, rows); past the budget, larger sizes are skipped."""
+    rows: list[dict[str, Any]] = []
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    tmp = tempfile.TemporaryDirectory(prefix="aedetect-scaling-")
+    tables: dict[int, Path] = {}
+    for name in settings.scaling_methods:
+        method = METHODS[name]
+        if method.missing():
+            settings.notes.append(f"scaling {name}: skipped, {', '.join(method.missing())} missing")
+            continue
+        failed_at: str | None = None
+        for n in settings.scaling_rows:
+            base = {"method": name, "rows": n, "cols": settings.scaling_cols}
+            if failed_at is not None:
+                rows.append({**base, "status": f"skipped: {failed_at}"})
+                continue
+            if n not in tables:
+                from benchmarks.scaling import make_table
+
+                tables[n] = Path(tmp.name) / f"table-{n}.npy"
+                np.save(tables[n], make_table(n, settings.scaling_cols))
+            log(f"scaling {name} {n:,} rows ...")
+            row = _scaling_child(settings, name, n, env, tables[n])
+            rows.append({**base, **row})
+            if row["status"] != "ok":
+                failed_at = f"{row['status']} at {n:,} rows"
+            log(f"scaling {name} {n:,} rows: {row['status']} {row.get('fit_s', '')}")
+    tmp.cleanup()
+    return rows
+
+
+def _scaling_child(
+    settings: Settings, name: str, n: int, env: dict[str, str], data: Path
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.scaling",
+        "--method",
+        name,
+        "--rows",
+        str(n),
+        "--cols",
+        str(settings.scaling_cols),
+        "--epochs",
+        str(settings.scaling_epochs),
+        "--budget",
+        str(settings.budget_s),
+        "--data",
+        str(data),
+    ]
+    if settings.threads is not None:
+        cmd += ["--threads", str(settings.threads)]
+    # The child ends itself past the budget; this limit only guards against a hang
+    # elsewhere (imports, making the data, scoring).
+    limit = 2 * settings.budget_s + 120 + n / 5_000
+    dnf = {"status": f"did not finish in {settings.budget_s:g} s"}
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=limit, env=env, cwd=ROOT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return dnf
+    if done.returncode == -signal.SIGALRM:
+        return dnf
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        return {"status": "error: " + lines[-1][:300]}
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"status": "error: no result printed"}
+    result.pop("method", None)
+    if result["fit_s"] > settings.budget_s:
+        return {**result, "status": f"did not finish in {settings.budget_s:g} s"}
+    return {**result, "status": "ok"}
+
+
+# ------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from benchmarks import report
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    settings = parse_args(argv)
+    limits = None
+    if settings.threads is not None:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(settings.threads)
+        limits = threadpool_limits(settings.threads)  # numpy's and scikit-learn's BLAS
+    logging.getLogger("aedetect").setLevel(logging.ERROR)  # constant-pixel warnings
+    started = time.perf_counter()
+    machine = machine_info()
+    if machine["load_avg_1m_before"] > 0.5:
+        log(
+            f"WARNING: 1-minute load average {machine['load_avg_1m_before']:.2f} before the run: "
+            "timings are distorted by other processes"
+        )
+    result: dict[str, Any] = {"machine": machine, "settings": settings}
+    result["accuracy"] = run_accuracy(settings) if "accuracy" in settings.parts else []
+    result["speed"] = run_speed(settings) if "speed" in settings.parts else None
+    result["throughput"] = run_throughput(settings) if "throughput" in settings.parts else None
+    result["scaling"] = run_scaling(settings) if "scaling" in settings.parts else []
+    machine["load_avg_1m_after"] = os.getloadavg()[0]
+    result["wall_s"] = time.perf_counter() - started
+    written = report.write_all(result)
+    if limits is not None:
+        limits.restore_original_limits()
+    log(f"done in {result['wall_s']:.0f} s; wrote {', '.join(str(p) for p in written)}")
+    return result
+
+
+__all__ = ["BEST_PER_DATA_TYPE", "main"]
