@@ -28,6 +28,9 @@ import numpy as np
 # ``preset`` is expanded with ``preset_params``; the other keys are parameters.
 BEST_PER_DATA_TYPE: dict[str, dict[str, Any]] = {
     "pixels": {"scaling": "pooled"},
+    # The best image preset on mnist5k one-class (BENCHMARKS.md, "Images"): reference
+    # E's 784-100-50-100-784 tanh network, with 60 epochs for the ~400-image classes.
+    "mnist5k": {"preset": "mnist-100-50", "epochs": 60},
     "sequences": {"preset": "sequence-ae-onehot"},
     "tables": {},
 }
