@@ -283,7 +283,8 @@ class Scorer:
         return torch.from_numpy(self.state_[name]).to(device)
 
     def _reconstruction(self, module: nn.Module, xb: torch.Tensor) -> torch.Tensor:
-        err = (module(self._clamped(xb)) - xb).square() @ self.weights
+        # In place on the fresh reconstruction: no temporaries per chunk.
+        err = module(self._clamped(xb)).sub_(xb).square_() @ self.weights
         return err.div(self.n_columns) if self.config.reduction == "mean" else err
 
     def _layers(self, module: nn.Module, xb: torch.Tensor) -> list[torch.Tensor]:
@@ -325,6 +326,7 @@ class Scorer:
         return -(torch.logsumexp(stacked, dim=1) - np.log(len(eps)))
 
     # ----------------------------------------------------------------- api
+    @torch.no_grad()
     @torch.no_grad()
     def scores(
         self, module: nn.Module, X: torch.Tensor, names: tuple[str, ...], chunk: int = CHUNK

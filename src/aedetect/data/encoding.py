@@ -64,7 +64,8 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
     if arr.dtype.kind == "c":
         raise DataError("Complex data not supported")
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+    # copy=False: pandas 3 would otherwise copy the whole array for a read-only view.
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])], copy=False)
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, int]:
@@ -93,9 +94,12 @@ def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
 
 def _numeric_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
     """Return the named columns as one float64 matrix, NaN for missing values."""
-    sub = frame[names]
+    # Selecting every column in order would copy the frame for nothing.
+    sub = frame if list(frame.columns) == names else frame[names]
     if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
-        return sub.to_numpy(dtype=np.float64, na_value=np.nan)
+        # float32 input (pixels, most arrays) stays float32: no 2x upcast copy.
+        single = all(t == np.float32 for t in sub.dtypes)
+        return sub.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
     return np.column_stack([_parse_numeric(sub[name], name) for name in names])
 
 
@@ -408,14 +412,19 @@ class TabularEncoder:
         names = [c.name for c in cols]
         values = _numeric_matrix(frame, names)
         self._check_matrix(values, names, allow_nan=impute)
-        offset = np.array([c.offset for c in cols])
-        scale = np.array([c.scale for c in cols])
+        offset = np.array([c.offset for c in cols], dtype=values.dtype)
+        scale = np.array([c.scale for c in cols], dtype=values.dtype)
         pos = np.array([c.start for c in cols])
         if impute:
             nan = np.isnan(values)
-            values = np.where(nan, np.array([c.fill for c in cols]), values)
+            values = np.where(nan, np.array([c.fill for c in cols], dtype=values.dtype), values)
             out[:, pos + 1] = nan
-        out[:, pos] = (values - offset) / scale
+        if len(pos) and pos[-1] - pos[0] == len(pos) - 1:  # contiguous: no temporaries
+            block = out[:, pos[0] : pos[-1] + 1]
+            np.subtract(values, offset, out=block, casting="same_kind")
+            np.divide(block, scale.astype(np.float32), out=block)
+        else:
+            out[:, pos] = (values - offset) / scale
 
     def _encode_categorical(
         self, series: pd.Series, col: _Column, out: np.ndarray, impute: bool
