@@ -290,3 +290,26 @@ def test_conv_module_layers():
     assert [o.shape[1] for o in outs] == [32 * 784, 32 * 196, 16 * 196, 16 * 49, 8 * 49, 8 * 49]
     assert torch.equal(outs[-1], m.encode(x))
     assert m(x).shape == (2, 784) and m(x.reshape(2, 1, 28, 28)).shape == (2, 1, 28, 28)
+
+
+def test_latent_scores_on_a_conv_model_round_trip(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from aedetect import load, save
+
+    images = load_digits().images[:300]
+    det = AutoencoderDetector(
+        architecture="conv",
+        conv_encoder=(4, "pool", 4),
+        scoring="layerwise",
+        epochs=3,
+        random_state=0,
+    ).fit(images)
+    every = det.all_scores(images[:20])
+    assert {"reconstruction", "latent-kmeans", "layerwise"} <= set(every.columns)
+    assert np.isfinite(every.to_numpy()).all()
+    # one standardised distance per encoder stage (conv, pool, conv)
+    assert int(det.scorer_.state_["n_layers"][0]) == 3
+    save(det, tmp_path / "conv.aedetect")
+    again = load(tmp_path / "conv.aedetect")
+    assert np.array_equal(again.decision_function(images), det.decision_function(images))
