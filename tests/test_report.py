@@ -32,11 +32,14 @@ def run_dir(tmp_path_factory):
         ],
     )
     assert res.exit_code == 0, res.output
+    (out.parent / "stdout.txt").write_text(res.output)
     return out
 
 
 def test_run_ends_in_a_report_and_prints_its_path(run_dir):
     assert (run_dir / "report.html").exists()
+    last = (run_dir.parent / "stdout.txt").read_text().strip().splitlines()[-1]
+    assert last.split() == ["report", str(run_dir / "report.html")]
 
 
 def test_report_is_self_contained_with_every_figure(run_dir):

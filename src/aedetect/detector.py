@@ -445,7 +445,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     def _validate_score_params(
         self, choice: Callable[..., None], integer: Callable[..., None], real: Callable[..., None]
     ) -> None:
-        """Model-kind and score parameters (issue 5), kept apart for an easy merge."""
+        """Validate the model-kind and score parameters."""
         choice("model", MODELS)
         real("kl_weight", 0.0, np.inf, False, True)
         integer("kl_anneal", 0)

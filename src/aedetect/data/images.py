@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import Table
+from aedetect.data.readers import Table, load_npy
 from aedetect.exceptions import DataError
 
 __all__ = [
@@ -312,16 +312,7 @@ def read_image_folder(
 def read_npy_images(path: str | Path) -> np.ndarray:
     """Read a .npy array of images (n, h, w) or (n, h, w, c) as (n, c, h, w)."""
     p = Path(path)
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise DataError(
-                f"{p}: holds Python objects; aedetect never unpickles data files"
-            ) from None
-        raise DataError(f"{p}: not a valid .npy file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{p}: not a valid .npy file ({exc})") from None
+    arr = load_npy(p)
     if arr.ndim not in (3, 4) or arr.dtype.kind not in "biuf":
         raise DataError(
             f"{p}: array of shape {arr.shape} and type {arr.dtype}; images need numbers "

@@ -88,9 +88,10 @@ def _check_short_rows(p: Path, sep: str, width: int) -> None:
                 raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
 
 
-def _read_npy(p: Path) -> pd.DataFrame:
+def load_npy(p: Path) -> np.ndarray:
+    """Load a .npy array without ever unpickling; raise :class:`DataError` naming the file."""
     try:
-        arr = np.load(p, allow_pickle=False)
+        return np.load(p, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise DataError(
@@ -99,6 +100,10 @@ def _read_npy(p: Path) -> pd.DataFrame:
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{p}: not a valid .npy file ({exc})") from None
+
+
+def _read_npy(p: Path) -> pd.DataFrame:
+    arr = load_npy(p)
     if arr.ndim == 1:
         raise DataError(f"{p}: 1D array of shape {arr.shape}; expected rows x columns")
     if arr.ndim > 2:
