@@ -112,3 +112,35 @@ def test_save_is_atomic_when_writing_fails(fitted_small, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         save(fitted_small, tmp_path / "m.aedetect")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------ files written by the 0.1.0 release
+OLD_MODELS = ("dense_ae", "vae_layerwise", "conv", "conv_vae", "sequences")
+
+
+@pytest.fixture(scope="module")
+def old_inputs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "make_fixtures.py"
+    spec = importlib.util.spec_from_file_location("make_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.inputs(), {name: which for name, (_, which) in module.detectors().items()}
+
+
+@pytest.mark.parametrize("name", OLD_MODELS)
+def test_old_release_model_files_score_identically(name, old_inputs):
+    from pathlib import Path
+
+    data, which = old_inputs
+    here = Path(__file__).parent / "data"
+    expected = np.load(here / f"{name}_expected.npz")
+    det = load(here / f"{name}.aedetect")
+    X = data[which[name]]
+    np.testing.assert_allclose(det.decision_function(X), expected["scores"], rtol=1e-6, atol=1e-9)
+    table = det.all_scores(X)
+    assert list(table.columns) == list(expected["columns"])
+    np.testing.assert_allclose(table.to_numpy(), expected["all_scores"], rtol=1e-6, atol=1e-9)
+    assert np.array_equal(det.predict(X), expected["predict"])
