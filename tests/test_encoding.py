@@ -120,7 +120,7 @@ def test_inverse_transform_decodes_units_and_categories(small_frame):
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="scaling must be one of"):
         TabularEncoder(scaling="log").fit([[1.0]])
-    with pytest.raises(ConfigError, match="category_weight must be a positive number, got -1"):
+    with pytest.raises(ConfigError, match=r"category_weight must be in \(0.0, inf\), got -1"):
         TabularEncoder(category_weight=-1).fit([[1.0]])
 
 

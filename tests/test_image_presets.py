@@ -7,14 +7,16 @@ import torch
 from torch import nn
 
 from aedetect import AutoencoderDetector
+from aedetect.models.factory import build as build_module
+from aedetect.models.factory import spec_from_params
 from aedetect.models.presets import PRESETS
 
 
 def build(name: str, shape=(1, 28, 28)) -> tuple[AutoencoderDetector, nn.Module]:
     det = AutoencoderDetector.from_preset(name)
-    det._validate_params()
+    det.check_params()
     n = shape[0] * shape[1] * shape[2]
-    return det, det._build_module(n, shape)
+    return det, build_module(spec_from_params(det.get_params(), n, shape))
 
 
 def conv_layers(module: nn.Module) -> list[tuple]:

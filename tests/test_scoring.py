@@ -2,7 +2,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from aedetect.scoring import feature_squared_errors, reconstruction_scores, reconstructions
+from aedetect.scoring import ScoreConfig, Scorer, feature_squared_errors, reconstructions
+
+
+def reconstruction_scores(module, X, weights, n_columns, bounds=None, chunk=8192):
+    scorer = Scorer(ScoreConfig(), weights, n_columns, bounds)
+    return scorer.scores(module, X, ("reconstruction",), chunk=chunk)["reconstruction"]
 
 
 class Zero(nn.Module):

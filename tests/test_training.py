@@ -1,14 +1,15 @@
 import torch
 
 from aedetect.models import DenseAutoencoder
-from aedetect.training import TrainConfig, _denormals_flushed, cpu_threads, flushed_denormals, train
+from aedetect.runtime import cpu_threads, denormals_flushed, flushed_denormals
+from aedetect.training import TrainConfig, train
 
 
 def test_flush_denormal_is_restored():
     torch.set_flush_denormal(False)
     with flushed_denormals():
-        assert _denormals_flushed()
-    assert not _denormals_flushed()
+        assert denormals_flushed()
+    assert not denormals_flushed()
 
 
 def test_thread_count_is_restored():

@@ -4,6 +4,7 @@ Train on (mostly) normal data; items the autoencoder reconstructs badly are
 anomalous. Higher score = more anomalous; ``predict`` gives 0/1.
 """
 
+from aedetect._version import __version__
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import (
     AedetectError,
@@ -12,8 +13,6 @@ from aedetect.exceptions import (
     ModelFileError,
     NotFittedError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AedetectError",

@@ -1,69 +1,40 @@
-"""AutoencoderDetector: the scikit-learn-style estimator that ties the pieces together."""
+"""AutoencoderDetector: a thin scikit-learn-style estimator over the library's pieces.
+
+Parameters are checked by :mod:`aedetect.params` (the table is
+:attr:`AutoencoderDetector.parameter_constraints`), the network is built by
+:mod:`aedetect.models.factory`, trained by :mod:`aedetect.training` (through
+:mod:`aedetect.fitting`), scored by :mod:`aedetect.scoring`, thresholded by
+:mod:`aedetect.thresholds`, and computed under :mod:`aedetect.runtime`'s scoped
+settings. :meth:`~AutoencoderDetector.to_state` and
+:meth:`~AutoencoderDetector.from_state` give the fitted detector as plain data.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from sklearn.base import BaseEstimator, OutlierMixin
 
-from aedetect.data.encoding import MISSING, SCALINGS, TabularEncoder, as_frame
+from aedetect import fitting, state
+from aedetect.data.encoding import TabularEncoder, as_frame
 from aedetect.data.images import image_rows
-from aedetect.data.sequences import ENCODINGS as SEQUENCE_ENCODINGS
-from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.models import (
-    ACTIVATIONS,
-    OUTPUT_ACTIVATIONS,
-    POOLINGS,
-    UPSAMPLINGS,
-    ConvAutoencoder,
-    ConvVAE,
-    DenseAutoencoder,
-    DenseVAE,
-    add_input_noise,
-    layer_activations,
-)
-from aedetect.models.conv import check_tokens
-from aedetect.scoring import (
-    DISTANCES,
-    ENSEMBLE_METHODS,
-    LAYER_COMBINES,
-    REDUCTIONS,
-    SCORES,
-    ScoreConfig,
-    Scorer,
-    feature_squared_errors,
-    reconstructions,
-)
-from aedetect.thresholds import ContaminationThreshold, check_contamination, parse_threshold
-from aedetect.training import (
-    OPTIMIZERS,
-    EpochCallback,
-    History,
-    TrainConfig,
-    cpu_threads,
-    flushed_denormals,
-    train,
-)
+from aedetect.exceptions import ConfigError, DataError
+from aedetect.inference import DetectorOutputs
+from aedetect.models.factory import ModelSpec, build, spec_from_params
+from aedetect.params import DETECTOR
+from aedetect.runtime import compute, resolve_device, resolve_seed
+from aedetect.scoring import Scorer
+from aedetect.thresholds import fit_rule, threshold_rule
+from aedetect.training import EpochCallback, History
 
-__all__ = ["AutoencoderDetector"]
-
-log = logging.getLogger(__name__)
-
-LOSSES = ("mse", "bce")
-DEVICES = ("auto", "cpu", "cuda")
-MODELS = ("ae", "vae", "conv-vae")
-ARCHITECTURES = ("dense", "conv")
+__all__ = ["AutoencoderDetector", "History"]
 
 
-class AutoencoderDetector(OutlierMixin, BaseEstimator):
+class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
     """Anomaly detector that scores rows by how badly an autoencoder rebuilds them.
 
     Train on (mostly) normal rows; rows the autoencoder reconstructs badly are
@@ -85,9 +56,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     activity_l1 : float, default=0.0
         L1 penalty on the first hidden layer's activations (Keras'
         ``activity_regularizer``), added to the training loss.
-    architecture : {"dense", "conv"}, default="dense"
-        Fully connected layers (``hidden``) or a convolutional autoencoder
-        (``conv_encoder``, ``conv_decoder``); ``conv`` needs images.
+    architecture : {"dense", "conv"}, optional
+        Deprecated: give ``model`` alone (``architecture="conv"`` is
+        ``model="conv"``). Still accepted for one release, with a ``FutureWarning``;
+        a contradictory pair such as ``model="vae", architecture="conv"`` is refused.
     image_shape : tuple of int, optional
         ``(channels, height, width)`` of images given as flat pixel columns
         (channel-first order, as ``images.reshape(n, -1)`` of (n, c, h, w)). Not
@@ -106,11 +78,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         What ``"pool"`` does.
     upsampling : {"nearest", "bilinear"}, default="nearest"
         What ``"up"`` does.
-    model : {"ae", "vae", "conv-vae"}, default="ae"
-        ``ae``: a dense autoencoder. ``vae``: a dense variational autoencoder
-        (Gaussian latent, KL term). ``conv-vae``: a convolutional VAE on images;
-        needs images (an array shaped (n, h, w) or (n, h, w, c), or ``image_shape``);
-        ``hidden`` then gives the conv channels and, last, the latent size.
+    model : {"ae", "conv", "vae", "conv-vae"}, default="ae"
+        ``ae``: a dense autoencoder (``hidden``). ``conv``: a convolutional
+        autoencoder (``conv_encoder``, ``conv_decoder``). ``vae``: a dense
+        variational autoencoder (Gaussian latent, KL term). ``conv-vae``: a
+        convolutional VAE, whose ``hidden`` gives the conv channels and, last, the
+        latent size. ``conv`` and ``conv-vae`` need images (an array shaped
+        (n, h, w) or (n, h, w, c), or ``image_shape``).
     kl_weight : float, default=1.0
         Weight of the VAE's KL term (per input feature, on the scale of the MSE).
     kl_anneal : int, default=0
@@ -237,6 +211,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Number of input columns (pixels times channels for images).
     image_shape_ : tuple of int or None
         ``(channels, height, width)`` of the training images; None for tables.
+    spec_ : ModelSpec
+        The network's kind and shapes (:mod:`aedetect.models.factory`), as saved.
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame.
 
@@ -257,7 +233,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         output_activation: str = "identity",
         dropout: float = 0.0,
         activity_l1: float = 0.0,
-        architecture: str = "dense",
+        architecture: str | None = None,
         image_shape: tuple[int, int, int] | None = None,
         conv_encoder: tuple[int | str, ...] = (32, "pool", 16, "pool", 8),
         conv_decoder: tuple[int | str, ...] | None = None,
@@ -361,138 +337,23 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(str(exc.args[0])) from None
         return cls(**{**params, **overrides})
 
+
+    #: Constraint of every parameter, by name (:data:`aedetect.params.DETECTOR`).
+    #: Not ``_parameter_constraints``: scikit-learn would read its own types there.
+    parameter_constraints = DETECTOR
+
     # ------------------------------------------------------------ checks
-    def _validate_params(self) -> None:
-        def choice(name: str, allowed: tuple[str, ...]) -> None:
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    def check_params(self) -> None:
+        """Validate the parameters without fitting; raise ConfigError naming the first bad one."""
+        fitting.check_params(self.get_params(deep=False))
 
-        def integer(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-
-        def real(name: str, low: float, high: float, low_open: bool, high_open: bool) -> None:
-            value = getattr(self, name)
-            ok = (
-                isinstance(value, numbers.Real)
-                and not isinstance(value, bool)
-                and np.isfinite(value)
-            )
-            if ok:
-                ok = (value > low if low_open else value >= low) and (
-                    value < high if high_open else value <= high
-                )
-            if not ok:
-                lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-                raise ConfigError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
-
-        hidden = self.hidden
-        if (
-            isinstance(hidden, (str, bytes))
-            or not hasattr(hidden, "__len__")
-            or len(hidden) == 0
-            or not all(isinstance(h, numbers.Integral) and h >= 1 for h in hidden)
-        ):
-            raise ConfigError(
-                f"hidden must be a non-empty sequence of positive integers, got {hidden!r}"
-            )
-        try:
-            acts = layer_activations(self.activation, len(hidden))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        for act in acts:
-            if act not in ACTIVATIONS:
-                raise ConfigError(
-                    f"activation must be one of {', '.join(ACTIVATIONS)}, got {act!r}"
-                )
-        choice("output_activation", OUTPUT_ACTIVATIONS)
-        choice("architecture", ARCHITECTURES)
-        choice("pooling", POOLINGS)
-        choice("upsampling", UPSAMPLINGS)
-        integer("kernel_size", 1)
-        if self.architecture == "conv":
-            self._validate_conv()
-        choice("optimizer", OPTIMIZERS)
-        choice("loss", LOSSES)
-        choice("scaling", SCALINGS)
-        choice("missing", MISSING)
-        choice("sequence_encoding", SEQUENCE_ENCODINGS)
-        choice("device", DEVICES)
-        real("dropout", 0.0, 1.0, False, True)
-        real("activity_l1", 0.0, np.inf, False, True)
-        integer("epochs", 1)
-        if self.batch_size != "auto":
-            integer("batch_size", 1)
-        integer("patience", 1)
-        real("lr", 0.0, np.inf, True, True)
-        real("weight_decay", 0.0, np.inf, False, True)
-        real("validation_fraction", 0.0, 1.0, False, True)
-        real("category_weight", 0.0, np.inf, True, True)
-        if self.clip is not None:
-            real("clip", 0.0, np.inf, True, True)
-        check_contamination(self.contamination)
-        self._threshold_rule()
-        if self.loss == "bce" and self.output_activation != "sigmoid":
-            raise ConfigError(
-                f"loss='bce' needs output_activation='sigmoid', got {self.output_activation!r}"
-            )
-        self._validate_score_params(choice, integer, real)
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("device='cuda' but no CUDA device is available; use 'auto' or 'cpu'")
-
-    def _validate_score_params(
-        self, choice: Callable[..., None], integer: Callable[..., None], real: Callable[..., None]
-    ) -> None:
-        """Validate the model-kind and score parameters."""
-        choice("model", MODELS)
-        real("kl_weight", 0.0, np.inf, False, True)
-        integer("kl_anneal", 0)
-        real("noise", 0.0, np.inf, False, True)
-        choice("scoring", SCORES)
-        choice("reduction", REDUCTIONS)
-        integer("n_clusters", 1)
-        choice("distance", DISTANCES)
-        choice("layer_combine", LAYER_COMBINES)
-        choice("ensemble_method", ENSEMBLE_METHODS)
-        integer("mc_samples", 1)
-        parts = self.ensemble
-        allowed = tuple(s for s in SCORES if s != "ensemble")
-        if isinstance(parts, str) or not parts or any(p not in allowed for p in parts):
-            raise ConfigError(
-                f"ensemble must be a non-empty tuple of {', '.join(allowed)}, got {parts!r}"
-            )
-        vae_only = "reconstruction-probability"
-        if self.model == "ae" and (self.scoring == vae_only or vae_only in parts):
-            raise ConfigError(f"scoring {vae_only!r} needs model='vae' or 'conv-vae', got 'ae'")
-        if self.model != "ae" and self.activity_l1 > 0:
-            raise ConfigError(f"activity_l1 works with model='ae' only, got {self.model!r}")
-
-    def _validate_conv(self) -> None:
-        try:
-            check_tokens(self.conv_encoder, "conv_encoder", "pool")
-            if self.conv_decoder is not None:
-                check_tokens(self.conv_decoder, "conv_decoder", "up")
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-        if not isinstance(self.activation, str):
-            raise ConfigError(
-                f"activation must be one name with architecture='conv', got {self.activation!r}"
-            )
-        if self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd, got {self.kernel_size}")
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet: call fit first"
-            )
+    # TODO(merge): cli.py still calls this; it becomes check_params() there, then delete.
+    _validate_params = check_params
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")
 
-    def __sklearn_tags__(self):  # noqa: D105 - scikit-learn hook
+    def __sklearn_tags__(self):
         from sklearn.utils import TransformerTags
 
         tags = super().__sklearn_tags__()
@@ -502,61 +363,6 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.non_deterministic = self.random_state is None
         return tags
-
-    # ------------------------------------------------------------- helpers
-    def _resolve_seed(self) -> int:
-        rs = self.random_state
-        if rs is None:
-            return int(np.random.SeedSequence().generate_state(1)[0])
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(0, 2**31 - 1))
-        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            return int(rs) % (2**32)
-        raise ConfigError(f"random_state must be an integer or None, got {rs!r}")
-
-    def _torch_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
-
-    @contextlib.contextmanager
-    def _compute(self) -> Iterator[None]:
-        """Thread count and subnormal flushing for training and scoring."""
-        with cpu_threads(), flushed_denormals():
-            yield
-
-    def _flat(self, X: Any) -> Any:
-        """Images (n, h, w) / (n, h, w, c) as flat rows, checked against the training shape."""
-        flat, shape = image_rows(X)
-        if shape is not None and shape != self.image_shape_:
-            raise DataError(
-                f"images are {'x'.join(map(str, shape))} (channels x height x width), but "
-                f"{type(self).__name__} was fitted on "
-                + (
-                    "a table"
-                    if self.image_shape_ is None
-                    else "x".join(map(str, self.image_shape_))
-                )
-            )
-        return flat
-
-    def _encode(self, X: Any) -> torch.Tensor:
-        X = self._flat(X)
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input"
-            )
-        encoded = self.encoder_.transform(frame)
-        return torch.from_numpy(encoded).to(self._device_)
-
-    def _loss_fn(self, weights: torch.Tensor, n_columns: int):
-        if self.loss == "bce":
-            return lambda out, x: F.binary_cross_entropy(out, x.clamp(0.0, 1.0))
-        if bool((weights == 1).all()):
-            return F.mse_loss
-        return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
 
     # ----------------------------------------------------------------- fit
     def fit(
@@ -568,8 +374,8 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
             Training rows, mostly normal. DataFrames may mix numbers and text.
-        y : ignored
-            Present for scikit-learn compatibility.
+        y : array-like of 0/1, optional
+            Labels; only the ``f1`` threshold rule uses them.
         on_epoch : callable, optional
             ``on_epoch(epoch, train_loss, val_loss)`` after every epoch (progress).
 
@@ -577,403 +383,123 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         -------
         self : AutoencoderDetector
         """
-        self._validate_params()
-        X, image_shape = image_rows(X)
+        params = self.get_params(deep=False)
+        fitting.check_params(params)
+        X, shape = image_rows(X)
         frame = as_frame(X)
-        image_shape = self._image_shape(image_shape, frame.shape[1])
-        n = len(frame)
-        if n < 2:
+        shape = fitting.image_shape(params, shape, frame.shape[1])
+        if len(frame) < 2:
+            n = len(frame)
             raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
-        encoder = TabularEncoder(
-            self.scaling,
-            self.categorical,
-            self.category_weight,
-            self.missing,
-            self.clip,
-            self.sequence_columns,
-            self.token_sep,
-            self.sequence_encoding,
-        )
-        encoded = encoder.fit_transform(frame)
-        constant = encoder.constant_columns_
-        if constant:
-            shown = ", ".join(repr(c) for c in constant[:5]) + (
-                ", ..." if len(constant) > 5 else ""
-            )
-            log.warning(
-                "%d column(s) constant in training (%s): "
-                "any other value there will count as unusual",
-                len(constant),
-                shown,
-            )
-        if self.loss == "bce" and (encoded.min() < 0 or encoded.max() > 1):
-            raise ConfigError("loss='bce' needs inputs scaled to [0, 1]: use scaling='minmax'")
-        seed = self._resolve_seed()
-        device = self._torch_device()
-        train_idx, val_idx = self._split(n, seed)
+        encoder, encoded = fitting.encode_training(params, frame)
+        seed, device = resolve_seed(self.random_state), resolve_device(self.device)
+        spec = spec_from_params(params, encoder.n_features_out_, shape)
+        train_idx, val_idx = fitting.validation_split(len(frame), self.validation_fraction, seed)
         X_all = torch.from_numpy(encoded).to(device)
-        bounds = self._bounds(encoder, device)
-        X_fit = X_all.clamp(*bounds)
-        weights = torch.from_numpy(encoder.feature_weights_).to(device)
-        n_columns = len(encoder.columns_)
-        config = TrainConfig(
-            epochs=int(self.epochs),
-            batch_size=self._batch_size(len(train_idx)),
-            lr=float(self.lr),
-            optimizer=self.optimizer,
-            weight_decay=float(self.weight_decay),
-            patience=int(self.patience),
-        )
-        callback = on_epoch
-        if self.verbose and callback is None:
-            callback = _log_epoch
-        with self._compute(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = self._build_module(encoded.shape[1], image_shape).to(device)
-            callback, noise_hook = self._training_hooks(module, callback)
-            generator = torch.Generator().manual_seed(seed)
-            history = train(
-                module,
+        self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
+        X_fit = X_all.clamp(*self._bounds_)
+        loss_fn = fitting.make_loss(self.loss, self._weights_, len(encoder.columns_))
+        with compute(), torch.random.fork_rng(devices=[]):
+            self.module_, self.history_ = fitting.train_module(
+                params,
+                spec,
                 X_fit[train_idx] if val_idx is not None else X_fit,
-                self._loss_fn(weights, n_columns),
-                config,
+                loss_fn,
+                seed,
                 X_val=X_fit[val_idx] if val_idx is not None else None,
-                generator=generator,
-                on_epoch=callback,
-                extra_loss=module.penalty if self.activity_l1 > 0 or self.model != "ae" else None,
+                on_epoch=on_epoch,
             )
-            if noise_hook is not None:
-                noise_hook.remove()
-            if self.model != "ae":
-                module.kl_scale = 1.0
-            scorer = self._scorer(weights, n_columns, bounds)
-            scores = scorer.fit(module, X_all, seed)
-        names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else None
+            self.scorer_ = self._new_scorer()
+            scores = self.scorer_.fit(self.module_, X_all, seed)
+        rule = threshold_rule(self.threshold, self.contamination)
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
-        threshold = self._fit_threshold(scores, val_scores, y)
-        self._set_fitted(
-            encoder,
-            module,
-            history,
-            frame.shape[1],
-            names,
-            device,
-            scores,
-            scorer,
-            threshold,
-            image_shape,
-        )
+        fit_rule(rule, scores, val_scores, y, name=f"threshold={self.threshold!r}")
+        self._set_scores(scores, float(rule.threshold_), rule.describe())
         return self
-
-    def _threshold_rule(self) -> Any:
-        if self.threshold is None:
-            return ContaminationThreshold(self.contamination)
-        if not isinstance(self.threshold, str):
-            raise ConfigError(f"threshold must be a rule such as 'mad:3', got {self.threshold!r}")
-        return parse_threshold(self.threshold)
-
-    def _fit_threshold(self, scores: np.ndarray, val_scores: np.ndarray | None, y: Any) -> float:
-        """Fit the threshold rule: on all scores, on held-out rows, or with labels."""
-        rule = self._threshold_rule()
-        if rule.needs_labels:
-            if y is None:
-                raise ConfigError(
-                    f"threshold={self.threshold!r} needs 0/1 labels: fit(X, y), "
-                    "or --label-column on the command line"
-                )
-            rule.fit(scores, np.asarray(y))
-        elif rule.needs_normal_scores:
-            if val_scores is None:
-                log.warning(
-                    "threshold=%r wants held-out normal rows but validation_fraction gives "
-                    "none; using the training scores",
-                    self.threshold,
-                )
-            rule.fit(scores if val_scores is None else val_scores)
-        else:
-            rule.fit(scores)
-        self.threshold_rule_ = rule.describe()
-        return float(rule.threshold_)
-
-    def _scorer(self, weights: torch.Tensor, n_columns: int, bounds: Any) -> Scorer:
-        """Build an unfitted scorer for this detector's score parameters."""
-        config = ScoreConfig(
-            score=self.scoring,
-            reduction=self.reduction,
-            n_clusters=int(self.n_clusters),
-            distance=self.distance,
-            layer_combine=self.layer_combine,
-            ensemble=tuple(self.ensemble),
-            ensemble_method=self.ensemble_method,
-            mc_samples=int(self.mc_samples),
-        )
-        return Scorer(config, weights, n_columns, bounds)
-
-    def _training_hooks(
-        self, module: torch.nn.Module, callback: EpochCallback | None
-    ) -> tuple[EpochCallback | None, Any]:
-        """KL annealing (through the epoch callback) and input noise (a forward hook)."""
-        handle = add_input_noise(module, float(self.noise)) if self.noise > 0 else None
-        anneal = int(self.kl_anneal)
-        if self.model == "ae" or anneal <= 0:
-            return callback, handle
-        module.kl_scale = 1.0 / anneal
-
-        def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
-            module.kl_scale = min(1.0, (epoch + 1) / anneal)
-            if callback is not None:
-                callback(epoch, train_loss, val_loss)
-
-        return on_epoch, handle
-
-    def _image_shape(
-        self, from_data: tuple[int, int, int] | None, n_features: int
-    ) -> tuple[int, int, int] | None:
-        """Return the images' shape: from the data, else ``image_shape``; None for a table."""
-        shape = from_data
-        if shape is None and self.image_shape is not None:
-            given = self.image_shape
-            if (
-                isinstance(given, (str, bytes))
-                or not hasattr(given, "__len__")
-                or len(given) != 3
-                or not all(isinstance(v, numbers.Integral) and v >= 1 for v in given)
-            ):
-                raise ConfigError(
-                    "image_shape must be (channels, height, width) positive integers, "
-                    f"got {given!r}"
-                )
-            shape = (int(given[0]), int(given[1]), int(given[2]))
-            if int(np.prod(shape)) != n_features:
-                raise DataError(
-                    f"image_shape {shape} needs {int(np.prod(shape))} pixel columns, "
-                    f"got {n_features}"
-                )
-        if shape is None and (self.architecture == "conv" or self.model == "conv-vae"):
-            what = "architecture='conv'" if self.architecture == "conv" else "model='conv-vae'"
-            raise DataError(
-                f"{what} needs images: an array shaped (n, h, w) or (n, h, w, c), "
-                "or flat pixel columns with image_shape=(channels, height, width)"
-            )
-        return shape
 
     def _set_fitted(
         self,
         encoder: TabularEncoder,
-        module: torch.nn.Module,
-        history: History,
-        n_features_in: int,
-        feature_names: list[str] | None,
+        spec: ModelSpec,
         device: torch.device,
-        scores: np.ndarray,
-        scorer: Scorer,
-        threshold: float,
-        image_shape: tuple[int, int, int] | None = None,
+        n_features_in: int,
+        image_shape: tuple[int, int, int] | None,
+        X: Any = None,
+        names: list[str] | None = None,
     ) -> None:
-        """Set every fitted attribute; shared by ``fit`` and loading a model file."""
-        self.image_shape_ = image_shape
-        self.encoder_ = encoder
-        self.scorer_ = scorer
-        self.module_ = module
-        self.history_ = history
-        self.n_features_in_ = n_features_in
-        if feature_names is not None:
-            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        """Fitted attributes that come before training (the encoder, shapes, device)."""
+        self.encoder_, self.spec_, self._device_ = encoder, spec, device
+        self.n_features_in_, self.image_shape_ = n_features_in, image_shape
+        if isinstance(X, pd.DataFrame):
+            names = encoder.feature_names_in_
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self._device_ = device
         self._weights_ = torch.from_numpy(encoder.feature_weights_).to(device)
-        self._bounds_ = self._bounds(encoder, device)
-        self.decision_scores_ = scores
-        self.threshold_ = threshold
+        low, high = encoder.clip_bounds()
+        self._bounds_ = (torch.from_numpy(low).to(device), torch.from_numpy(high).to(device))
+
+    def _new_scorer(self) -> Scorer:
+        config = fitting.score_config(self.get_params(deep=False))
+        return Scorer(config, self._weights_, len(self.encoder_.columns_), self._bounds_)
+
+    def _set_scores(self, scores: np.ndarray, threshold: float, rule: str) -> None:
+        self.decision_scores_, self.threshold_, self.threshold_rule_ = scores, threshold, rule
         self.labels_ = (scores > threshold).astype(int)
 
-    def _batch_size(self, n_rows: int) -> int:
-        if self.batch_size == "auto":
-            return min(256, max(32, n_rows // 8))
-        return int(self.batch_size)
+    # ----------------------------------------------------------- saving
+    def to_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The fitted detector as ``(json_ready_dict, named_tensors)``; see :meth:`from_state`."""
+        self._check_fitted()
+        names = getattr(self, "feature_names_in_", None)
+        fitted = {
+            "encoder": self.encoder_.get_state(),
+            "threshold": self.threshold_,
+            "threshold_rule": getattr(self, "threshold_rule_", ""),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "history": self.history_.to_dict(),
+            "image_shape": None if self.image_shape_ is None else list(self.image_shape_),
+            "model_spec": self.spec_.to_dict(),
+        }
+        tensors = state.tensors_of("module", self.module_.state_dict())
+        tensors["decision_scores"] = torch.from_numpy(np.ascontiguousarray(self.decision_scores_))
+        tensors.update(state.tensors_of("scorer", self.scorer_.get_state()))
+        params = state.params_to_json(self.get_params(deep=False))
+        return {"params": params, "state": fitted}, tensors
 
-    @staticmethod
-    def _bounds(encoder: TabularEncoder, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        low, high = encoder.clip_bounds()
-        return torch.from_numpy(low).to(device), torch.from_numpy(high).to(device)
+    @classmethod
+    def from_state(
+        cls, data: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+    ) -> AutoencoderDetector:
+        """Rebuild a fitted detector from :meth:`to_state`'s output (scores are identical).
 
-    def _split(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n_val = int(round(n * float(self.validation_fraction)))
-        if n_val < 1 or n - n_val < 1:
-            return torch.arange(n), None
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
-        return order[n_val:], order[:n_val]
-
-    def _build_module(
-        self, n_features: int, image_shape: tuple[int, int, int] | None = None
-    ) -> torch.nn.Module:
-        hidden = tuple(int(h) for h in self.hidden)
-        if self.model == "vae":
-            return DenseVAE(
-                n_features,
-                hidden,
-                self.activation,
-                self.output_activation,
-                float(self.dropout),
-                float(self.kl_weight),
-            )
-        if self.model == "conv-vae":
-            act = self.activation if isinstance(self.activation, str) else self.activation[0]
-            return ConvVAE(
-                image_shape,
-                hidden[:-1],
-                hidden[-1],
-                act,
-                self.output_activation,
-                float(self.kl_weight),
-            )
-        if self.architecture == "conv":
-            try:
-                return ConvAutoencoder(
-                    image_shape,
-                    tuple(self.conv_encoder),
-                    None if self.conv_decoder is None else tuple(self.conv_decoder),
-                    int(self.kernel_size),
-                    self.activation,
-                    self.output_activation,
-                    self.pooling,
-                    self.upsampling,
-                    float(self.dropout),
-                    float(self.activity_l1),
-                )
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        return DenseAutoencoder(
-            n_features,
-            tuple(int(h) for h in self.hidden),
-            self.activation,
-            self.output_activation,
-            float(self.dropout),
-            float(self.activity_l1),
+        Files written before the model spec was saved rebuild it from the parameters.
+        """
+        params = state.params_from_json(data["params"])
+        if params.get("architecture") == "dense":  # 0.1.0's default, which model overrode
+            params["architecture"] = None
+        det = cls(**params)
+        det.check_params()
+        fitted = data["state"]
+        shape = fitted.get("image_shape")
+        shape = None if shape is None else tuple(int(v) for v in shape)
+        encoder = TabularEncoder.from_state(fitted["encoder"])
+        spec = (
+            ModelSpec.from_dict(fitted["model_spec"])
+            if "model_spec" in fitted
+            else spec_from_params(det.get_params(deep=False), encoder.n_features_out_, shape, False)
         )
+        module = build(spec)
+        module.load_state_dict(state.prefixed("module", tensors), strict=True)
+        device = resolve_device(det.device)
+        n_features, names = int(fitted["n_features_in"]), fitted["feature_names_in"]
+        det._set_fitted(encoder, spec, device, n_features, shape, names=names)
+        det.module_, det.history_ = module.to(device).eval(), History(**fitted["history"])
+        scorer_state = {k: v.numpy() for k, v in state.prefixed("scorer", tensors).items()}
+        det.scorer_ = det._new_scorer().set_state(scorer_state)
+        scores = tensors["decision_scores"].numpy().astype(np.float64)
+        det._set_scores(scores, float(fitted["threshold"]), fitted.get("threshold_rule", ""))
+        return det
 
-    # ------------------------------------------------------------- outputs
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly score of each row (the ``scoring`` parameter; by default reconstruction).
-
-        Higher = more anomalous. The default is the weighted mean squared
-        reconstruction error: for a numeric table the per-row MSE of the scaled
-        values; a categorical column adds the error of its one-hot block.
-        """
-        self._check_fitted()
-        Xt = self._encode(X)
-        with self._compute():
-            return self.scorer_.score(self.module_, Xt)
-
-    def all_scores(self, X: Any) -> pd.DataFrame:
-        """Every score the fitted detector can give, one column each, higher = more anomalous.
-
-        Columns: ``reconstruction``, ``latent-kmeans``, ``layerwise``, ``ensemble``
-        and, for a VAE, ``reconstruction-probability``; each with this detector's
-        options (``reduction``, ``distance``, ...).
-        """
-        self._check_fitted()
-        Xt = self._encode(X)
-        with self._compute():
-            return pd.DataFrame(self.scorer_.scores(self.module_, Xt, self.scorer_.available()))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for rows scoring above ``threshold_``, 0 otherwise."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
-
-    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """Fit on ``X`` and return its 0/1 labels."""
-        return self.fit(X, y, **fit_params).labels_
-
-    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """Fit on ``X`` and return its latent codes."""
-        return self.fit(X, y, **fit_params).transform(X)
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Latent code of each row, shape (n_samples, hidden[-1]); flattened for conv."""
-        self._check_fitted()
-        Xt = self._encode(X)
-        with self._compute(), torch.no_grad():
-            self.module_.eval()
-            return self.module_.encode(Xt.clamp(*self._bounds_)).cpu().numpy()
-
-    def reconstruct(self, X: Any) -> np.ndarray | pd.DataFrame:
-        """Reconstruction of each row in the original columns and units.
-
-        Numbers are unscaled; a categorical column gets its most likely category.
-        Returns a DataFrame when ``X`` is one, else a float array.
-        """
-        self._check_fitted()
-        Xt = self._encode(X)
-        with self._compute():
-            encoded = reconstructions(self.module_, Xt, self._bounds_)
-        decoded = self.encoder_.inverse_transform(encoded)
-        if isinstance(X, pd.DataFrame):
-            return decoded
-        return decoded.to_numpy(dtype=np.float64)
-
-    def explain(self, X: Any, top: int = 5) -> pd.DataFrame:
-        """Say which columns (or sequence positions) made each row's score.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame
-            Rows to explain.
-        top : int, default=5
-            How many columns to report per row, largest error first.
-
-        Returns
-        -------
-        DataFrame
-            One line per (row, column): ``row`` (0-based position in ``X``),
-            ``column`` (a sequence column is reported per position, ``seq[3]``),
-            ``seen``, ``expected`` (the reconstruction, decoded: a number in the
-            column's units, or the most likely category or token), ``error`` (its
-            weighted squared error) and ``share`` (of the row's total error).
-        """
-        self._check_fitted()
-        frame = as_frame(self._flat(X))
-        seen = self.encoder_.readable(frame)
-        expected = self.reconstruct(frame)
-        expected = (
-            expected
-            if isinstance(expected, pd.DataFrame)
-            else pd.DataFrame(expected, columns=self.encoder_.column_names_)
-        )
-        errors = self.feature_errors(frame, positions=True)
-        totals = errors.sum(axis=1, keepdims=True)
-        share = np.divide(errors, totals, out=np.zeros_like(errors), where=totals > 0)
-        names = self.encoder_.column_names_
-        records = []
-        for i in range(len(frame)):
-            for j in np.argsort(-errors[i], kind="stable")[: max(1, int(top))]:
-                records.append(
-                    (i, names[j], seen.iloc[i, j], expected.iloc[i, j], errors[i, j], share[i, j])
-                )
-        return pd.DataFrame(
-            records, columns=["row", "column", "seen", "expected", "error", "share"]
-        )
-
-    def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
-        """Weighted squared error per input column, shape (n_samples, n_features_in_).
-
-        A one-hot block is summed back to its column. With ``positions=True`` a
-        sequence column is reported per position instead (the columns of
-        ``encoder_.column_names_``). The sum over columns, divided by the number
-        of encoded columns, equals :meth:`decision_function`.
-        """
-        self._check_fitted()
-        Xt = self._encode(X)
-        with self._compute():
-            squared = feature_squared_errors(self.module_, Xt, self._bounds_)
-        return self.encoder_.column_errors(squared, positions=positions)
-
-
-def _log_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
-    val = f" val {val_loss:.6g}" if val_loss is not None else ""
-    log.info("epoch %d train %.6g%s", epoch, train_loss, val)
-
-
-# Keep the history type importable from here for users inspecting history_.
-__all__ += ["History"]

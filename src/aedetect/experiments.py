@@ -36,6 +36,7 @@ from aedetect.data.remote import is_cached
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError
 from aedetect.metrics import separation, threshold_sweep
+from aedetect.models.factory import build, spec_from_params
 from aedetect.report import images as plots
 from aedetect.report.plots import image_grid, pr_plot, score_histogram, sweep_plot
 from aedetect.training import TrainConfig, cpu_threads, flushed_denormals, train
@@ -126,8 +127,8 @@ def reference_images(
 
 def _module(preset: str, shape: tuple[int, int, int], **overrides) -> torch.nn.Module:
     det = AutoencoderDetector.from_preset(preset, **overrides)
-    det._validate_params()
-    return det._build_module(int(np.prod(shape)), shape)
+    det.check_params()
+    return build(spec_from_params(det.get_params(), int(np.prod(shape)), shape))
 
 
 @torch.no_grad()

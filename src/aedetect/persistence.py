@@ -7,11 +7,15 @@ whitening, standardisation); its string metadata holds:
 - ``format`` = ``aedetect-model`` and ``format_version`` (an integer),
 - ``aedetect_version``, the package version that wrote it,
 - ``params``: the estimator's constructor arguments, as JSON,
-- ``state``: the fitted encoder, threshold, column names and history, as JSON,
+- ``state``: the fitted encoder, threshold, column names, history and the
+  network's spec (``model_spec``; files from 0.1.0 lack it), as JSON,
 - ``checksum``: SHA-256 over the other metadata and every tensor's name, dtype,
   shape and bytes, so that a modified or damaged file is refused.
 
-Loading rebuilds ``AutoencoderDetector(**params)`` and loads the state into it.
+The detector gives and takes its content as plain data
+(:meth:`~aedetect.AutoencoderDetector.to_state` /
+:meth:`~aedetect.AutoencoderDetector.from_state`); this module only writes and
+reads the file.
 """
 
 from __future__ import annotations
@@ -24,27 +28,27 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from aedetect.data.encoding import TabularEncoder
+from aedetect._version import __version__
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ModelFileError
-from aedetect.training import History
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_detector", "read_metadata", "save_detector"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "atomic_write_bytes",
+    "load_detector",
+    "read_header",
+    "read_metadata",
+    "save_detector",
+]
 
 FORMAT = "aedetect-model"
 FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 2**20
-
-
-def _version() -> str:
-    from aedetect import __version__
-
-    return __version__
 
 
 def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
@@ -57,26 +61,6 @@ def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
-
-
-def _json_params(det: AutoencoderDetector) -> dict[str, Any]:
-    params = det.get_params(deep=False)
-    params["hidden"] = [int(h) for h in params["hidden"]]
-    for key in ("categorical", "sequence_columns"):
-        params[key] = list(params[key]) if params[key] else None
-    params["ensemble"] = list(params["ensemble"])
-    if not isinstance(params["activation"], str):
-        params["activation"] = list(params["activation"])
-    for key in ("image_shape", "conv_encoder", "conv_decoder"):
-        params[key] = None if params[key] is None else [_plain(v) for v in params[key]]
-    if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-        params["random_state"] = None
-    return params
-
-
-def _plain(value: Any) -> Any:
-    """Numpy integers as Python ints (JSON), strings unchanged."""
-    return value if isinstance(value, str) else int(value)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -100,29 +84,13 @@ def save_detector(
     ``extra`` is plain JSON-ready data stored beside the detector (the CLI keeps
     the id and label column names there).
     """
-    det._check_fitted()
-    tensors = {
-        f"module.{k}": v.detach().cpu().contiguous() for k, v in det.module_.state_dict().items()
-    }
-    tensors["decision_scores"] = torch.from_numpy(np.ascontiguousarray(det.decision_scores_))
-    for key, value in det.scorer_.get_state().items():
-        tensors[f"scorer.{key}"] = torch.from_numpy(np.ascontiguousarray(value))
-    names = getattr(det, "feature_names_in_", None)
-    state = {
-        "encoder": det.encoder_.get_state(),
-        "threshold": det.threshold_,
-        "threshold_rule": getattr(det, "threshold_rule_", ""),
-        "n_features_in": det.n_features_in_,
-        "feature_names_in": None if names is None else [str(n) for n in names],
-        "history": det.history_.to_dict(),
-        "image_shape": None if det.image_shape_ is None else list(det.image_shape_),
-    }
+    data, tensors = det.to_state()
     meta = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
-        "aedetect_version": _version(),
-        "params": json.dumps(_json_params(det)),
-        "state": json.dumps(state),
+        "aedetect_version": __version__,
+        "params": json.dumps(data["params"]),
+        "state": json.dumps(data["state"]),
         "extra": json.dumps(extra or {}),
     }
     meta["checksum"] = _checksum(meta, tensors)
@@ -155,23 +123,40 @@ def _read(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
     if file_version > FORMAT_VERSION:
         raise ModelFileError(
             f"{p}: written by aedetect {meta.get('aedetect_version', '?')} in model format "
-            f"{file_version}; this aedetect {_version()} reads format {FORMAT_VERSION}: "
+            f"{file_version}; this aedetect {__version__} reads format {FORMAT_VERSION}: "
             "upgrade aedetect"
         )
     return data, meta
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Version, parameters and fitted state of a model file, without building a detector.
+
+    The checksum is not verified (the tensors are not read): use it to describe
+    a file cheaply; :func:`read_metadata` and :func:`load_detector` verify.
+    """
+    _, meta = _read(path)
+    return _parsed(path, meta)
+
+
+def _parsed(path: str | os.PathLike[str], meta: dict[str, str]) -> dict[str, Any]:
+    try:
+        return {
+            "aedetect_version": meta.get("aedetect_version"),
+            "format_version": int(meta["format_version"]),
+            "params": json.loads(meta["params"]),
+            "state": json.loads(meta["state"]),
+            "extra": json.loads(meta.get("extra", "{}")),
+        }
+    except (KeyError, ValueError):
+        raise ModelFileError(f"{path}: damaged model file (unreadable metadata)") from None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Version, parameters and fitted state of a model file, checksum verified."""
     data, meta = _read(path)
     _tensors(path, data, meta)
-    return {
-        "aedetect_version": meta.get("aedetect_version"),
-        "format_version": int(meta["format_version"]),
-        "params": json.loads(meta["params"]),
-        "state": json.loads(meta["state"]),
-        "extra": json.loads(meta.get("extra", "{}")),
-    }
+    return _parsed(path, meta)
 
 
 def _tensors(
@@ -191,53 +176,9 @@ def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
     data, meta = _read(path)
     tensors = _tensors(path, data, meta)
     try:
-        params = json.loads(meta["params"])
-        state = json.loads(meta["state"])
-        params["hidden"] = tuple(params["hidden"])
-        for key in ("categorical", "sequence_columns"):
-            params[key] = tuple(params[key]) if params.get(key) else None
-        if isinstance(params.get("activation"), list):
-            params["activation"] = tuple(params["activation"])
-        if isinstance(params.get("ensemble"), list):
-            params["ensemble"] = tuple(params["ensemble"])
-        for key in ("image_shape", "conv_encoder", "conv_decoder"):
-            if params.get(key) is not None:
-                params[key] = tuple(params[key])
-        image_shape = state.get("image_shape")
-        image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
-        det = AutoencoderDetector(**params)
-        det._validate_params()
-        encoder = TabularEncoder.from_state(state["encoder"])
-        module = det._build_module(encoder.n_features_out_, image_shape)
-        weights = {
-            k.removeprefix("module."): v for k, v in tensors.items() if k.startswith("module.")
-        }
-        module.load_state_dict(weights, strict=True)
-        history = History(**state["history"])
-        scorer_state = {
-            k.removeprefix("scorer."): v.numpy()
-            for k, v in tensors.items()
-            if k.startswith("scorer.")
-        }
+        content = {"params": json.loads(meta["params"]), "state": json.loads(meta["state"])}
+        return AutoencoderDetector.from_state(content, tensors)
     except ModelFileError:
         raise
     except Exception as exc:  # a checksummed file that still does not fit this version
         raise ModelFileError(f"{path}: model file does not match this aedetect: {exc}") from None
-    device = det._torch_device()
-    names = state["feature_names_in"]
-    weights = torch.from_numpy(encoder.feature_weights_).to(device)
-    scorer = det._scorer(weights, len(encoder.columns_), det._bounds(encoder, device))
-    det._set_fitted(
-        encoder=encoder,
-        module=module.to(device).eval(),
-        history=history,
-        n_features_in=int(state["n_features_in"]),
-        feature_names=names,
-        device=device,
-        scores=tensors["decision_scores"].numpy().astype(np.float64),
-        scorer=scorer.set_state(scorer_state),
-        threshold=float(state["threshold"]),
-        image_shape=image_shape,
-    )
-    det.threshold_rule_ = state.get("threshold_rule", "")
-    return det

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
+
+from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
 
 __all__ = [
     "DISTANCES",
@@ -22,11 +26,11 @@ __all__ = [
     "Bounds",
     "ScoreConfig",
     "Scorer",
+    "explanation",
     "feature_squared_errors",
     "kmeans",
     "layer_outputs",
     "nearest_distance",
-    "reconstruction_scores",
     "reconstructions",
     "whitening",
 ]
@@ -57,28 +61,6 @@ def reconstructions(
 
 
 @torch.no_grad()
-def reconstruction_scores(
-    module: nn.Module,
-    X: torch.Tensor,
-    weights: torch.Tensor,
-    n_columns: int,
-    bounds: Bounds = None,
-    chunk: int = CHUNK,
-) -> np.ndarray:
-    """Weighted mean squared reconstruction error per row.
-
-    ``sum_j weights[j] * (x_j - xhat_j) ** 2 / n_columns``: for a purely numeric
-    table with unit weights this is the plain per-row MSE.
-    """
-    module.eval()
-    out = [
-        ((_forward(module, xb, bounds) - xb).square() @ weights).div(n_columns).cpu()
-        for xb in _chunks(X, chunk)
-    ]
-    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
-
-
-@torch.no_grad()
 def feature_squared_errors(
     module: nn.Module, X: torch.Tensor, bounds: Bounds = None, chunk: int = CHUNK
 ) -> np.ndarray:
@@ -88,12 +70,31 @@ def feature_squared_errors(
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
 
 
+def explanation(
+    encoder: Any, frame: pd.DataFrame, expected: Any, errors: np.ndarray, top: int
+) -> pd.DataFrame:
+    """The ``top`` largest per-column errors of each row, as one line per (row, column).
+
+    ``encoder`` is the fitted :class:`~aedetect.data.encoding.TabularEncoder`,
+    ``expected`` the decoded reconstruction of ``frame`` and ``errors`` its
+    weighted squared errors per encoded column (sequence positions apart).
+    """
+    seen = encoder.readable(frame)
+    names = encoder.column_names_
+    if not isinstance(expected, pd.DataFrame):
+        expected = pd.DataFrame(expected, columns=names)
+    totals = errors.sum(axis=1, keepdims=True)
+    share = np.divide(errors, totals, out=np.zeros_like(errors), where=totals > 0)
+    records = []
+    for i in range(len(frame)):
+        for j in np.argsort(-errors[i], kind="stable")[: max(1, int(top))]:
+            records.append(
+                (i, names[j], seen.iloc[i, j], expected.iloc[i, j], errors[i, j], share[i, j])
+            )
+    return pd.DataFrame(records, columns=["row", "column", "seen", "expected", "error", "share"])
+
+
 # ---------------------------------------------------------------- other scores
-SCORES = ("reconstruction", "latent-kmeans", "layerwise", "ensemble", "reconstruction-probability")
-REDUCTIONS = ("mean", "sum")
-DISTANCES = ("euclidean", "mahalanobis")
-LAYER_COMBINES = ("min", "mean")
-ENSEMBLE_METHODS = ("rank", "zscore")
 # Largest per-item activation a layer is clustered on; bigger conv maps are average-pooled.
 MAX_LAYER_WIDTH = 4096
 
@@ -326,7 +327,6 @@ class Scorer:
         return -(torch.logsumexp(stacked, dim=1) - np.log(len(eps)))
 
     # ----------------------------------------------------------------- api
-    @torch.no_grad()
     @torch.no_grad()
     def scores(
         self, module: nn.Module, X: torch.Tensor, names: tuple[str, ...], chunk: int = CHUNK

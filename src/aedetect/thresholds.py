@@ -24,12 +24,13 @@ contamination; ``gpd`` and ``gamma`` also give each score a p-value
 
 from __future__ import annotations
 
-import numbers
+import logging
 import warnings
 
 import numpy as np
 
 from aedetect.exceptions import ConfigError
+from aedetect.params import THRESHOLD, Interval, validate
 
 __all__ = [
     "RULES",
@@ -42,30 +43,19 @@ __all__ = [
     "QuantileThreshold",
     "TailThreshold",
     "Threshold",
-    "check_contamination",
+    "fit_rule",
     "parse_threshold",
+    "threshold_rule",
 ]
+
+log = logging.getLogger(__name__)
 
 # Robust standard deviation of a normal sample = 1.4826 * MAD.
 MAD_TO_SD = 1.4826
 
 
-def check_contamination(contamination: float) -> float:
-    """Validate a contamination share: a number in (0, 0.5]."""
-    ok = isinstance(contamination, (int, float)) and not isinstance(contamination, bool)
-    if not ok or not 0.0 < float(contamination) <= 0.5:
-        raise ConfigError(f"contamination must be in (0, 0.5], got {contamination!r}")
-    return float(contamination)
-
-
-def _number(name: str, value: object, low: float, high: float, low_open: bool = True) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = "]" if np.isfinite(high) else ")"
-        raise ConfigError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
+def _number(name: str, value: object, low: float | None, high: float | None, closed: str) -> float:
+    validate({name: value}, {name: [Interval("real", low, high, closed)]})
     return float(value)
 
 
@@ -123,10 +113,7 @@ class QuantileThreshold(Threshold):
         self.q = q
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        ok = isinstance(self.q, numbers.Real) and not isinstance(self.q, bool)
-        if not ok or not 0.0 < float(self.q) < 1.0:
-            raise ConfigError(f"quantile must be in (0, 1), got {self.q!r}")
-        return np.quantile(scores, float(self.q))
+        return np.quantile(scores, _number("quantile", self.q, 0, 1, "neither"))
 
     def _words(self) -> str:
         return f"{self.q} quantile of the training scores"
@@ -148,7 +135,8 @@ class ContaminationThreshold(Threshold):
         self.known = known
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        return np.quantile(scores, 1.0 - check_contamination(self.contamination))
+        validate({"contamination": self.contamination}, THRESHOLD)
+        return np.quantile(scores, 1.0 - float(self.contamination))
 
     def _words(self) -> str:
         what = "known anomaly ratio" if self.known else "contamination"
@@ -162,7 +150,7 @@ class FixedThreshold(Threshold):
         self.value = value
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        return _number("fixed threshold", self.value, -np.inf, np.inf)
+        return _number("fixed threshold", self.value, None, None, "neither")
 
     def _words(self) -> str:
         return f"fixed value {self.value}"
@@ -180,7 +168,7 @@ class FPRThreshold(Threshold):
         self.fpr = fpr
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        fpr = _number("fpr", self.fpr, 0.0, 1.0, low_open=False)
+        fpr = _number("fpr", self.fpr, 0.0, 1.0, "both")
         # 'higher' keeps the realised rate at or below the target on these scores.
         return np.quantile(scores, 1.0 - fpr, method="higher")
 
@@ -198,7 +186,7 @@ class MADThreshold(Threshold):
         self.k = k
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        k = _number("mad k", self.k, 0.0, np.inf)
+        k = _number("mad k", self.k, 0.0, None, "neither")
         median = np.median(scores)
         mad = np.median(np.abs(scores - median))
         if mad == 0:  # more than half the scores are equal: fall back to the std
@@ -216,7 +204,7 @@ class IQRThreshold(Threshold):
         self.k = k
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        k = _number("iqr k", self.k, 0.0, np.inf, low_open=False)
+        k = _number("iqr k", self.k, 0.0, None, "left")
         q1, q3 = np.quantile(scores, [0.25, 0.75])
         return q3 + k * (q3 - q1)
 
@@ -251,7 +239,7 @@ class TailThreshold(Threshold):
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
         from scipy import stats
 
-        alpha = _number(f"{self.distribution} alpha", self.alpha, 0.0, 1.0)
+        alpha = _number(f"{self.distribution} alpha", self.alpha, 0.0, 1.0, "right")
         if self.distribution not in ("gpd", "gamma"):
             raise ConfigError(f"distribution must be gpd or gamma, got {self.distribution!r}")
         with warnings.catch_warnings():
@@ -381,3 +369,40 @@ def _validate(rule: Threshold, text: str) -> None:
         rule.fit(np.linspace(0.0, 1.0, 256), np.r_[np.zeros(240), np.ones(16)])
     except ConfigError as exc:
         raise ConfigError(f"threshold {text!r}: {exc}") from None
+
+
+def threshold_rule(threshold: str | None, contamination: float) -> Threshold:
+    """The estimator's rule: ``threshold`` parsed, else the contamination quantile."""
+    if threshold is None:
+        validate({"contamination": contamination}, THRESHOLD)
+        return ContaminationThreshold(contamination)
+    validate({"threshold": threshold}, THRESHOLD)
+    return parse_threshold(threshold)
+
+
+def fit_rule(
+    rule: Threshold,
+    scores: np.ndarray,
+    normal_scores: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    name: str = "threshold",
+) -> Threshold:
+    """Fit ``rule`` on what it needs: labels, scores of normal rows, or all the scores.
+
+    ``normal_scores`` are scores of rows known to be normal (held-out rows); a
+    rule that wants them falls back to ``scores`` with a warning. ``name`` says
+    the rule in messages (e.g. ``threshold='f1'``).
+    """
+    if rule.needs_labels:
+        if y is None:
+            raise ConfigError(f"{name} needs 0/1 labels: fit(X, y), or a label_column")
+        return rule.fit(scores, np.asarray(y))
+    if rule.needs_normal_scores:
+        if normal_scores is None:
+            log.warning(
+                "%s wants held-out normal rows but validation_fraction gives none; "
+                "using the training scores",
+                name,
+            )
+        return rule.fit(scores if normal_scores is None else normal_scores)
+    return rule.fit(scores)

@@ -1,29 +1,44 @@
 """The one training loop: tensors in, a trained module and its history out.
 
-It knows nothing about anomalies. Speed comes from holding the data as one
-tensor and slicing shuffled batches from it (no per-row Dataset or collate), a
-fused or foreach optimizer, a thread count matched to the machine, and flushing
-subnormal floats, which are slow on CPUs and common in sigmoid outputs.
+It knows nothing about anomalies. A module may return its own extra loss term
+(a VAE's KL divergence, an activity penalty) from ``forward_with_penalty(x)``;
+the loop adds it, scaled by :attr:`LoopState.penalty_scale`, which epoch
+callbacks may schedule (:class:`PenaltyWarmup`). Speed comes from holding the
+data as one tensor and slicing shuffled batches from it (no per-row Dataset or
+collate) and a fused or foreach optimizer; thread count and subnormal flushing
+are :mod:`aedetect.runtime`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-__all__ = ["OPTIMIZERS", "History", "TrainConfig", "cpu_threads", "flushed_denormals", "train"]
+from aedetect.params import OPTIMIZERS
+
+# TODO(merge): experiments.py imports these two from here; they live in runtime now.
+from aedetect.runtime import cpu_threads, flushed_denormals
+
+__all__ = [
+    "OPTIMIZERS",
+    "Callback",
+    "History",
+    "LoopState",
+    "PenaltyWarmup",
+    "TrainConfig",
+    "cpu_threads",
+    "flushed_denormals",
+    "train",
+]
 
 log = logging.getLogger(__name__)
 
-OPTIMIZERS = ("adam", "sgd", "adagrad")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 EpochCallback = Callable[[int, float, "float | None"], None]
 
@@ -34,7 +49,8 @@ class TrainConfig:
 
     ``patience`` is the number of epochs without a better validation loss after
     which training stops; the best weights are restored. ``None`` turns early
-    stopping off.
+    stopping off. ``noise`` is the standard deviation of Gaussian noise added to
+    each training batch's input (not to its target): a denoising autoencoder.
     """
 
     epochs: int = 100
@@ -43,6 +59,7 @@ class TrainConfig:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     patience: int | None = 10
+    noise: float = 0.0
 
 
 @dataclass
@@ -66,45 +83,43 @@ class History:
         }
 
 
-def _denormals_flushed() -> bool:
-    # torch has a setter and no getter: a subnormal input multiplied by one
-    # comes out as zero exactly when flushing is on.
-    tiny = torch.tensor([1e-39], dtype=torch.float32)
-    return bool((tiny * 1.0).item() == 0.0)
+@dataclass
+class LoopState:
+    """What epoch callbacks may change while training runs."""
+
+    penalty_scale: float = 1.0
 
 
-@contextlib.contextmanager
-def flushed_denormals() -> Iterator[None]:
-    """Flush subnormal floats to zero inside the block; restore the caller's setting."""
-    before = _denormals_flushed()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(before)
+class Callback:
+    """Hooks called by :func:`train`; override the ones you need."""
+
+    def on_epoch_start(self, epoch: int, state: LoopState) -> None:
+        """Before epoch ``epoch`` (1-based)."""
+
+    def on_epoch_end(self, epoch: int, train_loss: float, val_loss: float | None) -> None:
+        """After epoch ``epoch`` with its losses."""
 
 
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+class PenaltyWarmup(Callback):
+    """Raise the module's extra loss term linearly over ``epochs`` epochs.
 
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None = None) -> Iterator[None]:
-    """Use ``n`` intra-op threads inside the block, then restore the caller's count.
-
-    By default: torch's current setting, capped at the cores this process may run
-    on (torch counts the host's cores, which oversubscribes a container's CPU
-    quota). A user who lowered the count with ``torch.set_num_threads`` keeps it.
+    Epoch ``e`` uses ``min(1, e / epochs)`` of the term (KL annealing for a VAE).
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n or min(before, _available_cores())))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = int(epochs)
+
+    def on_epoch_start(self, epoch: int, state: LoopState) -> None:
+        """Set this epoch's share of the penalty."""
+        state.penalty_scale = min(1.0, epoch / self.epochs)
+
+
+def forward_with_penalty(
+    module: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The module's output and its own extra loss term (None for a plain module)."""
+    method = getattr(module, "forward_with_penalty", None)
+    return method(x) if method is not None else (module(x), None)
 
 
 def make_optimizer(
@@ -132,6 +147,40 @@ def evaluate_loss(module: nn.Module, X: torch.Tensor, loss_fn: LossFn, chunk: in
     return float(total.item()) / max(1, len(X))
 
 
+def _epoch(
+    module: nn.Module,
+    X: torch.Tensor,
+    loss_fn: LossFn,
+    opt: torch.optim.Optimizer,
+    bs: int,
+    noise: float,
+    state: LoopState,
+    generator: torch.Generator | None,
+) -> float:
+    """One pass over shuffled batches; the mean training loss over rows."""
+    n, device = len(X), X.device
+    # One gather per epoch, then contiguous slices: cheaper than per-batch indexing.
+    order = torch.randperm(n, generator=generator, device="cpu").to(device)
+    shuffled = X[order]
+    batch_losses = []
+    for start in range(0, n, bs):
+        xb = shuffled[start : start + bs]
+        xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
+        out, penalty = forward_with_penalty(module, xin)
+        loss = loss_fn(out, xb)
+        if penalty is not None:
+            scale = state.penalty_scale
+            loss = loss + (penalty if scale == 1.0 else scale * penalty)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        batch_losses.append(loss.detach())
+    # Mean over rows: every batch but the last has bs rows. One sync per epoch.
+    sizes = torch.full((len(batch_losses),), float(bs), dtype=torch.float64)
+    sizes[-1] = n - bs * (len(batch_losses) - 1)
+    return float(torch.stack(batch_losses).double().cpu() @ sizes) / n
+
+
 def train(
     module: nn.Module,
     X: torch.Tensor,
@@ -141,73 +190,60 @@ def train(
     X_val: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     on_epoch: EpochCallback | None = None,
-    extra_loss: Callable[[], torch.Tensor] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> History:
     """Train ``module`` to reproduce ``X``; return the loss history.
 
     Parameters
     ----------
     module : torch.nn.Module
-        Maps a batch to its reconstruction.
+        Maps a batch to its reconstruction; may define ``forward_with_penalty``.
     X : torch.Tensor
         Training rows, already on the module's device.
     loss_fn : callable
         ``loss_fn(output, target)`` returning a scalar.
     config : TrainConfig
-        Epochs, batch size, optimizer and early stopping.
+        Epochs, batch size, optimizer, input noise and early stopping.
     X_val : torch.Tensor, optional
         Validation rows for early stopping.
     generator : torch.Generator, optional
         Source of the shuffling order; seed it for reproducible runs.
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, train_loss, val_loss)`` after each epoch.
-    extra_loss : callable, optional
-        A penalty added to each batch loss (e.g. an activity regulariser).
+    callbacks : sequence of Callback, optional
+        Epoch hooks, e.g. :class:`PenaltyWarmup`.
     """
-    device = X.device
     opt = make_optimizer(
-        config.optimizer, list(module.parameters()), config.lr, config.weight_decay, device
+        config.optimizer, list(module.parameters()), config.lr, config.weight_decay, X.device
     )
-    history = History()
+    history, state = History(), LoopState()
     best_loss, best_state, since_best = float("inf"), None, 0
-    n, bs = len(X), max(1, min(config.batch_size, len(X)))
+    bs = max(1, min(config.batch_size, len(X)))
+    early = X_val is not None and len(X_val) > 0 and config.patience is not None
     started = time.perf_counter()
     module.train()
     for epoch in range(1, config.epochs + 1):
-        # One gather per epoch, then contiguous slices: cheaper than per-batch indexing.
-        order = torch.randperm(n, generator=generator, device="cpu").to(device)
-        shuffled = X[order]
-        batch_losses = []
-        for start in range(0, n, bs):
-            xb = shuffled[start : start + bs]
-            loss = loss_fn(module(xb), xb)
-            if extra_loss is not None:
-                loss = loss + extra_loss()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            batch_losses.append(loss.detach())
-        # Mean over rows: every batch but the last has bs rows. One sync per epoch.
-        sizes = torch.full((len(batch_losses),), float(bs), dtype=torch.float64)
-        sizes[-1] = n - bs * (len(batch_losses) - 1)
-        train_loss = float(torch.stack(batch_losses).double().cpu() @ sizes) / n
+        for cb in callbacks:
+            cb.on_epoch_start(epoch, state)
+        train_loss = _epoch(module, X, loss_fn, opt, bs, config.noise, state, generator)
         history.train_loss.append(train_loss)
         val_loss = (
             evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None
         )
         if val_loss is not None:
             history.val_loss.append(val_loss)
-        if on_epoch is not None:
-            on_epoch(epoch, train_loss, val_loss)
+        for hook in [*(cb.on_epoch_end for cb in callbacks), on_epoch]:
+            if hook is not None:
+                hook(epoch, train_loss, val_loss)
         log.debug("epoch %d train %.6g val %s", epoch, train_loss, val_loss)
         monitored = val_loss if val_loss is not None else train_loss
         if monitored < best_loss:
             best_loss, since_best, history.best_epoch = monitored, 0, epoch
-            if val_loss is not None and config.patience is not None:
+            if early:
                 best_state = copy.deepcopy(module.state_dict())
         else:
             since_best += 1
-        if val_loss is not None and config.patience is not None and since_best >= config.patience:
+        if early and since_best >= config.patience:
             history.stopped_early = epoch < config.epochs
             break
     if best_state is not None:

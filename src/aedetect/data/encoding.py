@@ -25,13 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.sequences import ENCODINGS, expand_sequences, fit_sequences, position_names
-from aedetect.exceptions import ConfigError, DataError
+from aedetect.data.sequences import expand_sequences, fit_sequences, position_names
+from aedetect.exceptions import DataError
+from aedetect.params import ENCODER, MISSING, SCALINGS, validate
 
-__all__ = ["TabularEncoder", "as_frame"]
+__all__ = ["MISSING", "SCALINGS", "TabularEncoder", "as_frame"]
 
-SCALINGS = ("standard", "minmax", "pooled", "unit", "symmetric", "none")
-MISSING = ("error", "impute")
 # A column whose spread is below this share of its magnitude counts as constant.
 _CONSTANT_RTOL = 1e-9
 # Standard scaling divides by max(std, range / _RANGE_FLOOR).
@@ -244,21 +243,20 @@ class TabularEncoder:
         return [c.name for c in self.columns_]
 
     def _check_params(self) -> None:
-        if self.scaling not in SCALINGS:
-            raise ConfigError(f"scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}")
-        if self.missing not in MISSING:
-            raise ConfigError(f"missing must be one of {', '.join(MISSING)}, got {self.missing!r}")
-        w = self.category_weight
-        if not isinstance(w, (int, float)) or not np.isfinite(w) or w <= 0:
-            raise ConfigError(f"category_weight must be a positive number, got {w!r}")
-        c = self.clip
-        if c is not None and (not isinstance(c, (int, float)) or not np.isfinite(c) or c <= 0):
-            raise ConfigError(f"clip must be a positive number or None, got {c!r}")
-        if self.sequence_encoding not in ENCODINGS:
-            raise ConfigError(
-                f"sequence_encoding must be one of {', '.join(ENCODINGS)}, "
-                f"got {self.sequence_encoding!r}"
-            )
+        validate(self.get_params(), ENCODER)
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, by name."""
+        return {
+            "scaling": self.scaling,
+            "categorical": self.categorical,
+            "category_weight": self.category_weight,
+            "missing": self.missing,
+            "clip": self.clip,
+            "sequences": self.sequences,
+            "token_sep": self.token_sep,
+            "sequence_encoding": self.sequence_encoding,
+        }
 
     def _fit_numeric(self, names: list[str], frame: pd.DataFrame) -> dict[str, _Column]:
         """Scales, fills and clip bounds of all numeric columns at once (vectorised)."""
@@ -452,7 +450,7 @@ class TabularEncoder:
     def _missing_message(name: str, row: int) -> str:
         return (
             f"column '{name}' row {row + 1}: missing value (NaN); "
-            "impute with missing='impute' (--missing impute on the CLI)"
+            "impute with missing='impute'"
         )
 
     def inverse_transform(self, encoded: np.ndarray) -> pd.DataFrame:

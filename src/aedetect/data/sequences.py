@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.exceptions import ConfigError, DataError
+from aedetect.exceptions import DataError
+from aedetect.params import ENCODER, SEQUENCE_ENCODINGS, validate
 
 __all__ = ["ENCODINGS", "expand_sequences", "fit_sequences", "position_names", "tokens_of"]
 
 log = logging.getLogger(__name__)
 
-ENCODINGS = ("onehot", "ordinal")
+ENCODINGS = SEQUENCE_ENCODINGS
 PAD = ""
 
 
@@ -52,10 +53,7 @@ def fit_sequences(
     frame: pd.DataFrame, names: list[str], sep: str | None, encoding: str
 ) -> dict[str, dict[str, Any]]:
     """Learn each sequence column's length and alphabet from training data."""
-    if encoding not in ENCODINGS:
-        raise ConfigError(
-            f"sequence_encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}"
-        )
+    validate({"sequence_encoding": encoding, "token_sep": sep}, ENCODER)
     state: dict[str, dict[str, Any]] = {}
     for name in names:
         if name not in frame.columns:

@@ -1,4 +1,8 @@
-"""Torch modules only: they know shapes, not data or anomalies."""
+"""Torch modules only: they know shapes, not data or anomalies.
+
+Each module returns its own extra loss term from ``forward_with_penalty(x)``;
+:mod:`aedetect.models.factory` builds one from a saved :class:`ModelSpec`.
+"""
 
 from aedetect.models.conv import POOLINGS, UPSAMPLINGS, ConvAutoencoder, mirror_decoder
 from aedetect.models.dense import (
@@ -7,7 +11,7 @@ from aedetect.models.dense import (
     DenseAutoencoder,
     layer_activations,
 )
-from aedetect.models.noise import add_input_noise
+from aedetect.models.factory import ModelSpec, build
 from aedetect.models.vae import ConvVAE, DenseVAE
 
 __all__ = [
@@ -19,7 +23,8 @@ __all__ = [
     "ConvVAE",
     "DenseAutoencoder",
     "DenseVAE",
-    "add_input_noise",
+    "ModelSpec",
+    "build",
     "layer_activations",
     "mirror_decoder",
 ]

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from aedetect.exceptions import ConfigError
 from aedetect.models.dense import ACTIVATIONS
+from aedetect.params import POOLINGS, UPSAMPLINGS, MODEL, check_tokens, validate
 
 __all__ = ["POOLINGS", "UPSAMPLINGS", "ConvAutoencoder", "mirror_decoder"]
 
-POOLINGS = ("max", "avg")
-UPSAMPLINGS = ("nearest", "bilinear")
 Token = int | str
 
 
@@ -38,18 +38,6 @@ def mirror_decoder(encoder: Sequence[Token]) -> tuple[Token, ...]:
     if tokens and not isinstance(tokens[0], str):
         tokens = tokens[1:]  # the latent convolution is not repeated
     return tuple("up" if t == "pool" else t for t in tokens)
-
-
-def check_tokens(tokens: Sequence[Token], name: str, allowed: str) -> None:
-    """Raise ``ValueError`` unless every token is a positive int or ``allowed``."""
-    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
-        raise ValueError(f"{name} must be a sequence like (32, 'pool', 16), got {tokens!r}")
-    for t in tokens:
-        ok = t == allowed if isinstance(t, str) else isinstance(t, int) and t >= 1
-        if not ok or isinstance(t, bool):
-            raise ValueError(
-                f"{name} entries must be positive channel counts or {allowed!r}, got {t!r}"
-            )
 
 
 class ConvAutoencoder(nn.Module):
@@ -77,11 +65,12 @@ class ConvAutoencoder(nn.Module):
     dropout : float, default=0.0
         Dropout after each hidden convolution except the latent one.
     activity_l1 : float, default=0.0
-        L1 penalty on the first convolution's activations, from :meth:`penalty`.
+        L1 penalty on the first convolution's activations, from
+        :meth:`forward_with_penalty`.
 
     Raises
     ------
-    ValueError
+    ConfigError
         For a bad token, an even kernel, or a decoder whose output does not have
         the input's height and width (e.g. pooling an odd size).
     """
@@ -104,17 +93,13 @@ class ConvAutoencoder(nn.Module):
         self.image_shape = (c, h, w)
         check_tokens(encoder, "conv_encoder", "pool")
         if not any(isinstance(t, int) for t in encoder):
-            raise ValueError(f"conv_encoder needs at least one convolution, got {encoder!r}")
+            raise ConfigError(f"conv_encoder needs at least one convolution, got {encoder!r}")
         dec = mirror_decoder(encoder) if decoder is None else tuple(decoder)
         check_tokens(dec, "conv_decoder", "up")
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-        if upsampling not in UPSAMPLINGS:
-            raise ValueError(
-                f"upsampling must be one of {', '.join(UPSAMPLINGS)}, got {upsampling!r}"
-            )
+        shape = {"kernel_size": kernel_size, "pooling": pooling, "upsampling": upsampling}
+        validate(shape, MODEL)
+        if kernel_size % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {kernel_size}")
         self.kernel_size, self.pooling, self.upsampling = int(kernel_size), pooling, upsampling
         n_conv = sum(isinstance(t, int) for t in encoder)
         stages, ch, seen = [], c, 0
@@ -140,7 +125,6 @@ class ConvAutoencoder(nn.Module):
         layers.append(self._conv(ch, c, output_activation, 0.0))
         self.decoder = nn.Sequential(*layers)
         self.activity_l1 = float(activity_l1)
-        self._activity: torch.Tensor | None = None
         self._check_shapes()
 
     def _conv(self, n_in: int, n_out: int, activation: str, dropout: float) -> nn.Sequential:
@@ -160,13 +144,13 @@ class ConvAutoencoder(nn.Module):
                 z = self._encode_images(torch.zeros(1, *self.image_shape))
                 out = self.decoder(z)
         except RuntimeError as exc:  # e.g. pooling an image down to nothing
-            raise ValueError(
+            raise ConfigError(
                 f"the conv layers do not fit {want} images: {str(exc).splitlines()[0]}"
             ) from None
         self.latent_shape = tuple(z.shape[1:])
         if tuple(out.shape[1:]) != self.image_shape:
             shown = "x".join(map(str, out.shape[1:]))
-            raise ValueError(
+            raise ConfigError(
                 f"the conv decoder turns {want} images into {shown}: every 'pool' needs an "
                 "even height and width and a matching 'up' in conv_decoder"
             )
@@ -176,10 +160,8 @@ class ConvAutoencoder(nn.Module):
         return x if x.dim() == 4 else x.reshape(len(x), *self.image_shape)
 
     def _encode_images(self, x: torch.Tensor) -> torch.Tensor:
-        for i, stage in enumerate(self.encoder):
+        for stage in self.encoder:
             x = stage(x)
-            if i == 0 and self.activity_l1 > 0 and self.training:
-                self._activity = x
         return x
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -209,8 +191,14 @@ class ConvAutoencoder(nn.Module):
         out = self.decoder(self._encode_images(self._as_images(x)))
         return out if x.dim() == 4 else out.reshape(len(x), -1)
 
-    def penalty(self) -> torch.Tensor:
-        """L1 activity penalty of the last training forward pass (0 when off)."""
-        if self._activity is None:
-            return torch.zeros(())
-        return self.activity_l1 * self._activity.abs().flatten(1).sum(dim=1).mean()
+    def forward_with_penalty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Reconstruction and this pass's L1 activity penalty (None when off or evaluating)."""
+        if not (self.activity_l1 > 0 and self.training):
+            return self(x), None
+        first = self.encoder[0](self._as_images(x))
+        z = first
+        for stage in self.encoder[1:]:
+            z = stage(z)
+        out = self.decoder(z)
+        out = out if x.dim() == 4 else out.reshape(len(x), -1)
+        return out, self.activity_l1 * first.abs().flatten(1).sum(dim=1).mean()

@@ -7,36 +7,19 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from aedetect.params import ACTIVATIONS as ACTIVATION_NAMES
+from aedetect.params import OUTPUT_ACTIVATIONS, layer_activations
+
 __all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "DenseAutoencoder", "layer_activations"]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "identity": nn.Identity,
-}
-OUTPUT_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu")
-
-
-def layer_activations(activation: str | Sequence[str], n_hidden: int) -> list[str]:
-    """One activation per hidden layer: encoder layers, then the decoder's hidden ones.
-
-    A single name applies to all ``2 * n_hidden - 1`` of them; a sequence must
-    name each.
-    """
-    n_layers = 2 * n_hidden - 1
-    if isinstance(activation, str):
-        return [activation] * n_layers
-    names = list(activation)
-    if len(names) != n_layers:
-        raise ValueError(
-            f"activation needs one name or {n_layers} (encoder then decoder hidden layers), "
-            f"got {len(names)}"
-        )
-    return names
+# Names (and their order) come from aedetect.params: one vocabulary.
+ACTIVATIONS: dict[str, type[nn.Module]] = dict(
+    zip(
+        ACTIVATION_NAMES,
+        (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Identity),
+        strict=True,
+    )
+)
 
 
 class DenseAutoencoder(nn.Module):
@@ -57,8 +40,7 @@ class DenseAutoencoder(nn.Module):
         Dropout after each hidden activation except the latent one.
     activity_l1 : float, default=0.0
         L1 penalty on the first hidden layer's activations (as Keras'
-        ``activity_regularizer``), available after each forward pass from
-        :meth:`penalty`.
+        ``activity_regularizer``), returned by :meth:`forward_with_penalty`.
     """
 
     def __init__(
@@ -78,7 +60,6 @@ class DenseAutoencoder(nn.Module):
         decoder = self._stack(widths[::-1], [*acts[n_enc:], output_activation], dropout)
         self.decoder = decoder
         self.activity_l1 = float(activity_l1)
-        self._activity: torch.Tensor | None = None
 
     @staticmethod
     def _stack(widths: list[int], activations: list[str], dropout: float) -> nn.Sequential:
@@ -93,18 +74,16 @@ class DenseAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latent code of each row."""
-        if self.activity_l1 > 0 and self.training:
-            first = self.encoder[1](self.encoder[0](x))
-            self._activity = first
-            return self.encoder[2:](first)
         return self.encoder(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction of each row."""
         return self.decoder(self.encode(x))
 
-    def penalty(self) -> torch.Tensor:
-        """L1 activity penalty of the last training forward pass (0 when off)."""
-        if self._activity is None:
-            return torch.zeros(())
-        return self.activity_l1 * self._activity.abs().sum(dim=1).mean()
+    def forward_with_penalty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Reconstruction and this pass's L1 activity penalty (None when off or evaluating)."""
+        if not (self.activity_l1 > 0 and self.training):
+            return self(x), None
+        first = self.encoder[1](self.encoder[0](x))
+        out = self.decoder(self.encoder[2:](first))
+        return out, self.activity_l1 * first.abs().sum(dim=1).mean()

@@ -37,7 +37,7 @@ _IMAGE = {"validation_fraction": 0.0, "clip": None, "optimizer": "adam", "lr": 1
 # [-1, 1]; MSE, Adam 1e-3, batch 100; 5 epochs on MNIST.
 _CONV_A = {
     **_IMAGE,
-    "architecture": "conv",
+    "model": "conv",
     "conv_encoder": (32, "pool", 16, "pool", 8, 8),
     "conv_decoder": (8, 8, "up", 8, "up"),
     "kernel_size": 3,
@@ -92,7 +92,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # (7x7x8); upsample, conv16 relu, upsample, conv32 relu, conv1 sigmoid; 3x3 'same'.
     "conv-keras": {
         **_KERAS_B,
-        "architecture": "conv",
+        "model": "conv",
         "conv_encoder": (32, "pool", 16, "pool", 8),
         "conv_decoder": ("up", 16, "up", 32),
         "kernel_size": 3,

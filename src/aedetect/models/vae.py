@@ -1,11 +1,12 @@
 """Variational autoencoders (dense and convolutional) with a real KL term.
 
 The encoder gives a Gaussian ``q(z|x) = N(mu, diag(exp(logvar)))``; training
-decodes a reparameterised sample, evaluation decodes ``mu``. The KL divergence
-to ``N(0, I)`` of the last training forward pass is available from
-:meth:`penalty`, weighted and divided by the number of input features so that
-it is on the scale of a per-feature mean squared error: the training loop adds it
-through its ``extra_loss`` hook and never needs to know it is a VAE.
+decodes a reparameterised sample, evaluation decodes ``mu``.
+:meth:`forward_with_penalty` returns the reconstruction together with the KL
+divergence to ``N(0, I)``, weighted and divided by the number of input features
+so that it is on the scale of a per-feature mean squared error: the training
+loop adds it to the loss and never needs to know it is a VAE. Nothing is kept
+between passes.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ class _VAEBase(nn.Module):
     def __init__(self, kl_weight: float) -> None:
         super().__init__()
         self.kl_weight = float(kl_weight)
-        # Multiplies kl_weight; a trainer may anneal it from 0 to 1 over epochs.
-        self.kl_scale = 1.0
-        self._kl: torch.Tensor | None = None
 
     def _body(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -55,19 +53,16 @@ class _VAEBase(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction: of a sampled code in training mode, of the mean otherwise."""
-        mu, logvar = self.encode_distribution(x)
-        if self.training:
-            self._kl = self.kl_divergence(mu, logvar).mean() / self.n_features
-            z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        else:
-            z = mu
-        return self.decode(z)
+        return self.forward_with_penalty(x)[0]
 
-    def penalty(self) -> torch.Tensor:
-        """Weighted KL term of the last training forward pass, per input feature."""
-        if self._kl is None:
-            return torch.zeros(())
-        return (self.kl_weight * self.kl_scale) * self._kl
+    def forward_with_penalty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Reconstruction and, in training mode, the weighted KL term per input feature."""
+        mu, logvar = self.encode_distribution(x)
+        if not self.training:
+            return self.decode(mu), None
+        kl = self.kl_divergence(mu, logvar).mean() / self.n_features
+        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        return self.decode(z), self.kl_weight * kl
 
 
 class DenseVAE(_VAEBase):

@@ -1,0 +1,203 @@
+"""The pieces of ``AutoencoderDetector.fit`` that are not the estimator's business.
+
+Parameter checks across parameters, image-shape inference, the training loss,
+the validation split and the training run itself. Functions take the
+estimator's parameters as a plain mapping (``get_params()``), so they can be
+used and tested without an estimator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+from aedetect.data.encoding import TabularEncoder
+from aedetect.exceptions import ConfigError, DataError
+from aedetect.models.factory import IMAGE_KINDS, ModelSpec, build, resolve_kind
+from aedetect.params import DETECTOR, layer_activations, validate
+from aedetect.runtime import resolve_device
+from aedetect.scoring import ScoreConfig
+from aedetect.thresholds import threshold_rule
+from aedetect.training import EpochCallback, History, PenaltyWarmup, TrainConfig, train
+
+__all__ = [
+    "check_params",
+    "encode_training",
+    "image_shape",
+    "make_loss",
+    "score_config",
+    "train_module",
+    "validation_split",
+]
+
+log = logging.getLogger(__name__)
+_VAE_ONLY = "reconstruction-probability"
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Validate an estimator's parameters: each against its constraint, then together."""
+    validate(params, DETECTOR)
+    kind = resolve_kind(params["model"], params.get("architecture"), warn=False)
+    layer_activations(params["activation"], len(params["hidden"]))
+    if kind == "conv":
+        if not isinstance(params["activation"], str):
+            raise ConfigError(
+                f"activation must be one name with model='conv', got {params['activation']!r}"
+            )
+        if params["kernel_size"] % 2 == 0:
+            raise ConfigError(f"kernel_size must be odd, got {params['kernel_size']}")
+    threshold_rule(params["threshold"], params["contamination"])
+    if params["loss"] == "bce" and params["output_activation"] != "sigmoid":
+        raise ConfigError(
+            f"loss='bce' needs output_activation='sigmoid', got {params['output_activation']!r}"
+        )
+    is_vae = kind in ("vae", "conv-vae")
+    if not is_vae and (params["scoring"] == _VAE_ONLY or _VAE_ONLY in params["ensemble"]):
+        raise ConfigError(f"scoring {_VAE_ONLY!r} needs model='vae' or 'conv-vae', got {kind!r}")
+    if is_vae and params["activity_l1"] > 0:
+        raise ConfigError(f"activity_l1 works with model='ae' or 'conv' only, got {kind!r}")
+    resolve_device(params["device"])
+
+
+def image_shape(
+    params: Mapping[str, Any], from_data: tuple[int, int, int] | None, n_features: int
+) -> tuple[int, int, int] | None:
+    """The images' shape: from the data, else ``image_shape``; None for a table."""
+    shape = from_data
+    given = params.get("image_shape")
+    if shape is None and given is not None:
+        shape = (int(given[0]), int(given[1]), int(given[2]))
+        if int(np.prod(shape)) != n_features:
+            raise DataError(
+                f"image_shape {shape} needs {int(np.prod(shape))} pixel columns, got {n_features}"
+            )
+    kind = resolve_kind(params["model"], params.get("architecture"), warn=False)
+    if shape is None and kind in IMAGE_KINDS:
+        what = (
+            "architecture='conv'" if params.get("architecture") == "conv" else f"model={kind!r}"
+        )
+        raise DataError(
+            f"{what} needs images: an array shaped (n, h, w) or (n, h, w, c), "
+            "or flat pixel columns with image_shape=(channels, height, width)"
+        )
+    return shape
+
+
+def encode_training(
+    params: Mapping[str, Any], frame: Any
+) -> tuple[TabularEncoder, np.ndarray]:
+    """Fit the encoder the parameters describe on the training frame; encode it."""
+    encoder = TabularEncoder(
+        params["scaling"],
+        params["categorical"],
+        params["category_weight"],
+        params["missing"],
+        params["clip"],
+        params["sequence_columns"],
+        params["token_sep"],
+        params["sequence_encoding"],
+    )
+    encoded = encoder.fit_transform(frame)
+    constant = encoder.constant_columns_
+    if constant:
+        shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")
+        log.warning(
+            "%d column(s) constant in training (%s): any other value there will count as unusual",
+            len(constant),
+            shown,
+        )
+    if params["loss"] == "bce" and (encoded.min() < 0 or encoded.max() > 1):
+        raise ConfigError("loss='bce' needs inputs scaled to [0, 1]: use scaling='minmax'")
+    return encoder, encoded
+
+
+def make_loss(loss: str, weights: torch.Tensor, n_columns: int) -> Any:
+    """The training loss ``loss_fn(output, target)``: BCE, plain MSE, or weighted MSE."""
+    if loss == "bce":
+        return lambda out, x: functional.binary_cross_entropy(out, x.clamp(0.0, 1.0))
+    if bool((weights == 1).all()):
+        return functional.mse_loss
+    return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
+
+
+def validation_split(
+    n: int, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Training and held-out row indices (None when ``fraction`` leaves no rows)."""
+    n_val = int(round(n * float(fraction)))
+    if n_val < 1 or n - n_val < 1:
+        return torch.arange(n), None
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
+    return order[n_val:], order[:n_val]
+
+
+def score_config(params: Mapping[str, Any]) -> ScoreConfig:
+    """The scorer's settings from the estimator's parameters."""
+    return ScoreConfig(
+        score=params["scoring"],
+        reduction=params["reduction"],
+        n_clusters=int(params["n_clusters"]),
+        distance=params["distance"],
+        layer_combine=params["layer_combine"],
+        ensemble=tuple(params["ensemble"]),
+        ensemble_method=params["ensemble_method"],
+        mc_samples=int(params["mc_samples"]),
+    )
+
+
+def _batch_size(value: int | str, n_rows: int) -> int:
+    if value == "auto":
+        return min(256, max(32, n_rows // 8))
+    return int(value)
+
+
+def _log_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+    val = f" val {val_loss:.6g}" if val_loss is not None else ""
+    log.info("epoch %d train %.6g%s", epoch, train_loss, val)
+
+
+def train_module(
+    params: Mapping[str, Any],
+    spec: ModelSpec,
+    X: torch.Tensor,
+    loss_fn: Any,
+    seed: int,
+    X_val: torch.Tensor | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[torch.nn.Module, History]:
+    """Build the module ``spec`` describes (seeded) and train it on ``X``.
+
+    Call inside :func:`aedetect.runtime.compute` and a forked torch RNG: this
+    seeds torch's global generator.
+    """
+    config = TrainConfig(
+        epochs=int(params["epochs"]),
+        batch_size=_batch_size(params["batch_size"], len(X)),
+        lr=float(params["lr"]),
+        optimizer=params["optimizer"],
+        weight_decay=float(params["weight_decay"]),
+        patience=int(params["patience"]),
+        noise=float(params["noise"]),
+    )
+    if params["verbose"] and on_epoch is None:
+        on_epoch = _log_epoch
+    torch.manual_seed(seed)
+    module = build(spec).to(X.device)
+    anneal = int(params["kl_anneal"])
+    warmup = [PenaltyWarmup(anneal)] if spec.kind in ("vae", "conv-vae") and anneal > 0 else []
+    history = train(
+        module,
+        X,
+        loss_fn,
+        config,
+        X_val=X_val,
+        generator=torch.Generator().manual_seed(seed),
+        on_epoch=on_epoch,
+        callbacks=warmup,
+    )
+    return module, history

@@ -1,0 +1,155 @@
+"""What a fitted detector gives: scores, latent codes, reconstructions, explanations.
+
+:class:`DetectorOutputs` is the output half of
+:class:`~aedetect.detector.AutoencoderDetector` (a mixin, so the estimator's
+module stays short); it relies on the fitted attributes ``fit`` or
+``from_state`` set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from aedetect.data.encoding import as_frame
+from aedetect.data.images import image_rows
+from aedetect.exceptions import DataError, NotFittedError
+from aedetect.runtime import compute
+from aedetect.scoring import explanation, feature_squared_errors, reconstructions
+
+__all__ = ["DetectorOutputs"]
+
+
+class DetectorOutputs:
+    """Outputs of a fitted detector; every method starts with a fitted check."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet: call fit first"
+            )
+
+    # ------------------------------------------------------------- inputs
+    def _flat(self, X: Any) -> Any:
+        """Images (n, h, w) / (n, h, w, c) as flat rows, checked against the training shape."""
+        flat, shape = image_rows(X)
+        if shape is not None and shape != self.image_shape_:
+            fitted = self.image_shape_
+            raise DataError(
+                f"images are {'x'.join(map(str, shape))} (channels x height x width), but "
+                f"{type(self).__name__} was fitted on "
+                + ("a table" if fitted is None else "x".join(map(str, fitted)))
+            )
+        return flat
+
+    def _encode(self, X: Any) -> torch.Tensor:
+        X = self._flat(X)
+        frame = as_frame(X)
+        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return torch.from_numpy(self.encoder_.transform(frame)).to(self._device_)
+
+    # ------------------------------------------------------------- outputs
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly score of each row (the ``scoring`` parameter; by default reconstruction).
+
+        Higher = more anomalous. The default is the weighted mean squared
+        reconstruction error: for a numeric table the per-row MSE of the scaled
+        values; a categorical column adds the error of its one-hot block.
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with compute():
+            return self.scorer_.score(self.module_, Xt)
+
+    def all_scores(self, X: Any) -> pd.DataFrame:
+        """Every score the fitted detector can give, one column each, higher = more anomalous.
+
+        Columns: ``reconstruction``, ``latent-kmeans``, ``layerwise``, ``ensemble``
+        and, for a VAE, ``reconstruction-probability``; each with this detector's
+        options (``reduction``, ``distance``, ...).
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with compute():
+            return pd.DataFrame(self.scorer_.scores(self.module_, Xt, self.scorer_.available()))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for rows scoring above ``threshold_``, 0 otherwise."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def fit_predict(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X`` and return its 0/1 labels."""
+        return self.fit(X, y, **fit_params).labels_
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X`` and return its latent codes."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Latent code of each row, shape (n_samples, hidden[-1]); flattened for conv."""
+        self._check_fitted()
+        Xt = self._encode(X)
+        with compute(), torch.no_grad():
+            self.module_.eval()
+            return self.module_.encode(Xt.clamp(*self._bounds_)).cpu().numpy()
+
+    def reconstruct(self, X: Any) -> np.ndarray | pd.DataFrame:
+        """Reconstruction of each row in the original columns and units.
+
+        Numbers are unscaled; a categorical column gets its most likely category.
+        Returns a DataFrame when ``X`` is one, else a float array.
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with compute():
+            encoded = reconstructions(self.module_, Xt, self._bounds_)
+        decoded = self.encoder_.inverse_transform(encoded)
+        if isinstance(X, pd.DataFrame):
+            return decoded
+        return decoded.to_numpy(dtype=np.float64)
+
+    def explain(self, X: Any, top: int = 5) -> pd.DataFrame:
+        """Say which columns (or sequence positions) made each row's score.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+            Rows to explain.
+        top : int, default=5
+            How many columns to report per row, largest error first.
+
+        Returns
+        -------
+        DataFrame
+            One line per (row, column): ``row`` (0-based position in ``X``),
+            ``column`` (a sequence column is reported per position, ``seq[3]``),
+            ``seen``, ``expected`` (the reconstruction, decoded: a number in the
+            column's units, or the most likely category or token), ``error`` (its
+            weighted squared error) and ``share`` (of the row's total error).
+        """
+        self._check_fitted()
+        frame = as_frame(self._flat(X))
+        expected = self.reconstruct(frame)
+        errors = self.feature_errors(frame, positions=True)
+        return explanation(self.encoder_, frame, expected, errors, top)
+
+    def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
+        """Weighted squared error per input column, shape (n_samples, n_features_in_).
+
+        A one-hot block is summed back to its column. With ``positions=True`` a
+        sequence column is reported per position instead (the columns of
+        ``encoder_.column_names_``). The sum over columns, divided by the number
+        of encoded columns, equals :meth:`decision_function`.
+        """
+        self._check_fitted()
+        Xt = self._encode(X)
+        with compute():
+            squared = feature_squared_errors(self.module_, Xt, self._bounds_)
+        return self.encoder_.column_errors(squared, positions=positions)

@@ -1,0 +1,190 @@
+"""One model choice, a frozen spec of every shape a module needs, and ``build(spec)``.
+
+``model`` picks the network: ``ae`` (dense autoencoder), ``conv`` (convolutional
+autoencoder), ``vae`` (dense variational) or ``conv-vae`` (convolutional
+variational). The older ``architecture`` parameter (``dense`` / ``conv``) is
+mapped onto it with a ``FutureWarning`` for one release:
+
+==================  ======================  =========================
+``model``           ``architecture="dense"``  ``architecture="conv"``
+==================  ======================  =========================
+``ae``              ``ae``                  ``conv``
+``conv``            refused                 ``conv``
+``vae``             ``vae``                 refused: use ``conv-vae``
+``conv-vae``        refused                 ``conv-vae``
+==================  ======================  =========================
+
+A :class:`ModelSpec` is plain data (``asdict`` / :meth:`ModelSpec.from_dict`),
+saved verbatim in the model file, so a file rebuilds exactly the module it was
+trained with.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from torch import nn
+
+from aedetect.exceptions import ConfigError
+from aedetect.models.conv import ConvAutoencoder
+from aedetect.models.dense import DenseAutoencoder
+from aedetect.models.vae import ConvVAE, DenseVAE
+
+__all__ = ["IMAGE_KINDS", "ModelSpec", "build", "resolve_kind", "spec_from_params"]
+
+#: Kinds that need images (an image shape).
+IMAGE_KINDS = ("conv", "conv-vae")
+_FROM_ARCHITECTURE = {
+    ("ae", "dense"): "ae",
+    ("vae", "dense"): "vae",
+    ("ae", "conv"): "conv",
+    ("conv", "conv"): "conv",
+    ("conv-vae", "conv"): "conv-vae",
+}
+
+
+def resolve_kind(model: str, architecture: str | None = None, warn: bool = True) -> str:
+    """The network kind from ``model`` and the deprecated ``architecture``.
+
+    Raises :class:`ConfigError` for a contradictory pair such as
+    ``model="vae", architecture="conv"``; warns (``FutureWarning``) whenever
+    ``architecture`` is given and ``warn`` is true.
+    """
+    if architecture is None:
+        return model
+    kind = _FROM_ARCHITECTURE.get((model, architecture))
+    if kind is None:
+        hint = "; use model='conv-vae'" if model == "vae" else ""
+        raise ConfigError(
+            f"model={model!r} contradicts architecture={architecture!r}{hint} "
+            "(architecture is deprecated: give model alone)"
+        )
+    if warn:
+        warnings.warn(
+            f"architecture is deprecated and will be removed in the next release: "
+            f"use model={kind!r} instead of model={model!r}, architecture={architecture!r}",
+            FutureWarning,
+            stacklevel=3,
+        )
+    return kind
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything :func:`build` needs to make a module: its kind and shapes.
+
+    ``hidden`` is the dense widths (``ae``, ``vae``) or, for ``conv-vae``, the
+    conv channels then the latent size. ``conv_*``, ``kernel_size``, ``pooling``
+    and ``upsampling`` describe a ``conv`` network; ``kl_weight`` a VAE's.
+    """
+
+    kind: str
+    n_features: int
+    image_shape: tuple[int, int, int] | None = None
+    hidden: tuple[int, ...] = (64, 32, 8)
+    activation: str | tuple[str, ...] = "relu"
+    output_activation: str = "identity"
+    dropout: float = 0.0
+    activity_l1: float = 0.0
+    conv_encoder: tuple[int | str, ...] = (32, "pool", 16, "pool", 8)
+    conv_decoder: tuple[int | str, ...] | None = None
+    kernel_size: int = 3
+    pooling: str = "max"
+    upsampling: str = "nearest"
+    kl_weight: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelSpec:
+        """Rebuild a spec written by :meth:`to_dict` (lists back to tuples)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"model spec has unknown fields: {', '.join(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def spec_from_params(
+    params: Mapping[str, Any],
+    n_features: int,
+    image_shape: tuple[int, int, int] | None,
+    warn: bool = True,
+) -> ModelSpec:
+    """The spec of the network an estimator's parameters describe."""
+    kind = resolve_kind(params["model"], params.get("architecture"), warn=warn)
+    activation = params["activation"]
+    decoder = params.get("conv_decoder")
+    return ModelSpec(
+        kind=kind,
+        n_features=int(n_features),
+        image_shape=None if image_shape is None else tuple(int(v) for v in image_shape),
+        hidden=tuple(int(h) for h in params["hidden"]),
+        activation=activation if isinstance(activation, str) else tuple(activation),
+        output_activation=params["output_activation"],
+        dropout=float(params["dropout"]),
+        activity_l1=float(params["activity_l1"]),
+        conv_encoder=tuple(_token(t) for t in params["conv_encoder"]),
+        conv_decoder=None if decoder is None else tuple(_token(t) for t in decoder),
+        kernel_size=int(params["kernel_size"]),
+        pooling=params["pooling"],
+        upsampling=params["upsampling"],
+        kl_weight=float(params["kl_weight"]),
+    )
+
+
+def _token(value: Any) -> int | str:
+    return value if isinstance(value, str) else int(value)
+
+
+def build(spec: ModelSpec) -> nn.Module:
+    """Make the (untrained) module ``spec`` describes."""
+    if spec.kind in IMAGE_KINDS and spec.image_shape is None:
+        raise ConfigError(f"model={spec.kind!r} needs an image_shape")
+    if spec.kind == "vae":
+        return DenseVAE(
+            spec.n_features,
+            spec.hidden,
+            spec.activation,
+            spec.output_activation,
+            spec.dropout,
+            spec.kl_weight,
+        )
+    if spec.kind == "conv-vae":
+        act = spec.activation if isinstance(spec.activation, str) else spec.activation[0]
+        return ConvVAE(
+            spec.image_shape,
+            spec.hidden[:-1],
+            spec.hidden[-1],
+            act,
+            spec.output_activation,
+            spec.kl_weight,
+        )
+    if spec.kind == "conv":
+        return ConvAutoencoder(
+            spec.image_shape,
+            spec.conv_encoder,
+            spec.conv_decoder,
+            spec.kernel_size,
+            spec.activation,
+            spec.output_activation,
+            spec.pooling,
+            spec.upsampling,
+            spec.dropout,
+            spec.activity_l1,
+        )
+    if spec.kind == "ae":
+        return DenseAutoencoder(
+            spec.n_features,
+            spec.hidden,
+            spec.activation,
+            spec.output_activation,
+            spec.dropout,
+            spec.activity_l1,
+        )
+    raise ConfigError(f"model must be one of ae, conv, vae, conv-vae, got {spec.kind!r}")

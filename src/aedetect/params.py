@@ -1,0 +1,355 @@
+"""Declarative parameter constraints: every allowed value written once, checked in one place.
+
+In the style of scikit-learn's ``_parameter_constraints``: a table maps each
+parameter name to a list of constraints, and a value is valid when it meets one
+of them. :func:`validate` raises :class:`~aedetect.exceptions.ConfigError` with a
+message that names the parameter, the rule and the value received::
+
+    contamination must be in (0, 0.5], got 0.7
+
+The tables here are the single source for the estimator, the encoder, the
+sequence columns, the models and the thresholds; a command line maps parameter
+names to its flags from :data:`DETECTOR`. This module imports nothing from
+aedetect but its exceptions (and no torch), so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aedetect.exceptions import ConfigError
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURES",
+    "DETECTOR",
+    "DEVICES",
+    "DISTANCES",
+    "ENCODER",
+    "ENSEMBLE_METHODS",
+    "LAYER_COMBINES",
+    "LOSSES",
+    "MISSING",
+    "MODELS",
+    "OPTIMIZERS",
+    "OUTPUT_ACTIVATIONS",
+    "POOLINGS",
+    "REDUCTIONS",
+    "SCALINGS",
+    "SCORES",
+    "SEQUENCE_ENCODINGS",
+    "UPSAMPLINGS",
+    "Check",
+    "Interval",
+    "Options",
+    "check_tokens",
+    "layer_activations",
+    "validate",
+]
+
+# ------------------------------------------------------------------ vocabularies
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "identity")
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
+POOLINGS = ("max", "avg")
+UPSAMPLINGS = ("nearest", "bilinear")
+# One model choice: ae (dense), conv (convolutional), vae (dense variational),
+# conv-vae (convolutional variational). ``architecture`` is the deprecated spelling.
+MODELS = ("ae", "conv", "vae", "conv-vae")
+ARCHITECTURES = ("dense", "conv")
+OPTIMIZERS = ("adam", "sgd", "adagrad")
+LOSSES = ("mse", "bce")
+DEVICES = ("auto", "cpu", "cuda")
+SCALINGS = ("standard", "minmax", "pooled", "unit", "symmetric", "none")
+MISSING = ("error", "impute")
+SEQUENCE_ENCODINGS = ("onehot", "ordinal")
+SCORES = ("reconstruction", "latent-kmeans", "layerwise", "ensemble", "reconstruction-probability")
+REDUCTIONS = ("mean", "sum")
+DISTANCES = ("euclidean", "mahalanobis")
+LAYER_COMBINES = ("min", "mean")
+ENSEMBLE_METHODS = ("rank", "zscore")
+
+
+# ------------------------------------------------------------------ constraints
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    )
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number between ``low`` and ``high``; ``closed`` says which ends belong.
+
+    ``kind`` is ``"int"`` (an integer, never a bool) or ``"real"`` (a finite
+    number). ``None`` for a bound means unbounded on that side.
+    """
+
+    kind: str
+    low: float | None
+    high: float | None
+    closed: str = "both"  # "left", "right", "both" or "neither"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` lies in the interval."""
+        if not (_is_int(value) if self.kind == "int" else _is_real(value)):
+            return False
+        left = self.closed in ("left", "both")
+        right = self.closed in ("right", "both")
+        if self.low is not None and not (value >= self.low if left else value > self.low):
+            return False
+        return self.high is None or (value <= self.high if right else value < self.high)
+
+    def describe(self) -> str:
+        """The rule in words: ``in (0, 0.5]`` or ``an integer >= 1``."""
+        if self.kind == "int" and self.high is None:
+            return f"an integer >= {self.low}"
+        lo = "[" if self.closed in ("left", "both") else "("
+        hi = "]" if self.closed in ("right", "both") else ")"
+        low = "-inf" if self.low is None else self.low
+        high = "inf" if self.high is None else self.high
+        prefix = "an integer " if self.kind == "int" else ""
+        return f"{prefix}in {lo}{low}, {high}{hi}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (compared with ``==``)."""
+
+    values: tuple[Any, ...]
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is one of the options."""
+        try:
+            return any(not isinstance(value, bool) and bool(value == v) for v in self.values)
+        except (TypeError, ValueError):  # e.g. an array compared element-wise
+            return False
+
+    def describe(self) -> str:
+        """``one of a, b, c`` (or the value, quoted, when there is one)."""
+        if len(self.values) == 1:
+            return repr(self.values[0])
+        return f"one of {', '.join(map(str, self.values))}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """Any rule given as a predicate and its description in words."""
+
+    predicate: Callable[[Any], bool]
+    description: str
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``predicate(value)`` holds.
+
+        A predicate may raise :class:`ConfigError` itself for a more precise
+        message; any other error counts as no.
+        """
+        try:
+            return bool(self.predicate(value))
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, AttributeError):
+            return False
+
+    def describe(self) -> str:
+        """The rule in words."""
+        return self.description
+
+
+Constraint = Interval | Options | Check | None
+
+
+def _accepts(constraint: Constraint, value: Any) -> bool:
+    return value is None if constraint is None else constraint.accepts(value)
+
+
+def _describe(constraint: Constraint) -> str:
+    return "None" if constraint is None else constraint.describe()
+
+
+def validate(
+    params: Mapping[str, Any],
+    constraints: Mapping[str, Sequence[Constraint]],
+    obj_name: str | None = None,
+) -> None:
+    """Check every parameter of ``params`` that ``constraints`` names.
+
+    A value is valid when it meets at least one of its constraints. Raises
+    :class:`ConfigError` naming the parameter, the rule and the value, e.g.
+    ``contamination must be in (0, 0.5], got 0.7`` (prefixed with ``obj_name:``
+    when given).
+    """
+    for name, allowed in constraints.items():
+        if name not in params:
+            continue
+        value = params[name]
+        # Checks last: one may raise its own, more precise, message.
+        ordered = sorted(allowed, key=lambda c: isinstance(c, Check))
+        if any(_accepts(c, value) for c in ordered):
+            continue
+        rule = " or ".join(_describe(c) for c in allowed)
+        where = f"{obj_name}: " if obj_name else ""
+        raise ConfigError(f"{where}{name} must be {rule}, got {value!r}")
+
+
+# ------------------------------------------------------------------ shaped values
+def _int_sequence(value: Any) -> bool:
+    return (
+        not isinstance(value, str | bytes)
+        and hasattr(value, "__len__")
+        and len(value) > 0
+        and all(_is_int(h) and h >= 1 for h in value)
+    )
+
+
+def _names(value: Any) -> bool:
+    return not isinstance(value, str | bytes) and hasattr(value, "__iter__")
+
+
+def _image_shape(value: Any) -> bool:
+    return (
+        not isinstance(value, str | bytes)
+        and hasattr(value, "__len__")
+        and len(value) == 3
+        and all(_is_int(v) and v >= 1 for v in value)
+    )
+
+
+def _activation(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in ACTIVATIONS
+    return not isinstance(value, bytes) and all(a in ACTIVATIONS for a in value)
+
+
+def _ensemble(value: Any) -> bool:
+    parts = tuple(s for s in SCORES if s != "ensemble")
+    return not isinstance(value, str) and len(value) > 0 and all(p in parts for p in value)
+
+
+def check_tokens(tokens: Any, name: str, allowed: str) -> None:
+    """Raise :class:`ConfigError` unless ``tokens`` are positive ints or ``allowed``."""
+    if isinstance(tokens, str | bytes) or not hasattr(tokens, "__iter__"):
+        raise ConfigError(f"{name} must be a sequence like (32, 'pool', 16), got {tokens!r}")
+    for t in tokens:
+        ok = t == allowed if isinstance(t, str) else _is_int(t) and t >= 1
+        if not ok:
+            raise ConfigError(
+                f"{name} entries must be positive channel counts or {allowed!r}, got {t!r}"
+            )
+
+
+def layer_activations(activation: str | Sequence[str], n_hidden: int) -> list[str]:
+    """One activation per hidden layer: encoder layers, then the decoder's hidden ones.
+
+    A single name applies to all ``2 * n_hidden - 1`` of them; a sequence must
+    name each (else :class:`ConfigError`).
+    """
+    n_layers = 2 * n_hidden - 1
+    if isinstance(activation, str):
+        return [activation] * n_layers
+    names = list(activation)
+    if len(names) != n_layers:
+        raise ConfigError(
+            f"activation needs one name or {n_layers} (encoder then decoder hidden layers), "
+            f"got {len(names)}"
+        )
+    return names
+
+
+POSITIVE = Interval("real", 0.0, None, "neither")
+NON_NEGATIVE = Interval("real", 0.0, None, "left")
+AT_LEAST_ONE = Interval("int", 1, None, "left")
+NAMES = Check(_names, "a sequence of column names")
+
+#: The encoder's parameters (:class:`~aedetect.data.encoding.TabularEncoder`).
+ENCODER: dict[str, list[Constraint]] = {
+    "scaling": [Options(SCALINGS)],
+    "categorical": [NAMES, None],
+    "category_weight": [POSITIVE],
+    "missing": [Options(MISSING)],
+    "clip": [POSITIVE, None],
+    "sequences": [NAMES, None],
+    "token_sep": [Check(lambda v: isinstance(v, str), "a string"), None],
+    "sequence_encoding": [Options(SEQUENCE_ENCODINGS)],
+}
+
+#: Shape parameters of the networks (see :mod:`aedetect.models.factory`).
+MODEL: dict[str, list[Constraint]] = {
+    "hidden": [Check(_int_sequence, "a non-empty sequence of positive integers")],
+    "activation": [Check(_activation, f"one of {', '.join(ACTIVATIONS)} (or one per layer)")],
+    "output_activation": [Options(OUTPUT_ACTIVATIONS)],
+    "dropout": [Interval("real", 0.0, 1.0, "left")],
+    "activity_l1": [NON_NEGATIVE],
+    "kernel_size": [AT_LEAST_ONE],
+    "pooling": [Options(POOLINGS)],
+    "upsampling": [Options(UPSAMPLINGS)],
+    "kl_weight": [NON_NEGATIVE],
+}
+
+#: Training settings.
+TRAINING: dict[str, list[Constraint]] = {
+    "noise": [NON_NEGATIVE],
+    "kl_anneal": [Interval("int", 0, None, "left")],
+    "epochs": [AT_LEAST_ONE],
+    "batch_size": [AT_LEAST_ONE, Options(("auto",))],
+    "lr": [POSITIVE],
+    "optimizer": [Options(OPTIMIZERS)],
+    "loss": [Options(LOSSES)],
+    "weight_decay": [NON_NEGATIVE],
+    "validation_fraction": [Interval("real", 0.0, 1.0, "left")],
+    "patience": [AT_LEAST_ONE],
+}
+
+#: Score settings (see :mod:`aedetect.scoring`).
+SCORING: dict[str, list[Constraint]] = {
+    "scoring": [Options(SCORES)],
+    "reduction": [Options(REDUCTIONS)],
+    "n_clusters": [AT_LEAST_ONE],
+    "distance": [Options(DISTANCES)],
+    "layer_combine": [Options(LAYER_COMBINES)],
+    "ensemble": [
+        Check(_ensemble, "a non-empty tuple of " + ", ".join(s for s in SCORES if s != "ensemble"))
+    ],
+    "ensemble_method": [Options(ENSEMBLE_METHODS)],
+    "mc_samples": [AT_LEAST_ONE],
+}
+
+#: Threshold settings (see :mod:`aedetect.thresholds`).
+THRESHOLD: dict[str, list[Constraint]] = {
+    "contamination": [Interval("real", 0, 0.5, "right")],
+    "threshold": [Check(lambda v: isinstance(v, str), "a rule such as 'mad:3'"), None],
+}
+
+#: Every parameter of :class:`~aedetect.AutoencoderDetector`, by name.
+DETECTOR: dict[str, list[Constraint]] = {
+    **MODEL,
+    "model": [Options(MODELS)],
+    "architecture": [Options(ARCHITECTURES), None],
+    "image_shape": [Check(_image_shape, "(channels, height, width) positive integers"), None],
+    "conv_encoder": [
+        Check(lambda v: check_tokens(v, "conv_encoder", "pool") is None, "tokens like (32, 'pool')")
+    ],
+    "conv_decoder": [
+        Check(lambda v: check_tokens(v, "conv_decoder", "up") is None, "tokens like ('up', 32)"),
+        None,
+    ],
+    **TRAINING,
+    **THRESHOLD,
+    **{("sequence_columns" if k == "sequences" else k): v for k, v in ENCODER.items()},
+    **SCORING,
+    "random_state": [
+        Check(_is_int, "an integer"),
+        None,
+        Check(lambda v: hasattr(v, "randint"), "a numpy RandomState"),
+    ],
+    "device": [Options(DEVICES)],
+    "verbose": [Check(lambda v: isinstance(v, numbers.Integral), "an integer")],
+}
