@@ -71,7 +71,10 @@ def test_model_spec_round_trips_through_json():
     a = build(spec)
     torch.manual_seed(0)
     b = build(again)
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(
+        torch.equal(x, y)
+        for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,7 @@ def test_object_name_prefixes_the_message():
 
 
 def test_the_detector_table_names_every_parameter():
-    assert set(AutoencoderDetector.parameter_constraints) == set(
-        AutoencoderDetector().get_params()
-    )
+    assert set(AutoencoderDetector.parameter_constraints) == set(AutoencoderDetector().get_params())
     assert AutoencoderDetector.parameter_constraints is DETECTOR
 
 

@@ -274,51 +274,10 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         device: str = "auto",
         verbose: int = 0,
     ) -> None:
-        self.hidden = hidden
-        self.activation = activation
-        self.output_activation = output_activation
-        self.dropout = dropout
-        self.activity_l1 = activity_l1
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.conv_encoder = conv_encoder
-        self.conv_decoder = conv_decoder
-        self.kernel_size = kernel_size
-        self.pooling = pooling
-        self.upsampling = upsampling
-        self.model = model
-        self.kl_weight = kl_weight
-        self.kl_anneal = kl_anneal
-        self.noise = noise
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.loss = loss
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.contamination = contamination
-        self.threshold = threshold
-        self.scaling = scaling
-        self.categorical = categorical
-        self.category_weight = category_weight
-        self.clip = clip
-        self.missing = missing
-        self.sequence_columns = sequence_columns
-        self.token_sep = token_sep
-        self.sequence_encoding = sequence_encoding
-        self.scoring = scoring
-        self.reduction = reduction
-        self.n_clusters = n_clusters
-        self.distance = distance
-        self.layer_combine = layer_combine
-        self.ensemble = ensemble
-        self.ensemble_method = ensemble_method
-        self.mc_samples = mc_samples
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
+        # Store every argument unchanged (scikit-learn's contract): no checks here.
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> AutoencoderDetector:
@@ -336,7 +295,6 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         except KeyError as exc:
             raise ConfigError(str(exc.args[0])) from None
         return cls(**{**params, **overrides})
-
 
     #: Constraint of every parameter, by name (:data:`aedetect.params.DETECTOR`).
     #: Not ``_parameter_constraints``: scikit-learn would read its own types there.
@@ -450,7 +408,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
 
     # ----------------------------------------------------------- saving
     def to_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """The fitted detector as ``(json_ready_dict, named_tensors)``; see :meth:`from_state`."""
+        """Give the fitted detector as ``(json_ready_dict, named_tensors)`` (:meth:`from_state`)."""
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
         fitted = {
@@ -502,4 +460,3 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         scores = tensors["decision_scores"].numpy().astype(np.float64)
         det._set_scores(scores, float(fitted["threshold"]), fitted.get("threshold_rule", ""))
         return det
-

@@ -67,7 +67,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 def image_shape(
     params: Mapping[str, Any], from_data: tuple[int, int, int] | None, n_features: int
 ) -> tuple[int, int, int] | None:
-    """The images' shape: from the data, else ``image_shape``; None for a table."""
+    """Return the images' shape: from the data, else ``image_shape``; None for a table."""
     shape = from_data
     given = params.get("image_shape")
     if shape is None and given is not None:
@@ -78,9 +78,7 @@ def image_shape(
             )
     kind = resolve_kind(params["model"], params.get("architecture"), warn=False)
     if shape is None and kind in IMAGE_KINDS:
-        what = (
-            "architecture='conv'" if params.get("architecture") == "conv" else f"model={kind!r}"
-        )
+        what = "architecture='conv'" if params.get("architecture") == "conv" else f"model={kind!r}"
         raise DataError(
             f"{what} needs images: an array shaped (n, h, w) or (n, h, w, c), "
             "or flat pixel columns with image_shape=(channels, height, width)"
@@ -88,9 +86,7 @@ def image_shape(
     return shape
 
 
-def encode_training(
-    params: Mapping[str, Any], frame: Any
-) -> tuple[TabularEncoder, np.ndarray]:
+def encode_training(params: Mapping[str, Any], frame: Any) -> tuple[TabularEncoder, np.ndarray]:
     """Fit the encoder the parameters describe on the training frame; encode it."""
     encoder = TabularEncoder(
         params["scaling"],
@@ -117,7 +113,7 @@ def encode_training(
 
 
 def make_loss(loss: str, weights: torch.Tensor, n_columns: int) -> Any:
-    """The training loss ``loss_fn(output, target)``: BCE, plain MSE, or weighted MSE."""
+    """Make the training loss ``loss_fn(output, target)``: BCE, plain MSE, or weighted MSE."""
     if loss == "bce":
         return lambda out, x: functional.binary_cross_entropy(out, x.clamp(0.0, 1.0))
     if bool((weights == 1).all()):
@@ -137,7 +133,7 @@ def validation_split(
 
 
 def score_config(params: Mapping[str, Any]) -> ScoreConfig:
-    """The scorer's settings from the estimator's parameters."""
+    """Return the scorer's settings from the estimator's parameters."""
     return ScoreConfig(
         score=params["scoring"],
         reduction=params["reduction"],

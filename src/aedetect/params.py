@@ -79,9 +79,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_real(value: Any) -> bool:
-    return (
-        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ class Interval:
         return self.high is None or (value <= self.high if right else value < self.high)
 
     def describe(self) -> str:
-        """The rule in words: ``in (0, 0.5]`` or ``an integer >= 1``."""
+        """Say the rule in words: ``in (0, 0.5]`` or ``an integer >= 1``."""
         if self.kind == "int" and self.high is None:
             return f"an integer >= {self.low}"
         lo = "[" if self.closed in ("left", "both") else "("
@@ -160,7 +158,7 @@ class Check:
             return False
 
     def describe(self) -> str:
-        """The rule in words."""
+        """Say the rule in words."""
         return self.description
 
 

@@ -36,7 +36,7 @@ _LOCK = threading.RLock()
 
 
 def resolve_seed(random_state: Any) -> int:
-    """A 32-bit seed from ``random_state``: an int, a numpy RandomState, or None (fresh)."""
+    """Return a 32-bit seed from ``random_state``: an int, a numpy RandomState, or None (fresh)."""
     rs = random_state
     if rs is None:
         return int(np.random.SeedSequence().generate_state(1)[0])

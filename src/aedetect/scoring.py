@@ -73,7 +73,7 @@ def feature_squared_errors(
 def explanation(
     encoder: Any, frame: pd.DataFrame, expected: Any, errors: np.ndarray, top: int
 ) -> pd.DataFrame:
-    """The ``top`` largest per-column errors of each row, as one line per (row, column).
+    """List the ``top`` largest per-column errors of each row, one line per (row, column).
 
     ``encoder`` is the fitted :class:`~aedetect.data.encoding.TabularEncoder`,
     ``expected`` the decoded reconstruction of ``frame`` and ``errors`` its

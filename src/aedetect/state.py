@@ -24,7 +24,7 @@ def _plain(value: Any) -> Any:
 
 
 def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Constructor arguments as JSON-ready values (tuples as lists, numpy ints as ints)."""
+    """Return constructor arguments as JSON-ready values (tuples as lists, numpy ints as ints)."""
     out = dict(params)
     out["hidden"] = [int(h) for h in out["hidden"]]
     for key in ("categorical", "sequence_columns"):
@@ -40,7 +40,7 @@ def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def params_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Constructor arguments from :func:`params_to_json`'s output (lists as tuples)."""
+    """Return constructor arguments from :func:`params_to_json`'s output (lists as tuples)."""
     params = dict(data)
     params["hidden"] = tuple(params["hidden"])
     for key in ("categorical", "sequence_columns"):
@@ -55,12 +55,16 @@ def tensors_of(prefix: str, values: Mapping[str, Any]) -> dict[str, torch.Tensor
     """``values`` (tensors or arrays) as contiguous CPU tensors named ``prefix.key``."""
     out = {}
     for key, value in values.items():
-        t = torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
+        t = (
+            torch.from_numpy(np.ascontiguousarray(value))
+            if isinstance(value, np.ndarray)
+            else value
+        )
         out[f"{prefix}.{key}"] = t.detach().cpu().contiguous()
     return out
 
 
 def prefixed(prefix: str, tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The tensors named ``prefix.key``, keyed by ``key``."""
+    """Return the tensors named ``prefix.key``, keyed by ``key``."""
     start = f"{prefix}."
     return {k.removeprefix(start): v for k, v in tensors.items() if k.startswith(start)}

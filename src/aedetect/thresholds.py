@@ -372,7 +372,7 @@ def _validate(rule: Threshold, text: str) -> None:
 
 
 def threshold_rule(threshold: str | None, contamination: float) -> Threshold:
-    """The estimator's rule: ``threshold`` parsed, else the contamination quantile."""
+    """Return the estimator's rule: ``threshold`` parsed, else the contamination quantile."""
     if threshold is None:
         validate({"contamination": contamination}, THRESHOLD)
         return ContaminationThreshold(contamination)

@@ -117,7 +117,7 @@ class PenaltyWarmup(Callback):
 def forward_with_penalty(
     module: nn.Module, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The module's output and its own extra loss term (None for a plain module)."""
+    """Return the module's output and its own extra loss term (None for a plain module)."""
     method = getattr(module, "forward_with_penalty", None)
     return method(x) if method is not None else (module(x), None)
 

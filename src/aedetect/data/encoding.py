@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.frames import as_frame, first_true, is_text_dtype, looks_numeric, numeric_matrix
 from aedetect.data.sequences import expand_sequences, fit_sequences, position_names
 from aedetect.exceptions import DataError
 from aedetect.params import ENCODER, MISSING, SCALINGS, validate
@@ -35,80 +36,6 @@ __all__ = ["MISSING", "SCALINGS", "TabularEncoder", "as_frame"]
 _CONSTANT_RTOL = 1e-9
 # Standard scaling divides by max(std, range / _RANGE_FLOOR).
 _RANGE_FLOOR = 10.0
-
-
-def as_frame(X: Any) -> pd.DataFrame:
-    """Return ``X`` as a DataFrame with string column names.
-
-    Arrays get the names ``x0, x1, ...``. Raises :class:`DataError` for input
-    that is not two-dimensional.
-    """
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
-        raise DataError("sparse input is not supported: convert it with X.toarray()")
-    if isinstance(X, pd.DataFrame):
-        frame = X
-        if not all(isinstance(c, str) for c in frame.columns):
-            frame = frame.rename(columns=str)
-        return frame.reset_index(drop=True)
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged nested lists and the like
-        raise DataError(f"cannot read the input as a table: {exc}") from None
-    if arr.ndim == 1:
-        raise DataError(
-            f"expected a 2D table (rows x columns), got a 1D array of shape {arr.shape}; "
-            "Reshape your data with X.reshape(-1, 1) for a single column"
-        )
-    if arr.ndim != 2:
-        raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
-    if arr.dtype.kind == "c":
-        raise DataError("Complex data not supported")
-    # copy=False: pandas 3 would otherwise copy the whole array for a read-only view.
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])], copy=False)
-
-
-def _first_bad(mask: np.ndarray) -> tuple[int, int]:
-    """Row and column (0-based) of the first True in a 2D mask, row-major."""
-    rows, cols = np.nonzero(mask)
-    return int(rows[0]), int(cols[0])
-
-
-def _is_text_dtype(dtype: Any) -> bool:
-    return not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
-
-
-def _parse_numeric(series: pd.Series, name: str) -> np.ndarray:
-    """Parse a column as float64, naming the first value that is not a number."""
-    if pd.api.types.is_bool_dtype(series):
-        return series.to_numpy(dtype=np.float64)
-    if pd.api.types.is_numeric_dtype(series):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    parsed = pd.to_numeric(series, errors="coerce")
-    bad = parsed.isna().to_numpy() & series.notna().to_numpy()
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise DataError(f"column '{name}' row {row + 1}: {series.iloc[row]!r} is not a number")
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _numeric_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Return the named columns as one float64 matrix, NaN for missing values."""
-    # Selecting every column in order would copy the frame for nothing.
-    sub = frame if list(frame.columns) == names else frame[names]
-    if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
-        # float32 input (pixels, most arrays) stays float32: no 2x upcast copy.
-        single = all(t == np.float32 for t in sub.dtypes)
-        return sub.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
-    return np.column_stack([_parse_numeric(sub[name], name) for name in names])
-
-
-def _looks_numeric(series: pd.Series) -> bool:
-    """Text column whose values mostly parse as numbers: a numeric column with typos."""
-    values = series.dropna()
-    if values.empty:
-        return True
-    parsed = pd.to_numeric(values, errors="coerce")
-    return bool(parsed.notna().mean() >= 0.5)
 
 
 @dataclass
@@ -209,7 +136,7 @@ class TabularEncoder:
         dtypes = frame.dtypes
         kinds = {
             name: "categorical"
-            if name in named or (_is_text_dtype(dtypes.iloc[j]) and not _looks_numeric(frame[name]))
+            if name in named or (is_text_dtype(dtypes.iloc[j]) and not looks_numeric(frame[name]))
             else "numeric"
             for j, name in enumerate(frame.columns)
         }
@@ -246,7 +173,7 @@ class TabularEncoder:
         validate(self.get_params(), ENCODER)
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor's arguments, by name."""
+        """Return the constructor's arguments, by name."""
         return {
             "scaling": self.scaling,
             "categorical": self.categorical,
@@ -263,7 +190,7 @@ class TabularEncoder:
         if not names:
             return {}
         impute = self.missing == "impute"
-        values = _numeric_matrix(frame, names)
+        values = numeric_matrix(frame, names)
         self._check_matrix(values, names, allow_nan=impute)
         if impute:
             empty = np.isnan(values).all(axis=0)
@@ -335,7 +262,7 @@ class TabularEncoder:
             return
         bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
         if bad.any():
-            j, _ = _first_bad(bad.T)  # first bad column, then its first bad row
+            j, _ = first_true(bad.T)  # first bad column, then its first bad row
             self._check_finite(values[:, j], names[j], allow_nan)
 
     def _fit_categorical(self, name: str, series: pd.Series, pos: int, impute: bool) -> _Column:
@@ -408,7 +335,7 @@ class TabularEncoder:
         self, frame: pd.DataFrame, cols: list[_Column], out: np.ndarray, impute: bool
     ) -> None:
         names = [c.name for c in cols]
-        values = _numeric_matrix(frame, names)
+        values = numeric_matrix(frame, names)
         self._check_matrix(values, names, allow_nan=impute)
         offset = np.array([c.offset for c in cols], dtype=values.dtype)
         scale = np.array([c.scale for c in cols], dtype=values.dtype)
@@ -448,10 +375,7 @@ class TabularEncoder:
 
     @staticmethod
     def _missing_message(name: str, row: int) -> str:
-        return (
-            f"column '{name}' row {row + 1}: missing value (NaN); "
-            "impute with missing='impute'"
-        )
+        return f"column '{name}' row {row + 1}: missing value (NaN); impute with missing='impute'"
 
     def inverse_transform(self, encoded: np.ndarray) -> pd.DataFrame:
         """Decode encoded rows to the original columns and units.

@@ -21,7 +21,7 @@ from torch import nn
 
 from aedetect.exceptions import ConfigError
 from aedetect.models.dense import ACTIVATIONS
-from aedetect.params import POOLINGS, UPSAMPLINGS, MODEL, check_tokens, validate
+from aedetect.params import MODEL, POOLINGS, UPSAMPLINGS, check_tokens, validate
 
 __all__ = ["POOLINGS", "UPSAMPLINGS", "ConvAutoencoder", "mirror_decoder"]
 

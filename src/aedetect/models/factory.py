@@ -47,7 +47,7 @@ _FROM_ARCHITECTURE = {
 
 
 def resolve_kind(model: str, architecture: str | None = None, warn: bool = True) -> str:
-    """The network kind from ``model`` and the deprecated ``architecture``.
+    """Return the network kind from ``model`` and the deprecated ``architecture``.
 
     Raises :class:`ConfigError` for a contradictory pair such as
     ``model="vae", architecture="conv"``; warns (``FutureWarning``) whenever
@@ -116,7 +116,7 @@ def spec_from_params(
     image_shape: tuple[int, int, int] | None,
     warn: bool = True,
 ) -> ModelSpec:
-    """The spec of the network an estimator's parameters describe."""
+    """Return the spec of the network an estimator's parameters describe."""
     kind = resolve_kind(params["model"], params.get("architecture"), warn=warn)
     activation = params["activation"]
     decoder = params.get("conv_decoder")
@@ -142,20 +142,32 @@ def _token(value: Any) -> int | str:
     return value if isinstance(value, str) else int(value)
 
 
+# Each kind's class and the spec fields it takes, in its positional order.
+_SIGNATURES: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
+    "ae": (
+        DenseAutoencoder,
+        ("n_features", "hidden", "activation", "output_activation", "dropout", "activity_l1"),
+    ),
+    "vae": (
+        DenseVAE,
+        ("n_features", "hidden", "activation", "output_activation", "dropout", "kl_weight"),
+    ),
+    "conv": (
+        ConvAutoencoder,
+        (
+            "image_shape", "conv_encoder", "conv_decoder", "kernel_size", "activation",
+            "output_activation", "pooling", "upsampling", "dropout", "activity_l1",
+        ),
+    ),
+}  # fmt: skip
+
+
 def build(spec: ModelSpec) -> nn.Module:
     """Make the (untrained) module ``spec`` describes."""
     if spec.kind in IMAGE_KINDS and spec.image_shape is None:
         raise ConfigError(f"model={spec.kind!r} needs an image_shape")
-    if spec.kind == "vae":
-        return DenseVAE(
-            spec.n_features,
-            spec.hidden,
-            spec.activation,
-            spec.output_activation,
-            spec.dropout,
-            spec.kl_weight,
-        )
     if spec.kind == "conv-vae":
+        # hidden: the conv channels, then the latent size; one activation throughout.
         act = spec.activation if isinstance(spec.activation, str) else spec.activation[0]
         return ConvVAE(
             spec.image_shape,
@@ -165,26 +177,7 @@ def build(spec: ModelSpec) -> nn.Module:
             spec.output_activation,
             spec.kl_weight,
         )
-    if spec.kind == "conv":
-        return ConvAutoencoder(
-            spec.image_shape,
-            spec.conv_encoder,
-            spec.conv_decoder,
-            spec.kernel_size,
-            spec.activation,
-            spec.output_activation,
-            spec.pooling,
-            spec.upsampling,
-            spec.dropout,
-            spec.activity_l1,
-        )
-    if spec.kind == "ae":
-        return DenseAutoencoder(
-            spec.n_features,
-            spec.hidden,
-            spec.activation,
-            spec.output_activation,
-            spec.dropout,
-            spec.activity_l1,
-        )
-    raise ConfigError(f"model must be one of ae, conv, vae, conv-vae, got {spec.kind!r}")
+    if spec.kind not in _SIGNATURES:
+        raise ConfigError(f"model must be one of ae, conv, vae, conv-vae, got {spec.kind!r}")
+    cls, names = _SIGNATURES[spec.kind]
+    return cls(*(getattr(spec, name) for name in names))

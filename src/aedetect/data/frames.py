@@ -1,0 +1,94 @@
+"""Any table-like input as a DataFrame, and its numbers as floats, naming bad values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aedetect.exceptions import DataError
+
+__all__ = [
+    "as_frame",
+    "first_true",
+    "is_text_dtype",
+    "looks_numeric",
+    "numeric_matrix",
+    "parse_numeric",
+]
+
+
+def as_frame(X: Any) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame with string column names.
+
+    Arrays get the names ``x0, x1, ...``. Raises :class:`DataError` for input
+    that is not two-dimensional.
+    """
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise DataError("sparse input is not supported: convert it with X.toarray()")
+    if isinstance(X, pd.DataFrame):
+        frame = X
+        if not all(isinstance(c, str) for c in frame.columns):
+            frame = frame.rename(columns=str)
+        return frame.reset_index(drop=True)
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged nested lists and the like
+        raise DataError(f"cannot read the input as a table: {exc}") from None
+    if arr.ndim == 1:
+        raise DataError(
+            f"expected a 2D table (rows x columns), got a 1D array of shape {arr.shape}; "
+            "Reshape your data with X.reshape(-1, 1) for a single column"
+        )
+    if arr.ndim != 2:
+        raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
+    if arr.dtype.kind == "c":
+        raise DataError("Complex data not supported")
+    # copy=False: pandas 3 would otherwise copy the whole array for a read-only view.
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])], copy=False)
+
+
+def first_true(mask: np.ndarray) -> tuple[int, int]:
+    """Row and column (0-based) of the first True in a 2D mask, row-major."""
+    rows, cols = np.nonzero(mask)
+    return int(rows[0]), int(cols[0])
+
+
+def is_text_dtype(dtype: Any) -> bool:
+    """Whether a column of this dtype holds text (not numbers or booleans)."""
+    return not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def parse_numeric(series: pd.Series, name: str) -> np.ndarray:
+    """Parse a column as float64, naming the first value that is not a number."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    parsed = pd.to_numeric(series, errors="coerce")
+    bad = parsed.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"column '{name}' row {row + 1}: {series.iloc[row]!r} is not a number")
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def numeric_matrix(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Return the named columns as one float64 matrix, NaN for missing values."""
+    # Selecting every column in order would copy the frame for nothing.
+    sub = frame if list(frame.columns) == names else frame[names]
+    if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+        # float32 input (pixels, most arrays) stays float32: no 2x upcast copy.
+        single = all(t == np.float32 for t in sub.dtypes)
+        return sub.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
+    return np.column_stack([parse_numeric(sub[name], name) for name in names])
+
+
+def looks_numeric(series: pd.Series) -> bool:
+    """Text column whose values mostly parse as numbers: a numeric column with typos."""
+    values = series.dropna()
+    if values.empty:
+        return True
+    parsed = pd.to_numeric(values, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.5)
