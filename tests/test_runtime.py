@@ -51,3 +51,53 @@ def test_threads_scoring_at_once_match_one_at_a_time(small_frame):
     for got in results:
         for name in expected:
             assert np.array_equal(got[name].to_numpy(), expected[name].to_numpy()), name
+
+
+# ------------------------------------------------------------------ layering
+def _aedetect_imports(path):
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("aedetect"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.startswith("aedetect")}
+    return names
+
+
+def _allowed(module, prefixes):
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize(
+    ("files", "allowed"),
+    [
+        ("runtime.py", ("aedetect.exceptions",)),
+        ("params.py", ("aedetect.exceptions",)),
+        ("training.py", ("aedetect.exceptions", "aedetect.params", "aedetect.runtime")),
+        ("models/*.py", ("aedetect.exceptions", "aedetect.params", "aedetect.models")),
+        (
+            "data/[efs]*.py",  # encoding, frames, sequences, synthetic
+            ("aedetect.exceptions", "aedetect.params", "aedetect.data"),
+        ),
+    ],
+)
+def test_lower_layers_import_nothing_above_them(files, allowed):
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "src" / "aedetect"
+    paths = sorted(root.glob(files))
+    assert paths
+    for path in paths:
+        bad = [m for m in _aedetect_imports(path) if not _allowed(m, allowed)]
+        assert not bad, (path.name, bad)
+
+
+def test_nothing_in_the_library_imports_the_cli():
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "src" / "aedetect"
+    for path in root.rglob("*.py"):
+        if path.name not in ("cli.py", "__main__.py"):
+            assert "aedetect.cli" not in _aedetect_imports(path), path
