@@ -67,7 +67,7 @@ def resolve_kind(model: str, architecture: str | None = None, warn: bool = True)
             f"architecture is deprecated and will be removed in the next release: "
             f"use model={kind!r} instead of model={model!r}, architecture={architecture!r}",
             FutureWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of fit()
         )
     return kind
 
