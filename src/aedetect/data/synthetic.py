@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import Table
+from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
 __all__ = ["SYNTHETIC_KINDS", "make_synthetic", "synthetic_arrays"]
