@@ -7,6 +7,7 @@ options, calls one of these, and prints the result.
 
 from aedetect.pipeline.data import DataRequest
 from aedetect.pipeline.evaluation import Evaluation, evaluate
+from aedetect.pipeline.experimenting import ExperimentRun, experiment, experiment_parameters
 from aedetect.pipeline.model import FitResult, fit, open_model, scores_frame
 from aedetect.pipeline.modelinfo import ModelInfo, info
 from aedetect.pipeline.reporting import report
@@ -16,11 +17,14 @@ from aedetect.pipeline.scoring import ExplainResult, explain, score
 __all__ = [
     "DataRequest",
     "Evaluation",
+    "ExperimentRun",
     "ExplainResult",
     "FitResult",
     "ModelInfo",
     "RunResult",
     "evaluate",
+    "experiment",
+    "experiment_parameters",
     "explain",
     "fit",
     "info",
