@@ -83,8 +83,9 @@ class ModelFacts:
         p, kind = self.params, self.kind
         hidden = list(p.get("hidden") or ())
         if kind == "conv-vae":  # hidden = conv channels, then the latent width
-            text = f"conv-vae {self._shape()}: encoder {_join(hidden[:-1])}, latent {hidden[-1]}"
-            return text if style != "short" else f"{text} ..."
+            if style == "short":
+                return f"conv-vae {self._shape()} -> {_join(hidden[:-1])} -> {hidden[-1]} -> ..."
+            return f"conv-vae {self._shape()}: encoder {_join(hidden[:-1])}, latent {hidden[-1]}"
         if kind == "conv":
             decoder = p.get("conv_decoder")
             dec = _join(decoder) if decoder else "mirror"
