@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 - the usual torch spelling
 from matplotlib.figure import Figure
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
@@ -192,7 +192,7 @@ def three_models(
 
             def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
                 if epoch in checkpoints:
-                    snapshots[epoch] = _per_item_mse(module, T)
+                    snapshots[epoch] = _per_item_mse(module, T)  # noqa: B023 - used at once
 
             config = TrainConfig(
                 epochs=epochs,
