@@ -69,7 +69,7 @@ def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
         except AedetectError as exc:
             _fail(speak_flags(str(exc)), EXIT_DATA)
         except BrokenPipeError:  # `aedetect score ... | head`: the reader left
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+            sys.stdout = open(os.devnull, "w")
             raise typer.Exit(0) from None
         except OSError as exc:  # unwritable output folder, disk full, ...
             _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), EXIT_DATA)
