@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from aedetect.data.datasets import load_digits_table, make_mixed_table, make_sequences
-from aedetect.data.readers import Table
 from aedetect.data.synthetic import SYNTHETIC_KINDS, make_synthetic
+from aedetect.data.table import Table
 from benchmarks import one_class
 from benchmarks.methods import installed
 

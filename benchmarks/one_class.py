@@ -22,6 +22,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
 from aedetect import AutoencoderDetector
+from aedetect.data.splits import one_class_split
 
 SCALINGS = ("standard", "minmax", "pooled")
 
@@ -39,15 +40,7 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def split(y: np.ndarray, normal: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(np.flatnonzero(y == normal))
-    n_train = int(0.8 * len(idx))
-    test = [idx[n_train:]]
-    for other in np.unique(y):
-        if other != normal:
-            o = rng.permutation(np.flatnonzero(y == other))
-            test.append(o[: int(0.2 * len(o))])
-    return idx[:n_train], np.concatenate(test)
+    return one_class_split(y, normal, seed)
 
 
 def pca_scores(train: np.ndarray, test: np.ndarray) -> np.ndarray:

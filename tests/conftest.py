@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 
 from aedetect import AutoencoderDetector
 from aedetect.data.datasets import make_mixed_table
+from aedetect.data.splits import one_class_split
 
 
 @pytest.fixture(autouse=True)
@@ -24,16 +25,8 @@ def digits_one_class():
     """Digit 3 normal: train on 80% of the 3s; test on the rest plus 20% of each other digit."""
     d = load_digits()
     X, y = d.data, d.target
-    rng = np.random.default_rng(0)
-    normal = rng.permutation(np.flatnonzero(y == 3))
-    n_train = int(0.8 * len(normal))
-    test = [normal[n_train:]]
-    for other in range(10):
-        if other != 3:
-            idx = rng.permutation(np.flatnonzero(y == other))
-            test.append(idx[: int(0.2 * len(idx))])
-    test_idx = np.concatenate(test)
-    return X[normal[:n_train]], X[test_idx], (y[test_idx] != 3).astype(int)
+    train_idx, test_idx = one_class_split(y, 3, seed=0)
+    return X[train_idx], X[test_idx], (y[test_idx] != 3).astype(int)
 
 
 @pytest.fixture(scope="session")

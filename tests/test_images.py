@@ -209,9 +209,9 @@ def test_select_classes_digits():
     assert not (table.fit_rows & (labels == 1)).any()
     rest = load_data("digits", normal="3")
     assert (rest.labels == 1).sum() == 1797 - 183
-    with pytest.raises(DataError, match=r"--normal 12 is not a class"):
+    with pytest.raises(DataError, match=r"normal 12 is not a class"):
         load_data("digits", normal="12")
-    with pytest.raises(ConfigError, match="both --normal and --abnormal"):
+    with pytest.raises(ConfigError, match="both normal and abnormal"):
         load_data("digits", normal="3", abnormal="3")
 
 

@@ -53,7 +53,7 @@ def test_label_and_id_columns_are_kept_out(tmp_path):
     table = split_columns(frame, "t.csv", label_column="y", id_column="id")
     assert "y" not in table.features and "id" not in table.features
     assert table.ids.tolist() == list(range(50))
-    with pytest.raises(DataError, match="--label-column 'nope' is not a column"):
+    with pytest.raises(DataError, match="label_column 'nope' is not a column"):
         split_columns(frame, "t.csv", label_column="nope")
 
 

@@ -305,8 +305,6 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         """Validate the parameters without fitting; raise ConfigError naming the first bad one."""
         fitting.check_params(self.get_params(deep=False))
 
-    # TODO(merge): cli.py still calls this; it becomes check_params() there, then delete.
-    _validate_params = check_params
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "module_")

@@ -33,13 +33,15 @@ from aedetect.data.image_datasets import (
     load_photos,
 )
 from aedetect.data.remote import is_cached
+from aedetect.data.splits import FIT_SHARE, shuffle_split
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError
 from aedetect.metrics import separation, threshold_sweep
 from aedetect.models.factory import build, spec_from_params
 from aedetect.report import images as plots
 from aedetect.report.plots import image_grid, pr_plot, score_histogram, sweep_plot
-from aedetect.training import TrainConfig, cpu_threads, flushed_denormals, train
+from aedetect.runtime import cpu_threads, flushed_denormals
+from aedetect.training import TrainConfig, train
 
 __all__ = [
     "EXPERIMENTS",
@@ -110,9 +112,8 @@ def reference_images(
         text = "normal: MNIST train / MNIST test; abnormal: Fashion-MNIST test"
     else:
         digits = pixels(load_mnist5k())
-        order = np.random.default_rng(seed).permutation(len(digits))
-        cut = int(0.8 * len(digits))
-        train_x, normal = digits[order[:cut]], digits[order[cut:]]
+        fit, test = shuffle_split(len(digits), FIT_SHARE, seed)
+        train_x, normal = digits[fit], digits[test]
         abnormal = pixels(load_photos(n=len(normal), seed=seed))
         text = (
             "offline: normal = mnist5k (80% train, 20% test); abnormal = 28x28 grayscale "
@@ -172,17 +173,9 @@ def three_models(
     all-black within an epoch (measured on mnist5k; a plain PyTorch loop does the
     same), which would make the comparison say nothing.
     """
-    if loss not in B_LOSSES:
-        raise ConfigError(f"loss must be one of {', '.join(B_LOSSES)}, got {loss!r}")
-    if optimizer not in KERAS_LR:
-        raise ConfigError(f"optimizer must be one of {', '.join(KERAS_LR)}, got {optimizer!r}")
-    for name, value in (
-        ("epochs", epochs),
-        ("batch_size", batch_size),
-        ("test_samples", test_samples),
-    ):
-        if value < 1:
-            raise ConfigError(f"{name} must be >= 1, got {value}")
+    _check_three_models(
+        loss, optimizer, epochs=epochs, batch_size=batch_size, test_samples=test_samples
+    )
     split = reference_images(data, train_samples, test_samples, seed, progress)
     shape = split.train.shape[1:]
     X = torch.from_numpy(split.train.reshape(len(split.train), -1) / np.float32(255))
@@ -226,6 +219,24 @@ def three_models(
     table = pd.DataFrame(records, columns=["model", "epoch", "sample", "abnormal", "loss", "auroc"])
     result = ExperimentResult("three-models", tables={"losses": table})
     result.summary.append(f"data: {split.description}; {len(X)} training images")
+    _three_models_figures(result, table, checkpoints, n)
+    result.figures["training-loss"] = plots.training_curves(curves, title="Training loss")
+    return result
+
+
+def _check_three_models(loss: str, optimizer: str, **counts: int) -> None:
+    if loss not in B_LOSSES:
+        raise ConfigError(f"loss must be one of {', '.join(B_LOSSES)}, got {loss!r}")
+    if optimizer not in KERAS_LR:
+        raise ConfigError(f"optimizer must be one of {', '.join(KERAS_LR)}, got {optimizer!r}")
+    for name, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+def _three_models_figures(
+    result: ExperimentResult, table: pd.DataFrame, checkpoints: list[int], n: int
+) -> None:
     for epoch in checkpoints:
         part = table[table["epoch"] == epoch]
         panels = {
@@ -242,8 +253,6 @@ def three_models(
             f"{m} {g['auroc'].iloc[0]:.3f}" for m, g in part.groupby("model", sort=False)
         )
         result.summary.append(f"epoch {epoch:>2}: AUROC {aurocs}")
-    result.figures["training-loss"] = plots.training_curves(curves, title="Training loss")
-    return result
 
 
 # ------------------------------------------------------------- worst-digits

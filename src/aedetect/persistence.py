@@ -41,6 +41,7 @@ __all__ = [
     "FORMAT_VERSION",
     "atomic_write_bytes",
     "load_detector",
+    "load_model",
     "read_header",
     "read_metadata",
     "save_detector",
@@ -152,11 +153,20 @@ def _parsed(path: str | os.PathLike[str], meta: dict[str, str]) -> dict[str, Any
         raise ModelFileError(f"{path}: damaged model file (unreadable metadata)") from None
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Version, parameters and fitted state of a model file, checksum verified."""
+def read_metadata(path: str | os.PathLike[str], tensor: str | None = None) -> dict[str, Any]:
+    """Version, parameters and fitted state of a model file, checksum verified.
+
+    With ``tensor``, the dict also holds that stored tensor as a NumPy array
+    under its name (e.g. ``"decision_scores"``), from the same single read.
+    """
     data, meta = _read(path)
-    _tensors(path, data, meta)
-    return _parsed(path, meta)
+    tensors = _tensors(path, data, meta)
+    parsed = _parsed(path, meta)
+    if tensor is not None:
+        if tensor not in tensors:
+            raise ModelFileError(f"{path}: damaged model file (no tensor {tensor!r})")
+        parsed[tensor] = tensors[tensor].numpy()
+    return parsed
 
 
 def _tensors(
@@ -173,11 +183,17 @@ def _tensors(
 
 def load_detector(path: str | os.PathLike[str]) -> AutoencoderDetector:
     """Load a detector written by :func:`save_detector`; scores are bit-identical."""
+    return load_model(path)[0]
+
+
+def load_model(path: str | os.PathLike[str]) -> tuple[AutoencoderDetector, dict[str, Any]]:
+    """Load a detector and the file's metadata (as :func:`read_metadata`) in one read."""
     data, meta = _read(path)
     tensors = _tensors(path, data, meta)
+    parsed = _parsed(path, meta)
     try:
-        content = {"params": json.loads(meta["params"]), "state": json.loads(meta["state"])}
-        return AutoencoderDetector.from_state(content, tensors)
+        content = {"params": parsed["params"], "state": parsed["state"]}
+        return AutoencoderDetector.from_state(content, tensors), parsed
     except ModelFileError:
         raise
     except Exception as exc:  # a checksummed file that still does not fit this version

@@ -22,9 +22,6 @@ from torch import nn
 
 from aedetect.params import OPTIMIZERS
 
-# TODO(merge): experiments.py imports these two from here; they live in runtime now.
-from aedetect.runtime import cpu_threads, flushed_denormals
-
 __all__ = [
     "OPTIMIZERS",
     "Callback",
@@ -32,8 +29,6 @@ __all__ = [
     "LoopState",
     "PenaltyWarmup",
     "TrainConfig",
-    "cpu_threads",
-    "flushed_denormals",
     "train",
 ]
 

@@ -1,25 +1,19 @@
-"""Built-in data sets and generators, and resolving a DATA argument to a table."""
+"""Built-in data sets and generators (resolving a DATA argument: :mod:`.resolve`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from aedetect.data.image_datasets import DOWNLOADED, IMAGE_SETS, load_image_path, select_classes
-from aedetect.data.images import parse_image_size
-from aedetect.data.readers import Table, read_table, split_columns
+from aedetect.data.image_datasets import IMAGE_SETS
 from aedetect.data.synthetic import make_synthetic
-from aedetect.exceptions import DataError
+from aedetect.data.table import Table
 
 __all__ = [
     "BUILTIN",
     "REFERENCE_SEQUENCE_ANOMALIES",
-    "is_builtin",
-    "load_builtin",
-    "load_data",
     "load_digits_table",
     "make_mixed_table",
     "make_sequences",
@@ -143,107 +137,13 @@ BUILTIN: dict[str, Callable[..., Table]] = {
 }
 
 
-def _parse_options(text: str) -> dict[str, object]:
-    options: dict[str, object] = {}
-    for part in filter(None, text.split(",")):
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise DataError(f"data set option {part!r} is not key=value")
-        options[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value.strip()
-    return options
+def __getattr__(name: str) -> object:
+    """Keep ``from aedetect.data.datasets import load_data`` (it moved to :mod:`.resolve`)."""
+    if name in _MOVED:
+        from aedetect.data import resolve
+
+        return getattr(resolve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def load_builtin(name: str, progress: bool = False) -> Table:
-    """Load a built-in data set: ``NAME`` or ``NAME:key=value,...`` (generator options).
-
-    ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
-    :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`;
-    ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`.
-    """
-    base, _, opts = name.partition(":")
-    if base not in BUILTIN:
-        raise DataError(f"unknown data set {base!r}; built-in: {', '.join(BUILTIN)}")
-    options = _parse_options(opts)
-    if base in DOWNLOADED:
-        options["progress"] = progress
-    try:
-        table = BUILTIN[base](**options)
-    except TypeError as exc:
-        raise DataError(f"{name}: bad data set option ({exc})") from None
-    table.source = name
-    return table
-
-
-def is_builtin(spec: str) -> bool:
-    """Whether ``spec`` names a built-in data set (options after ``:`` allowed)."""
-    return spec.partition(":")[0] in BUILTIN
-
-
-def load_data(
-    spec: str,
-    label_column: str | None = None,
-    id_column: str | None = None,
-    *,
-    normal: str | None = None,
-    abnormal: str | None = None,
-    abnormal_data: str | None = None,
-    image_size: str | tuple[int, int] | None = None,
-    color: str | None = None,
-    progress: bool = False,
-) -> Table:
-    """Resolve a DATA argument: a file or image folder, else a built-in data set.
-
-    For a built-in data set the label and id columns are the data set's own,
-    unless a label or id column named in the arguments is one of its features.
-    A folder of PNG/JPEG files or a .npy array shaped (n, h, w) or (n, h, w, c)
-    is a set of images (``image_size`` resizes a folder's images, ``color``
-    "gray" or "rgb" converts them).
-
-    ``normal``, ``abnormal`` (class lists like ``"3"``, ``"0,1,2"`` or ``"rest"``)
-    and ``abnormal_data`` (a second DATA whose items are the anomalies) pick a
-    one-class problem: see :func:`aedetect.data.image_datasets.select_classes`.
-    """
-    size = parse_image_size(image_size)
-    table = _load_one(spec, label_column, id_column, size, color, progress)
-    if normal is None and abnormal is None and abnormal_data is None:
-        return table
-    other = None
-    if abnormal_data is not None:
-        shape = table.image_shape
-        other_size = size or (shape[1:] if shape else None)
-        color = None if shape is None else ("gray" if shape[0] == 1 else "rgb")
-        other = _load_one(abnormal_data, None, None, other_size, color, progress)
-    return select_classes(table, normal, abnormal, other)
-
-
-def _load_one(
-    spec: str,
-    label_column: str | None,
-    id_column: str | None,
-    size: tuple[int, int] | None,
-    color: str | None,
-    progress: bool,
-) -> Table:
-    path = Path(spec)
-    if path.exists():
-        images = load_image_path(path, size, color)
-        if images is not None:
-            return images
-    if path.exists() or not is_builtin(spec):
-        if not path.exists() and path.suffix.lower() == "" and spec.isidentifier():
-            raise DataError(
-                f"{spec}: no such file, and not a built-in data set ({', '.join(BUILTIN)})"
-            )
-        return split_columns(read_table(path), str(path), label_column, id_column)
-    table = load_builtin(spec, progress)
-    # Naming the data set's own label or id column is the same as naming none.
-    if table.labels is not None and label_column == table.labels.name:
-        label_column = None
-    if table.ids is not None and id_column == table.ids.name:
-        id_column = None
-    if label_column or id_column:
-        frame = table.features.copy()
-        split = split_columns(frame, spec, label_column, id_column)
-        split.sequence_columns = table.sequence_columns
-        return split
-    return table
+_MOVED = ("is_builtin", "load_builtin", "load_data")

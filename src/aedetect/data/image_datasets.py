@@ -23,8 +23,9 @@ from aedetect.data.images import (
     read_npy_images,
     sample_photo_patches,
 )
-from aedetect.data.readers import Table
 from aedetect.data.remote import fetch
+from aedetect.data.splits import FIT_SHARE, shuffle_split
+from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -38,8 +39,6 @@ __all__ = [
     "parse_classes",
     "select_classes",
 ]
-
-FIT_SHARE = 0.8  # share of the normal rows fitted on when a normal class is picked
 
 
 def load_mnist5k() -> Table:
@@ -169,83 +168,15 @@ def select_classes(
         marks a fixed 80% of the normal items (seed 0), which ``fit`` and ``run``
         train on; the other rows are the test set.
     """
-    normal, abnormal = parse_classes(normal, "--normal"), parse_classes(abnormal, "--abnormal")
+    normal, abnormal = parse_classes(normal, "normal"), parse_classes(abnormal, "abnormal")
     if normal is None and abnormal is None and abnormal_table is None:
         return table
     if abnormal == "rest" and normal is None and abnormal_table is None:
-        raise ConfigError("--abnormal rest needs --normal")
-    pieces: list[tuple[pd.DataFrame, np.ndarray, list]] = []
-    labels = table.labels
+        raise ConfigError("abnormal rest needs normal")
     if abnormal_table is None:
-        if labels is None:
-            raise DataError(f"{table.source}: has no class labels to pick --normal/--abnormal from")
-        is_normal = _match(labels, normal, "--normal", table.source) if normal is not None else None
-        is_abnormal = (
-            _match(labels, abnormal, "--abnormal", table.source)
-            if isinstance(abnormal, list)
-            else None
-        )
-        if is_normal is None:
-            is_normal = ~is_abnormal
-        if is_abnormal is None:
-            is_abnormal = ~is_normal
-        if (is_normal & is_abnormal).any():
-            raise ConfigError("a class cannot be both --normal and --abnormal")
-        classes = [str(v) for v in labels.to_numpy()]
-        pieces.append(
-            (
-                table.features[is_normal],
-                np.zeros(int(is_normal.sum()), int),
-                [c for c, k in zip(classes, is_normal, strict=True) if k],
-            )
-        )
-        pieces.append(
-            (
-                table.features[is_abnormal],
-                np.ones(int(is_abnormal.sum()), int),
-                [c for c, k in zip(classes, is_abnormal, strict=True) if k],
-            )
-        )
+        pieces = _pieces_of_one(table, normal, abnormal)
     else:
-        if abnormal_table.image_shape != table.image_shape or (
-            abnormal_table.features.shape[1] != table.features.shape[1]
-        ):
-            raise DataError(
-                f"{abnormal_table.source}: items of shape {abnormal_table.image_shape} do not "
-                f"match {table.source}'s {table.image_shape}; use --image-size for folders"
-            )
-        keep = np.ones(len(table.features), bool)
-        if normal is not None:
-            if labels is None:
-                raise DataError(f"{table.source}: has no class labels to pick --normal from")
-            keep = _match(labels, normal, "--normal", table.source)
-        own = [str(v) for v in labels.to_numpy()] if labels is not None else ["-"] * len(keep)
-        pieces.append(
-            (
-                table.features[keep],
-                np.zeros(int(keep.sum()), int),
-                [c for c, k in zip(own, keep, strict=True) if k],
-            )
-        )
-        other = np.ones(len(abnormal_table.features), bool)
-        if isinstance(abnormal, list):
-            if abnormal_table.labels is None:
-                raise DataError(f"{abnormal_table.source}: has no class labels for --abnormal")
-            other = _match(abnormal_table.labels, abnormal, "--abnormal", abnormal_table.source)
-        theirs = (
-            [f"{abnormal_table.source}:{v}" for v in abnormal_table.labels.to_numpy()]
-            if abnormal_table.labels is not None
-            else [abnormal_table.source] * len(other)
-        )
-        frame = abnormal_table.features[other]
-        frame.columns = table.features.columns
-        pieces.append(
-            (
-                frame,
-                np.ones(int(other.sum()), int),
-                [c for c, k in zip(theirs, other, strict=True) if k],
-            )
-        )
+        pieces = _pieces_of_two(table, normal, abnormal, abnormal_table)
     n_normal = len(pieces[0][1])
     if n_normal < 2 or len(pieces[1][1]) == 0:
         raise DataError(
@@ -254,8 +185,7 @@ def select_classes(
         )
     features = pd.concat([p[0] for p in pieces], ignore_index=True)
     fit_rows = np.zeros(len(features), bool)
-    order = np.random.default_rng(0).permutation(n_normal)
-    fit_rows[order[: max(1, int(round(FIT_SHARE * n_normal)))]] = True
+    fit_rows[shuffle_split(n_normal, FIT_SHARE, seed=0, nearest=True)[0]] = True
     return Table(
         features=features,
         labels=pd.Series(np.concatenate([p[1] for p in pieces]), name="is_anomaly"),
@@ -264,3 +194,88 @@ def select_classes(
         image_shape=table.image_shape,
         fit_rows=fit_rows,
     )
+
+
+_Pieces = list[tuple[pd.DataFrame, np.ndarray, list]]
+
+
+def _pieces_of_one(table: Table, normal: list | None, abnormal: list | str | None) -> _Pieces:
+    """Pick normal and abnormal items by class from one labelled data set."""
+    labels = table.labels
+    pieces: _Pieces = []
+    if labels is None:
+        raise DataError(f"{table.source}: has no class labels to pick normal/abnormal from")
+    is_normal = _match(labels, normal, "normal", table.source) if normal is not None else None
+    is_abnormal = (
+        _match(labels, abnormal, "abnormal", table.source) if isinstance(abnormal, list) else None
+    )
+    if is_normal is None:
+        is_normal = ~is_abnormal
+    if is_abnormal is None:
+        is_abnormal = ~is_normal
+    if (is_normal & is_abnormal).any():
+        raise ConfigError("a class cannot be both normal and abnormal")
+    classes = [str(v) for v in labels.to_numpy()]
+    pieces.append(
+        (
+            table.features[is_normal],
+            np.zeros(int(is_normal.sum()), int),
+            [c for c, k in zip(classes, is_normal, strict=True) if k],
+        )
+    )
+    pieces.append(
+        (
+            table.features[is_abnormal],
+            np.ones(int(is_abnormal.sum()), int),
+            [c for c, k in zip(classes, is_abnormal, strict=True) if k],
+        )
+    )
+    return pieces
+
+
+def _pieces_of_two(
+    table: Table, normal: list | None, abnormal: list | str | None, abnormal_table: Table
+) -> _Pieces:
+    """Pick normal items of ``table`` and the anomalies from ``abnormal_table``."""
+    labels = table.labels
+    pieces: _Pieces = []
+    if abnormal_table.image_shape != table.image_shape or (
+        abnormal_table.features.shape[1] != table.features.shape[1]
+    ):
+        raise DataError(
+            f"{abnormal_table.source}: items of shape {abnormal_table.image_shape} do not "
+            f"match {table.source}'s {table.image_shape}; use image_size for folders"
+        )
+    keep = np.ones(len(table.features), bool)
+    if normal is not None:
+        if labels is None:
+            raise DataError(f"{table.source}: has no class labels to pick normal from")
+        keep = _match(labels, normal, "normal", table.source)
+    own = [str(v) for v in labels.to_numpy()] if labels is not None else ["-"] * len(keep)
+    pieces.append(
+        (
+            table.features[keep],
+            np.zeros(int(keep.sum()), int),
+            [c for c, k in zip(own, keep, strict=True) if k],
+        )
+    )
+    other = np.ones(len(abnormal_table.features), bool)
+    if isinstance(abnormal, list):
+        if abnormal_table.labels is None:
+            raise DataError(f"{abnormal_table.source}: has no class labels for abnormal")
+        other = _match(abnormal_table.labels, abnormal, "abnormal", abnormal_table.source)
+    theirs = (
+        [f"{abnormal_table.source}:{v}" for v in abnormal_table.labels.to_numpy()]
+        if abnormal_table.labels is not None
+        else [abnormal_table.source] * len(other)
+    )
+    frame = abnormal_table.features[other]
+    frame.columns = table.features.columns
+    pieces.append(
+        (
+            frame,
+            np.ones(int(other.sum()), int),
+            [c for c, k in zip(theirs, other, strict=True) if k],
+        )
+    )
+    return pieces

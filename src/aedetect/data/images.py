@@ -25,13 +25,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import Table, load_npy
-from aedetect.exceptions import DataError
+from aedetect.data.readers import load_npy
+from aedetect.data.table import Table
+from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "image_rows",
     "images_table",
+    "parse_image_shape",
     "parse_image_size",
     "read_cifar",
     "read_cifar_batch",
@@ -98,6 +100,22 @@ def parse_image_size(value: str | int | None) -> tuple[int, int] | None:
     if len(sizes) != 2 or min(sizes) < 1:
         raise DataError(f"image size must be like 28 or 28x28 (height x width), got {value!r}")
     return sizes[0], sizes[1]
+
+
+def parse_image_shape(value: str | None, name: str = "image_shape") -> tuple[int, int, int] | None:
+    """``"1,28,28"`` -> (1, 28, 28) (channels, height, width); None stays None.
+
+    Raises :class:`ConfigError` naming the parameter ``name`` for anything else.
+    """
+    if value is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in str(value).split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"{name} must be channels,height,width like 1,28,28, got {value!r}")
+    return shape  # type: ignore[return-value]
 
 
 # -------------------------------------------------------------------- IDX

@@ -1,36 +1,23 @@
-"""Read tables from CSV, Parquet and NumPy files, with errors that name the file and row."""
+"""Read tables from CSV, Parquet and NumPy files, with errors that name the file and row.
+
+:class:`Table` lives in :mod:`aedetect.data.table`; it is re-exported here.
+"""
 
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
 __all__ = ["TABLE_SUFFIXES", "Table", "read_table", "split_columns"]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npy")
-
-
-@dataclass
-class Table:
-    """Feature columns plus the optional label and id columns kept out of them."""
-
-    features: pd.DataFrame
-    labels: pd.Series | None = None
-    ids: pd.Series | None = None
-    source: str = ""
-    # Columns the data set declares as token sequences (built-in generators do).
-    sequence_columns: tuple[str, ...] = ()
-    # (channels, height, width) when the features are flat image pixels.
-    image_shape: tuple[int, int, int] | None = None
-    # Rows to fit on (a boolean mask) when a normal class was picked; None: all rows.
-    fit_rows: np.ndarray | None = None
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -129,7 +116,7 @@ def split_columns(
     """Take the label and id columns out of ``frame``; the rest are features."""
     prefix = f"{source}: " if source else ""
     taken = []
-    for option, name in (("--label-column", label_column), ("--id-column", id_column)):
+    for option, name in (("label_column", label_column), ("id_column", id_column)):
         if name is not None and name not in frame.columns:
             cols = ", ".join(map(str, list(frame.columns)[:8]))
             raise DataError(f"{prefix}{option} {name!r} is not a column (columns: {cols}, ...)")

@@ -21,10 +21,12 @@ the normal rows of all four kinds.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import Table
+from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
 __all__ = ["SYNTHETIC_KINDS", "make_synthetic", "synthetic_arrays"]
@@ -101,7 +103,27 @@ def synthetic_arrays(
     alpha: float = 5.0,
     percentage: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and 0/1 labels of :func:`make_synthetic` as arrays (float64, int)."""
+    """Rows and 0/1 labels of :func:`make_synthetic` as arrays (float64, int).
+
+    Parameters
+    ----------
+    kind : {"local", "global", "dependency", "clustered"}, default="local"
+        How the anomalies differ from the normal rows (see the module docstring).
+    n_rows : int, default=2000
+        Rows in all, anomalies included.
+    n_anomalies : int, default=100
+        Anomalous rows among them (label 1).
+    dim : int, default=20
+        Number of columns, ``x0`` ... ``x{dim-1}``.
+    seed : int, default=0
+        The same seed gives the same table.
+    n_components : int, default=3
+        Clusters of the normal mixture.
+    alpha : float, default=5.0
+        Scale of the covariances (``local``) or of the means (``clustered``), as in ADBench.
+    percentage : float, default=0.1
+        How far past the normal range ``global`` anomalies may go, as a share of each bound.
+    """
     kind = _ALIASES.get(str(kind), str(kind))
     if kind not in SYNTHETIC_KINDS:
         raise DataError(
@@ -135,16 +157,7 @@ def synthetic_arrays(
     return X[order], y[order]
 
 
-def make_synthetic(
-    kind: str = "local",
-    n_rows: int = 2000,
-    n_anomalies: int = 100,
-    dim: int = 20,
-    seed: int = 0,
-    n_components: int = 3,
-    alpha: float = 5.0,
-    percentage: float = 0.1,
-) -> Table:
+def make_synthetic(kind: str = "local", **options: Any) -> Table:
     """Make a numeric table with one of ADBench's four kinds of anomaly.
 
     Parameters
@@ -152,20 +165,10 @@ def make_synthetic(
     kind : {"local", "global", "dependency", "clustered"}, default="local"
         How the anomalies differ from the normal rows (see the module docstring);
         ``cluster`` is accepted for ``clustered``.
-    n_rows : int, default=2000
-        Rows in all, anomalies included.
-    n_anomalies : int, default=100
-        Anomalous rows among them (label 1).
-    dim : int, default=20
-        Number of columns, ``x0`` ... ``x{dim-1}``.
-    seed : int, default=0
-        The same seed gives the same table.
-    n_components : int, default=3
-        Clusters of the normal mixture.
-    alpha : float, default=5.0
-        Scale of the covariances (``local``) or of the means (``clustered``), as in ADBench.
-    percentage : float, default=0.1
-        How far past the normal range ``global`` anomalies may go, as a share of each bound.
+    **options
+        The other parameters of :func:`synthetic_arrays` (``n_rows=2000``,
+        ``n_anomalies=100``, ``dim=20``, ``seed=0``, ``n_components=3``,
+        ``alpha=5.0``, ``percentage=0.1``), documented there.
 
     Returns
     -------
@@ -178,7 +181,7 @@ def make_synthetic(
     >>> table.features.shape, int(table.labels.sum())
     ((500, 5), 25)
     """
-    X, y = synthetic_arrays(kind, n_rows, n_anomalies, dim, seed, n_components, alpha, percentage)
+    X, y = synthetic_arrays(kind, **options)
     return Table(
         features=pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]),
         labels=pd.Series(y, name="is_anomaly"),

@@ -1,8 +1,9 @@
 """One self-contained HTML report: figures inlined, no network, readable on a phone.
 
-:func:`collect_report` gathers plain data and figures from a fitted detector and
-its data; :func:`render_report` turns that into an HTML string. Nothing here
-writes files: the caller does.
+:func:`collect_report` turns plain report input (scores, latent codes,
+explanations, filled by :mod:`aedetect.pipeline`) into cards and figures;
+:func:`render_report` turns that into an HTML string. Nothing here runs a model
+or writes files.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from aedetect.data.table import binary_labels
 from aedetect.report import plots
 
-__all__ = ["ReportData", "collect_report", "render_report"]
+__all__ = ["ReportData", "ReportInput", "collect_report", "flagged_rows", "render_report"]
 
 MAX_FLAGGED = 20
 MAX_VALUE_COLUMNS = 8
@@ -40,56 +43,83 @@ class ReportData:
     generated: str = ""
 
 
-def _binary(labels: pd.Series | None) -> np.ndarray | None:
-    if labels is None:
-        return None
-    values = pd.to_numeric(labels, errors="coerce").to_numpy()
-    if np.isnan(values).any() or set(np.unique(values)) != {0, 1}:
-        return None
-    return values.astype(int)
+@dataclass
+class ReportInput:
+    """What the use-case layer hands the report: arrays and frames, no model.
+
+    ``rows`` are the rows reported on and ``scores`` their scores; ``codes``
+    their latent codes; ``explanation`` explains the rows of
+    :func:`flagged_rows` (its ``row`` is the position in that list);
+    ``reconstructions`` are those rows' reconstructions, for images.
+    """
+
+    source: str
+    command: str
+    version: str
+    rows: pd.DataFrame
+    scores: np.ndarray
+    threshold: float
+    history: Mapping[str, Any]
+    model_lines: list[tuple[str, str]]
+    codes: np.ndarray
+    explanation: pd.DataFrame | None
+    labels: pd.Series | None = None
+    ids: pd.Series | None = None
+    categorical: Sequence[str] = ()
+    sequences: Sequence[str] = ()
+    image_shape: tuple[int, ...] | None = None
+    reconstructions: np.ndarray | None = None
 
 
-def collect_report(
-    det: Any,
-    features: pd.DataFrame,
-    scores: np.ndarray,
-    *,
-    source: str,
-    command: str,
-    labels: pd.Series | None = None,
-    ids: pd.Series | None = None,
-) -> ReportData:
-    """Gather the report's content from a fitted detector and the scored rows."""
-    from aedetect import __version__
+def flagged_rows(scores: np.ndarray, threshold: float, limit: int = MAX_FLAGGED) -> list[int]:
+    """Positions of the most anomalous rows above ``threshold``, highest score first."""
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order if scores[i] > threshold][:limit]
+
+
+def collect_report(inp: ReportInput) -> ReportData:
+    """Turn the report's input into its cards, figures and tables."""
     from aedetect.metrics import evaluate
 
-    hist = det.history_
-    enc = det.encoder_
-    binary = _binary(labels)
-    flagged_mask = scores > det.threshold_
+    scores, thr, hist = inp.scores, inp.threshold, inp.history
+    binary = binary_labels(inp.labels)
+    flagged_mask = scores > thr
     figures = {
         "Training loss per epoch": plots.loss_plot(
-            hist.train_loss, hist.val_loss or None, hist.best_epoch
+            hist["train_loss"], hist.get("val_loss") or None, hist["best_epoch"]
         ),
-        "Score distribution": plots.score_histogram(scores, binary, det.threshold_),
-        "Score by row": plots.score_index_plot(scores, det.threshold_, binary),
+        "Score distribution": plots.score_histogram(scores, binary, thr),
+        "Score by row": plots.score_index_plot(scores, thr, binary),
     }
     if binary is not None:
         figures["ROC curve"] = plots.roc_plot(binary, scores)
         figures["Precision-recall curve"] = plots.pr_plot(binary, scores)
-    codes = det.transform(features)
+    codes = inp.codes
     figures["Latent codes" + (" (PCA)" if codes.shape[1] > 2 else "")] = plots.latent_scatter(
         plots.project_2d(codes), flagged_mask.astype(int), title="Latent codes"
     )
-    shape = getattr(det, "image_shape_", None)
-    if shape is not None and flagged_mask.any():
+    rows = flagged_rows(scores, thr)
+    if inp.image_shape is not None and inp.reconstructions is not None and rows:
         figures["Most anomalous images (below each: its reconstruction)"] = _worst_images(
-            det, features, scores, flagged_mask, tuple(shape)
+            inp, rows[:MAX_IMAGES]
         )
-    cats = enc.categorical_columns_
-    seqs = list(getattr(enc, "sequences_", {}) or {})
-    data_lines = [
-        ("Data", source),
+    return ReportData(
+        title=f"aedetect report: {inp.source}",
+        command=inp.command,
+        version=inp.version,
+        data_lines=_data_lines(inp, flagged_mask),
+        model_lines=list(inp.model_lines),
+        figures={name: plots.figure_png(fig) for name, fig in figures.items()},
+        flagged=_flagged_table(inp, rows),
+        metrics=None if binary is None else evaluate(binary, scores, thr),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _data_lines(inp: ReportInput, flagged_mask: np.ndarray) -> list[tuple[str, str]]:
+    features, cats, seqs = inp.rows, list(inp.categorical), list(inp.sequences)
+    lines = [
+        ("Data", inp.source),
         ("Rows", f"{len(features):,}"),
         (
             "Columns",
@@ -100,95 +130,35 @@ def collect_report(
         ),
         ("Flagged", f"{int(flagged_mask.sum()):,} rows ({flagged_mask.mean():.2%})"),
     ]
-    if labels is not None:
-        data_lines.append(("Labels", f"column '{labels.name}'"))
-    widths = [enc.n_features_out_, *det.hidden]
-    network = " → ".join(map(str, widths + widths[-2::-1]))
-    if getattr(det, "architecture", "dense") == "conv":
-        decoder = det.conv_decoder or "mirror"
-        network = (
-            f"conv {'x'.join(map(str, det.image_shape_))}: encoder "
-            f"{','.join(map(str, det.conv_encoder))}, decoder "
-            f"{decoder if isinstance(decoder, str) else ','.join(map(str, decoder))}, "
-            f"kernel {det.kernel_size}"
-        )
-    model_lines = [
-        ("Network", f"{network} ({_activation(det.activation)}, output {det.output_activation})"),
-        (
-            "Training",
-            f"{len(hist.train_loss)} epochs (best {hist.best_epoch}, "
-            f"{'stopped early' if hist.stopped_early else 'ran to the end'}) "
-            f"in {hist.seconds:.1f}s",
-        ),
-        ("Optimiser", f"{det.optimizer}, lr {det.lr}, batch {det.batch_size}, loss {det.loss}"),
-        ("Scaling", f"{det.scaling}, inputs clipped at {det.clip} sd" if det.clip else det.scaling),
-        ("Threshold", f"{det.threshold_:.6g}: {getattr(det, 'threshold_rule_', '')}"),
-        ("Score", _score_words(det)),
-        ("Seed", str(det.random_state)),
-    ]
-    metrics = None
-    if binary is not None:
-        metrics = evaluate(binary, scores, det.threshold_)
-    return ReportData(
-        title=f"aedetect report: {source}",
-        command=command,
-        version=__version__,
-        data_lines=data_lines,
-        model_lines=model_lines,
-        figures={name: plots.figure_png(fig) for name, fig in figures.items()},
-        flagged=_flagged_table(det, features, scores, flagged_mask, labels, ids),
-        metrics=metrics,
-        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    if inp.labels is not None:
+        lines.append(("Labels", f"column '{inp.labels.name}'"))
+    return lines
 
 
-def _worst_images(
-    det: Any, features: pd.DataFrame, scores: np.ndarray, flagged: np.ndarray, shape: tuple
-) -> Any:
+def _worst_images(inp: ReportInput, rows: list[int]) -> Any:
     """Draw the most anomalous flagged images above their reconstructions."""
-    order = np.argsort(-scores, kind="stable")
-    rows = [int(i) for i in order if flagged[i]][:MAX_IMAGES]
-    subset = features.iloc[rows]
-    recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
+    shape = tuple(inp.image_shape or ())
 
     def images(flat: np.ndarray) -> np.ndarray:
         x = flat.reshape(len(flat), *shape)  # (n, c, h, w)
         return x[:, 0] if shape[0] == 1 else np.moveaxis(x, 1, -1)
 
-    titles = [f"row {r + 1}: {scores[r]:.3g}" for r in rows]
-    pixels = subset.to_numpy(dtype=np.float64)
+    recon = np.asarray(inp.reconstructions, dtype=np.float64)[: len(rows)]
+    titles = [f"row {r + 1}: {inp.scores[r]:.3g}" for r in rows]
+    pixels = inp.rows.iloc[rows].to_numpy(dtype=np.float64)
     return plots.image_grid(images(pixels), images(recon), titles, title="Most anomalous images")
-
-
-def _score_words(det: Any) -> str:
-    kind = getattr(det, "model", "ae")
-    score = getattr(det, "scoring", "reconstruction")
-    model = {"ae": "autoencoder", "vae": "variational AE", "conv-vae": "conv variational AE"}
-    return f"{score} ({model.get(kind, kind)}); higher = more anomalous"
 
 
 def _short(names: list[str], n: int = 6) -> list[str]:
     return names[:n] + (["..."] if len(names) > n else [])
 
 
-def _activation(activation: Any) -> str:
-    return activation if isinstance(activation, str) else "/".join(activation)
-
-
-def _flagged_table(
-    det: Any,
-    features: pd.DataFrame,
-    scores: np.ndarray,
-    flagged: np.ndarray,
-    labels: pd.Series | None,
-    ids: pd.Series | None,
-) -> pd.DataFrame:
-    order = np.argsort(-scores, kind="stable")
-    rows = [int(i) for i in order if flagged[i]][:MAX_FLAGGED]
+def _flagged_table(inp: ReportInput, rows: list[int]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
+    features = inp.rows
     subset = features.iloc[rows].reset_index(drop=True)
-    expl = det.explain(subset, top=3)
+    expl = inp.explanation if inp.explanation is not None else pd.DataFrame(columns=["row"])
     why = {
         i: "; ".join(
             f"{r.column}: {_value(r.seen)} → {_value(r.expected)} ({r.share:.0%})"
@@ -196,13 +166,13 @@ def _flagged_table(
         )
         for i, part in expl.groupby("row")
     }
-    table = pd.DataFrame({"row": [r + 1 for r in rows], "score": scores[rows]})
+    table = pd.DataFrame({"row": [r + 1 for r in rows], "score": inp.scores[rows]})
     # The explanation comes first so that it is on screen on a phone too.
     table["why (seen → expected, share of error)"] = [why.get(i, "") for i in range(len(rows))]
-    if ids is not None:
-        table[str(ids.name)] = ids.iloc[rows].to_numpy()
-    if labels is not None:
-        table[str(labels.name)] = labels.iloc[rows].to_numpy()
+    if inp.ids is not None:
+        table[str(inp.ids.name)] = inp.ids.iloc[rows].to_numpy()
+    if inp.labels is not None:
+        table[str(inp.labels.name)] = inp.labels.iloc[rows].to_numpy()
     if features.shape[1] <= MAX_VALUE_COLUMNS:
         for col in features.columns:
             table[str(col)] = subset[col].to_numpy()

@@ -84,6 +84,17 @@ def _figure(title: str, size: tuple[float, float] = (6.4, 4.4)) -> tuple[Figure,
     return fig, ax
 
 
+def _finish(ax: Any, xlabel: str, ylabel: str, x_log: bool = False, y_log: bool = False) -> None:
+    """Label the axes, set log scales where asked, and draw the legend."""
+    if x_log:
+        ax.set_xscale("log")
+    if y_log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+
+
 def _log_scale(values: np.ndarray) -> bool:
     """Positive values that span more than two decades read better on a log axis."""
     v = values[np.isfinite(values)]
@@ -104,11 +115,7 @@ def loss_plot(
         ax.plot(np.arange(1, len(val_loss) + 1), val_loss, color="#dd8452", label="validation")
     if best_epoch:
         ax.axvline(best_epoch, color=THRESHOLD, ls=":", lw=1, label=f"kept (epoch {best_epoch})")
-    if _log_scale(np.asarray(train_loss, dtype=float)):
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    _finish(ax, "epoch", "loss", y_log=_log_scale(np.asarray(train_loss, dtype=float)))
     return fig
 
 
@@ -169,11 +176,7 @@ def score_index_plot(
     ax.scatter(rows[red], s[red], s=size * 3, color=ANOMALY, label=f"{name} ({red.sum()})", lw=0)
     if threshold is not None:
         ax.axhline(threshold, color=THRESHOLD, ls="--", lw=1.2, label=f"threshold {threshold:.4g}")
-    if _log_scale(s):
-        ax.set_yscale("log")
-    ax.set_xlabel("row")
-    ax.set_ylabel("score")
-    ax.legend(fontsize=8)
+    _finish(ax, "row", "score", y_log=_log_scale(s))
     return fig
 
 
@@ -219,11 +222,7 @@ def sweep_plot(sweep: Any, title: str = "Threshold sweep") -> Figure:
     ax.plot(t, sweep["outliers_rejected"], color=ANOMALY, label="outliers rejected")
     ax.plot(t, sweep["inliers_rejected"], color=NORMAL, label="inliers rejected")
     ax.plot(t, sweep["f1"], color=THRESHOLD, ls="--", label="F1")
-    if _log_scale(t):
-        ax.set_xscale("log")
-    ax.set_xlabel("threshold")
-    ax.set_ylabel("share")
-    ax.legend(fontsize=8)
+    _finish(ax, "threshold", "share", x_log=_log_scale(t))
     return fig
 
 

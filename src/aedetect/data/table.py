@@ -1,0 +1,40 @@
+"""The :class:`Table` every reader and built-in data set returns, and its label helper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Table", "binary_labels"]
+
+
+@dataclass
+class Table:
+    """Feature columns plus the optional label and id columns kept out of them."""
+
+    features: pd.DataFrame
+    labels: pd.Series | None = None
+    ids: pd.Series | None = None
+    source: str = ""
+    # Columns the data set declares as token sequences (built-in generators do).
+    sequence_columns: tuple[str, ...] = ()
+    # (channels, height, width) when the features are flat image pixels.
+    image_shape: tuple[int, int, int] | None = None
+    # Rows to fit on (a boolean mask) when a normal class was picked; None: all rows.
+    fit_rows: np.ndarray | None = None
+
+
+def binary_labels(labels: pd.Series | np.ndarray | None) -> np.ndarray | None:
+    """Labels as 0/1 integers when they are exactly the two values 0 and 1, else None.
+
+    A label column of class names, or one holding a single value, is not a 0/1
+    anomaly label: the caller then shows no metrics rather than wrong ones.
+    """
+    if labels is None:
+        return None
+    values = pd.to_numeric(pd.Series(np.asarray(labels)), errors="coerce").to_numpy()
+    if np.isnan(values).any() or set(np.unique(values)) != {0, 1}:
+        return None
+    return values.astype(int)

@@ -1,0 +1,170 @@
+"""One description of a fitted model, shared by ``info``, ``run``'s summary and the report.
+
+Built from plain data only: the estimator's parameters (``get_params()`` or a
+model file's ``params``), its fitted state (image shape, encoded width,
+history, threshold). A model file can be described without building the
+detector; a live detector through :meth:`ModelFacts.from_detector` (public
+attributes only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ModelFacts"]
+
+_KIND_WORDS = {
+    "ae": "autoencoder",
+    "conv": "conv autoencoder",
+    "vae": "variational AE",
+    "conv-vae": "conv variational AE",
+}
+
+
+def _join(values: Sequence[Any], sep: str = ",") -> str:
+    return sep.join(map(str, values))
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a fitted model is: parameters, input width, image shape, training, threshold."""
+
+    params: Mapping[str, Any]
+    n_inputs: int
+    image_shape: tuple[int, ...] | None = None
+    history: Mapping[str, Any] = field(default_factory=dict)
+    threshold: float = float("nan")
+    threshold_rule: str = ""
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any]) -> ModelFacts:
+        """Facts of a model file, from :func:`aedetect.persistence.read_metadata`'s dict."""
+        params, state = meta["params"], meta["state"]
+        cols = state["encoder"]["columns"]
+        shape = state.get("image_shape")
+        return cls(
+            params=params,
+            n_inputs=cols[-1]["stop"] if cols else 0,
+            image_shape=None if shape is None else tuple(shape),
+            history=state["history"],
+            threshold=float(state["threshold"]),
+            threshold_rule=state.get("threshold_rule") or "",
+        )
+
+    @classmethod
+    def from_detector(cls, det: Any) -> ModelFacts:
+        """Facts of a fitted detector, read from its public parameters and fitted attributes."""
+        shape = getattr(det, "image_shape_", None)
+        return cls(
+            params=det.get_params(deep=False),
+            n_inputs=int(det.encoder_.n_features_out_),
+            image_shape=None if shape is None else tuple(shape),
+            history=det.history_.to_dict(),
+            threshold=float(det.threshold_),
+            threshold_rule=getattr(det, "threshold_rule_", "") or "",
+        )
+
+    # ------------------------------------------------------------ network
+    @property
+    def kind(self) -> str:
+        """``dense``, ``conv`` (convolutional autoencoder) or ``conv-vae``."""
+        p = self.params
+        if p.get("model") == "conv-vae":
+            return "conv-vae"
+        return "conv" if "conv" in (p.get("architecture"), p.get("model")) else "dense"
+
+    def _shape(self) -> str:
+        return "x".join(map(str, self.image_shape or ()))
+
+    def network(self, style: str = "arrows") -> str:
+        """Describe the network in words.
+
+        ``arrows`` (``info``): ``64 -> 32 -> 4 -> ... -> 64``; ``short`` (``run``'s
+        summary): ``64-32-4-...``; ``full`` (the report): every layer width, or
+        for a convolutional network its encoder, decoder and kernel.
+        """
+        p, kind = self.params, self.kind
+        hidden = list(p.get("hidden") or ())
+        if kind == "conv-vae":  # hidden = conv channels, then the latent width
+            if style == "short":
+                return f"conv-vae {self._shape()} -> {_join(hidden[:-1])} -> {hidden[-1]} -> ..."
+            return f"conv-vae {self._shape()}: encoder {_join(hidden[:-1])}, latent {hidden[-1]}"
+        if kind == "conv":
+            decoder = p.get("conv_decoder")
+            dec = _join(decoder) if decoder else "mirror"
+            if style == "short":
+                return f"conv {self._shape()} -> {_join(p['conv_encoder'])} -> ..."
+            text = f"conv {self._shape()}: encoder {_join(p['conv_encoder'])}, decoder {dec}"
+            return text + (f", kernel {p.get('kernel_size')}" if style == "full" else "")
+        if style == "short":
+            return f"{self.n_inputs}-{_join(hidden, '-')}-..."
+        if style == "full":
+            widths = [self.n_inputs, *hidden]
+            return " → ".join(map(str, widths + widths[-2::-1]))
+        return f"{self.n_inputs} -> {' -> '.join(map(str, hidden))} -> ... -> {self.n_inputs}"
+
+    def activations(self) -> str:
+        """``relu, output identity`` (a per-layer activation list joined with /)."""
+        act = self.params.get("activation")
+        act = act if isinstance(act, str) else "/".join(act or ())
+        return f"{act}, output {self.params.get('output_activation')}"
+
+    # ----------------------------------------------------------- training
+    def epochs(self) -> int:
+        """Epochs trained."""
+        return len(self.history.get("train_loss") or ())
+
+    def score_words(self) -> str:
+        """``reconstruction (autoencoder); higher = more anomalous``."""
+        kind = self.params.get("model", "ae")
+        score = self.params.get("scoring", "reconstruction")
+        return f"{score} ({_KIND_WORDS.get(kind, kind)}); higher = more anomalous"
+
+    def info_lines(self) -> list[tuple[str, str]]:
+        """Return the network, training, model/score and threshold lines of ``info``."""
+        p, h = self.params, self.history
+        val = h.get("val_loss") or []
+        rule = self.threshold_rule or f"contamination {p.get('contamination')}"
+        return [
+            ("network", f"{self.network('arrows')} ({self.activations()})"),
+            (
+                "training",
+                f"{self.epochs()} epochs, best {h['best_epoch']}, {h['seconds']:.1f}s, "
+                f"final loss {h['train_loss'][-1]:.4g}" + (f", val {min(val):.4g}" if val else ""),
+            ),
+            ("model, score", f"{p.get('model', 'ae')}, {p.get('scoring', 'reconstruction')}"),
+            ("threshold", f"{self.threshold:.6g} ({rule})"),
+        ]
+
+    def summary_line(self) -> str:
+        """Return ``run``'s model line: network, epochs, best epoch, seconds."""
+        h = self.history
+        return (
+            f"{self.network('short')} trained {self.epochs()} epochs "
+            f"(best {h['best_epoch']}) in {h['seconds']:.1f}s"
+        )
+
+    def report_lines(self) -> list[tuple[str, str]]:
+        """Return the report's "Model and training" card."""
+        p, h = self.params, self.history
+        ended = "stopped early" if h.get("stopped_early") else "ran to the end"
+        clip = p.get("clip")
+        scaling = p.get("scaling")
+        return [
+            ("Network", f"{self.network('full')} ({self.activations()})"),
+            (
+                "Training",
+                f"{self.epochs()} epochs (best {h['best_epoch']}, {ended}) in {h['seconds']:.1f}s",
+            ),
+            (
+                "Optimiser",
+                f"{p.get('optimizer')}, lr {p.get('lr')}, batch {p.get('batch_size')}, "
+                f"loss {p.get('loss')}",
+            ),
+            ("Scaling", f"{scaling}, inputs clipped at {clip} sd" if clip else str(scaling)),
+            ("Threshold", f"{self.threshold:.6g}: {self.threshold_rule}"),
+            ("Score", self.score_words()),
+            ("Seed", str(p.get("random_state"))),
+        ]

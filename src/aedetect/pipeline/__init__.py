@@ -1,0 +1,36 @@
+"""Use cases: what the CLI (and a future service) does, as library functions.
+
+Each takes plain arguments (paths, a :class:`DataRequest`, a built detector)
+and returns a plain result object; none prints or exits. The CLI parses its
+options, calls one of these, and prints the result.
+"""
+
+from aedetect.pipeline.data import DataRequest
+from aedetect.pipeline.evaluation import Evaluation, evaluate
+from aedetect.pipeline.experimenting import ExperimentRun, experiment, experiment_parameters
+from aedetect.pipeline.model import FitResult, fit, open_model, scores_frame
+from aedetect.pipeline.modelinfo import ModelInfo, info
+from aedetect.pipeline.reporting import report
+from aedetect.pipeline.running import RunResult, run
+from aedetect.pipeline.scoring import ExplainResult, explain, score
+
+__all__ = [
+    "DataRequest",
+    "Evaluation",
+    "ExperimentRun",
+    "ExplainResult",
+    "FitResult",
+    "ModelInfo",
+    "RunResult",
+    "evaluate",
+    "experiment",
+    "experiment_parameters",
+    "explain",
+    "fit",
+    "info",
+    "open_model",
+    "report",
+    "run",
+    "score",
+    "scores_frame",
+]

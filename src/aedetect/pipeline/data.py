@@ -1,0 +1,112 @@
+"""Loading a DATA argument for a use case: as given, or the way a saved model needs it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aedetect.data.readers import read_table, split_columns
+from aedetect.data.resolve import load_data
+from aedetect.data.table import Table
+from aedetect.exceptions import DataError
+from aedetect.persistence import atomic_write_bytes
+
+__all__ = ["DataRequest", "about", "check_writable", "write_csv"]
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A DATA argument and how to read it: label and id columns, a class selection."""
+
+    data: str
+    label_column: str | None = None
+    id_column: str | None = None
+    normal: str | None = None
+    abnormal: str | None = None
+    abnormal_data: str | None = None
+    image_size: str | tuple[int, int] | None = None
+
+    def _selection(self) -> dict[str, Any]:
+        return {
+            "normal": self.normal,
+            "abnormal": self.abnormal,
+            "abnormal_data": self.abnormal_data,
+            "image_size": self.image_size,
+        }
+
+    def load(self, progress: bool = False) -> Table:
+        """Load the data as given."""
+        return load_data(
+            self.data, self.label_column, self.id_column, **self._selection(), progress=progress
+        )
+
+    def load_for_model(self, det: Any, extra: dict[str, Any]) -> Table:
+        """Load the data for a fitted model, reusing its id and label columns when present.
+
+        Images in a folder become the model's kind (gray or RGB) and size, unless
+        ``image_size`` says otherwise.
+        """
+        select = self._selection()
+        shape = getattr(det, "image_shape_", None)
+        if shape is not None:  # a folder's images become the model's kind
+            channels = shape[0]
+            select["color"] = "gray" if channels == 1 else "rgb" if channels == 3 else None
+            if select["image_size"] is None:
+                select["image_size"] = tuple(shape[1:])
+        path = Path(self.data)
+        if (
+            not path.exists()
+            or path.is_dir()
+            or path.suffix.lower() == ".npy"
+            or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
+        ):
+            return load_data(self.data, self.label_column, self.id_column, **select)
+        frame = read_table(path)
+        saved_label, saved_id = extra.get("label_column"), extra.get("id_column")
+        label = self.label_column or (saved_label if saved_label in frame else None)
+        id_ = self.id_column or (saved_id if saved_id in frame else None)
+        return split_columns(frame, str(path), label, id_)
+
+    def with_data(self, data: str) -> DataRequest:
+        """Return the same request for another DATA."""
+        return replace(self, data=data)
+
+
+@contextlib.contextmanager
+def about(source: str) -> Iterator[None]:
+    """Prefix data errors raised inside the block with the data's source."""
+    try:
+        yield
+    except DataError as exc:
+        msg = str(exc)
+        if source and not msg.startswith(source):
+            raise DataError(f"{source}: {msg}") from None
+        raise
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an output file whose folder is missing, or that is a folder."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataError(f"{path}: folder {parent} does not exist")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a file name")
+
+
+def check_folder(path: Path | None) -> None:
+    """Refuse an output folder that exists as a file."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise DataError(f"{path}: exists and is not a folder")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV, atomically."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue().encode())

@@ -1,0 +1,58 @@
+"""The experiment use case: repeat a reference experiment and write its figures and tables."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aedetect.exceptions import ConfigError
+from aedetect.persistence import atomic_write_bytes
+from aedetect.pipeline.data import check_folder, write_csv
+
+__all__ = ["ExperimentRun", "experiment", "experiment_parameters"]
+
+
+@dataclass
+class ExperimentRun:
+    """An experiment's summary lines and the files written."""
+
+    name: str
+    summary: list[str]
+    output_dir: Path
+    written: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Return what ``aedetect experiment`` prints."""
+        lines = [f"experiment {self.name}", *self.summary]
+        lines.append(f"written    {self.output_dir}/{', '.join(self.written)}")
+        return "\n".join(lines)
+
+
+def experiment_parameters(name: str) -> tuple[str, ...]:
+    """Return the parameters experiment ``name`` accepts; refuse an unknown name."""
+    from aedetect.experiments import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    return tuple(inspect.signature(EXPERIMENTS[name]).parameters)
+
+
+def experiment(name: str, output_dir: Path, **kwargs: Any) -> ExperimentRun:
+    """Run experiment ``name`` with ``kwargs``; write its figures (PNG) and tables (CSV)."""
+    from aedetect.experiments import EXPERIMENTS
+    from aedetect.report.plots import figure_png
+
+    experiment_parameters(name)
+    check_folder(output_dir)
+    result = EXPERIMENTS[name](**kwargs)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fig_name, fig in result.figures.items():
+        atomic_write_bytes(output_dir / f"{fig_name}.png", figure_png(fig))
+        written.append(f"{fig_name}.png")
+    for table_name, frame in result.tables.items():
+        write_csv(frame, output_dir / f"{table_name}.csv")
+        written.append(f"{table_name}.csv")
+    return ExperimentRun(name, list(result.summary), output_dir, written)

@@ -1,0 +1,122 @@
+"""The use cases as library functions: plain results, few passes through the network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from aedetect import AutoencoderDetector, load, pipeline
+from aedetect.cli_options import speak_flags
+from aedetect.data.splits import one_class_split, shuffle_split
+from aedetect.data.table import binary_labels
+from aedetect.describe import ModelFacts
+from aedetect.pipeline import running
+
+FAST = {"hidden": (8, 3), "epochs": 3, "random_state": 0, "verbose": 0}
+
+
+def _count_rows(monkeypatch) -> list[int]:
+    """Count the rows that reach the first layer of the network after fitting."""
+    seen: list[int] = []
+    original = running.fit_table
+
+    def fit_then_count(det, table, on_epoch=None):
+        original(det, table, on_epoch)
+        first = next(m for m in det.module_.modules() if isinstance(m, torch.nn.Linear))
+        first.register_forward_pre_hook(lambda _m, args: seen.append(len(args[0])))
+
+    monkeypatch.setattr(running, "fit_table", fit_then_count)
+    return seen
+
+
+def test_run_passes_the_data_through_the_network_once(tmp_path, monkeypatch):
+    seen = _count_rows(monkeypatch)
+    request = pipeline.DataRequest("mixed:n_rows=300", label_column="is_anomaly")
+    result = pipeline.run(AutoencoderDetector(**FAST), request, tmp_path / "out")
+    n = len(result.table.features)
+    # The scores come from fit; one pass for the latent codes (report and
+    # latent plot share it); the report explains at most 20 flagged rows.
+    assert sum(seen) <= n + 2 * 20, seen
+    assert sum(s for s in seen if s > 20) <= n, seen
+    saved = pd.read_csv(tmp_path / "out" / "scores.csv")
+    rescored = load(tmp_path / "out" / "model.aedetect").decision_function(result.table.features)
+    np.testing.assert_array_equal(saved["score"].to_numpy(), rescored)
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert "most anomalous rows" in result.summary()
+
+
+def test_run_with_a_one_class_split_scores_every_row_once(tmp_path, monkeypatch):
+    seen = _count_rows(monkeypatch)
+    request = pipeline.DataRequest("digits", normal="3")
+    result = pipeline.run(AutoencoderDetector(**FAST), request, tmp_path / "out")
+    n = len(result.table.features)
+    # Scores of every row (fit saw 80% of the 3s), the latent codes; for the
+    # report's 20 flagged rows: explanation (2 small passes) and images.
+    assert sum(s for s in seen if s > 20) <= 2 * n, seen
+    assert sum(s for s in seen if s <= 20) <= 3 * 20, seen
+    assert set(result.scores["split"]) == {"fit", "test"}
+
+
+def test_use_cases_return_plain_results(tmp_path):
+    det = AutoencoderDetector(**FAST)
+    request = pipeline.DataRequest("mixed:n_rows=200")
+    fitted = pipeline.fit(det, request, tmp_path / "m.aedetect")
+    assert "model written to" in fitted.message()
+    frame = pipeline.score(tmp_path / "m.aedetect", request)
+    assert list(frame.columns[:3]) == ["customer", "score", "is_anomaly"]
+    explained = pipeline.explain(tmp_path / "m.aedetect", request, rows=[1, 2], top=2)
+    assert set(explained.frame["row"]) == {1, 2} and explained.text().startswith("row 1")
+    info = pipeline.info(tmp_path / "m.aedetect")
+    assert "network         " in info.text() and info.meta["extra"]["id_column"] == "customer"
+    out = pipeline.report(tmp_path / "m.aedetect", request, tmp_path / "r.html", "aedetect report")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_describe_a_conv_vae_as_what_it_is():
+    facts = ModelFacts(
+        params={"model": "conv-vae", "hidden": (16, 32, 4), "activation": "relu"},
+        n_inputs=64,
+        image_shape=(1, 8, 8),
+    )
+    assert facts.network() == "conv-vae 1x8x8: encoder 16,32, latent 4"
+    dense = ModelFacts(params={"model": "ae", "hidden": (8, 3)}, n_inputs=10)
+    assert dense.network() == "10 -> 8 -> 3 -> ... -> 10"
+    assert dense.network("short") == "10-8-3-..."
+    assert dense.network("full") == "10 → 8 → 3 → 8 → 10"
+
+
+def test_cli_speaks_flags_where_the_library_names_parameters():
+    assert speak_flags("x.csv: label_column 'y' is not a column") == (
+        "x.csv: --label-column 'y' is not a column"
+    )
+    assert speak_flags("abnormal rest needs normal") == "--abnormal rest needs --normal"
+    assert speak_flags("a class cannot be both normal and abnormal") == (
+        "a class cannot be both --normal and --abnormal"
+    )
+    plain = "the selection has 3 normal and 0 abnormal items; need at least 2 normal and 1 abnormal"
+    assert speak_flags(plain) == plain
+    assert speak_flags("contamination must be in (0, 0.5], got 0.7").startswith("contamination")
+
+
+def test_one_split_for_everyone():
+    y = np.repeat(np.arange(3), 10)
+    train, test = one_class_split(y, 1, seed=0)
+    assert len(train) == 8 and (y[train] == 1).all()
+    assert np.sum(y[test] == 1) == 2 and np.sum(y[test] != 1) == 4
+    first, rest = shuffle_split(7, nearest=True)
+    assert len(first) == round(0.8 * 7) and len(rest) == 7 - len(first)
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [([0, 1, 1], [0, 1, 1]), ([1, 1], None), ([0, 2], None), (["a", "b"], None)],
+)
+def test_binary_labels(labels, expected):
+    got = binary_labels(pd.Series(labels))
+    assert (got is None and expected is None) or list(got) == expected
+    assert speak_flags("row 3: missing value (NaN); impute with missing='impute'").endswith(
+        "impute with --missing impute"
+    )
+    assert speak_flags("kind='x' stays") == "kind='x' stays"
