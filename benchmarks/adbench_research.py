@@ -516,8 +516,92 @@ def screen(argv: list[str] | None = None) -> pd.DataFrame:
     return new
 
 
+def _logz(ref: np.ndarray, s: np.ndarray) -> np.ndarray:
+    lref, ls = np.log(ref + 1e-12), np.log(s + 1e-12)
+    return (ls - lref.mean()) / (lref.std() or 1.0)
+
+
+def mix_scores(
+    spec: str, cache: Path, split_key: str
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Training and test scores of an ensemble spec over cached member arrays.
+
+    ``spec`` is ``recipe@0+1+2@recon+knn|other@0@recon``: members of cached recipes
+    (file-name form), the score kinds of each; every part is put on one scale by the
+    z-score of its log against its training scores, then all parts are averaged.
+    """
+    train_total, test_total, n, fit_s = 0.0, 0.0, 0, 0.0
+    for part in spec.split("|"):
+        recipe, idx, kinds = part.split("@")
+        path = cache / f"{recipe}__{split_key}.npz"
+        if not path.exists():
+            return None
+        arrays = dict(np.load(path))
+        ids = [int(i) for i in idx.split("+")]
+        fit_s += float(arrays["fit_s"]) * len(ids) / arrays["recon_test"].shape[0]
+        for kind in kinds.split("+"):
+            for i in ids:
+                ref = arrays[f"{kind}_train"][i]
+                train_total = train_total + _logz(ref, ref)
+                test_total = test_total + _logz(ref, arrays[f"{kind}_test"][i])
+                n += 1
+    return np.asarray(train_total) / n, np.asarray(test_total) / n, fit_s
+
+
+def mix(argv: list[str] | None = None) -> pd.DataFrame:
+    """Score ensemble specs (``name=spec``) from the cached member arrays of ``screen``."""
+    import re
+
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from aedetect.data.adbench import load_adbench_arrays
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.adbench_research mix")
+    p.add_argument("specs", nargs="+", help="name=recipe@members@kinds|...")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/adbench-research"))
+    p.add_argument(
+        "--out", type=Path, default=adbench.ROOT / "benchmarks/results/adbench_ablation_runs.csv"
+    )
+    args = p.parse_args(argv)
+    adbench.fill_cache_from_local()
+    keys = sorted({f.name[:-4].split("__")[1] for f in args.cache.glob("*__*.npz")})
+    rows, labels = [], {}
+    for key in keys:
+        m = re.match(r"(.+)_(\d+)_(unsup|oneclass)$", key)
+        if m is None:
+            continue
+        dataset, seed, setting = m.group(1), int(m.group(2)), m.group(3)
+        for item in args.specs:
+            name, spec = item.split("=", 1)
+            got = mix_scores(spec, args.cache, key)
+            if got is None:
+                continue
+            if key not in labels:
+                X, y = load_adbench_arrays(dataset)
+                labels[key] = adbench.make_split(dataset, X, y, seed, setting).y_test
+            _, test, fit_s = got
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "seed": seed,
+                    "setting": setting,
+                    "method": name,
+                    "spec": spec,
+                    "status": "ok",
+                    "fit_s": fit_s,
+                    "auroc": float(roc_auc_score(labels[key], test)),
+                    "ap": float(average_precision_score(labels[key], test)),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out.to_csv(args.out, index=False)
+    return out
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["screen"]:
         screen(sys.argv[2:])
+    elif sys.argv[1:2] == ["mix"]:
+        mix(sys.argv[2:])
     else:
         main()

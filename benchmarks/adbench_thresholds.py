@@ -83,6 +83,27 @@ def mixed_rows(detectors: list[str], seeds: tuple[int, ...]) -> list[dict[str, A
     return rows
 
 
+def cached_rows(name: str, spec: str, cache: Path) -> list[dict[str, Any]]:
+    """Rules on a research ensemble's scores, from ``adbench_research screen``'s cache."""
+    import re
+
+    from aedetect.data.adbench import load_adbench_arrays
+    from benchmarks.adbench_research import mix_scores
+
+    rows = []
+    for key in sorted({f.name[:-4].split("__")[1] for f in cache.glob("*__*.npz")}):
+        m = re.match(r"(.+)_(\d+)_(unsup|oneclass)$", key)
+        got = mix_scores(spec, cache, key) if m else None
+        if got is None:
+            continue
+        dataset, seed, setting = m.group(1), int(m.group(2)), m.group(3)
+        X, y = load_adbench_arrays(dataset)
+        y_test = adbench.make_split(dataset, X, y, seed, setting).y_test
+        info = {"dataset": dataset, "seed": seed, "setting": setting, "detector": name}
+        rows += [{**info, **r} for r in rule_rows(got[0], got[1], y_test)]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     import torch
 
@@ -91,6 +112,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     p.add_argument("--sets", default="all")
     p.add_argument("--seeds", default="0")
     p.add_argument("--settings", default="unsup,oneclass")
+    p.add_argument("--cached", help="name=spec of a research ensemble (scores from the cache)")
+    p.add_argument("--cache", type=Path, default=Path("/tmp/adbench-research"))
     p.add_argument(
         "--out", type=Path, default=adbench.ROOT / "benchmarks/results/adbench_thresholds.csv"
     )
@@ -104,8 +127,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     adbench.fill_cache_from_local()
     detectors = args.detectors.split(",")
     seeds = tuple(int(s) for s in args.seeds.split(","))
-    rows = mixed_rows(detectors, seeds)
-    for split in adbench.splits(sets_of(args.sets), seeds, tuple(args.settings.split(","))):
+    if args.cached:
+        name, spec = args.cached.split("=", 1)
+        rows = cached_rows(name, spec, args.cache)
+        detectors = []
+    else:
+        rows = mixed_rows(detectors, seeds)
+    todo = adbench.splits(sets_of(args.sets), seeds, tuple(args.settings.split(",")))
+    for split in todo if detectors else ():
         for det in detectors:
             train, test = fit_scores(det, split.X_fit, split.X_test, split.seed)
             info = {"dataset": split.dataset, "seed": split.seed, "setting": split.setting}
