@@ -322,6 +322,16 @@ def sets_of(text: str) -> list[str]:
     return text.split(",")
 
 
+def append_rows(new: pd.DataFrame, path: Path) -> None:
+    """Write ``new`` into the CSV at ``path``, replacing rows of the same split and method."""
+    old = pd.read_csv(path) if path.exists() else None
+    if old is not None:
+        keys = ["dataset", "seed", "setting", "method"]
+        old = old.merge(new[keys], on=keys, how="left", indicator=True)
+        old = old[old["_merge"] == "left_only"].drop(columns="_merge")
+    pd.concat([old, new] if old is not None else [new]).to_csv(path, index=False)
+
+
 def compare(research: pd.DataFrame, peers: pd.DataFrame, recipe_names: list[str]) -> pd.DataFrame:
     """Each recipe beside the peers on the same splits: mean AUROC, AP and rank."""
     rows = []
@@ -387,13 +397,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 f"{row['auroc']:.3f} {row['fit_s']:.1f}s"
             )
     new = pd.DataFrame(rows)
-    old = pd.read_csv(args.out) if args.out.exists() else None
-    if old is not None:
-        keys = ["dataset", "seed", "setting", "method"]
-        old = old.merge(new[keys], on=keys, how="left", indicator=True)
-        old = old[old["_merge"] == "left_only"].drop(columns="_merge")
-    allrows = pd.concat([old, new]) if old is not None else new
-    allrows.to_csv(args.out, index=False)
+    append_rows(new, args.out)
     if args.peers.exists():
         table = compare(new, pd.read_csv(args.peers), names)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -507,12 +511,7 @@ def screen(argv: list[str] | None = None) -> pd.DataFrame:
                 f"{float(arrays['fit_s']):.1f}s"
             )
     new = pd.DataFrame(rows)
-    old = pd.read_csv(args.out) if args.out.exists() else None
-    if old is not None:
-        keys = ["dataset", "seed", "setting", "method"]
-        old = old.merge(new[keys], on=keys, how="left", indicator=True)
-        old = old[old["_merge"] == "left_only"].drop(columns="_merge")
-    pd.concat([old, new] if old is not None else [new]).to_csv(args.out, index=False)
+    append_rows(new, args.out)
     return new
 
 
