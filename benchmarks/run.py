@@ -8,6 +8,8 @@ One command runs every method (``benchmarks/methods.py``) on every data set
   architecture and epochs);
 - throughput: aedetect ``decision_function`` rows/s vs a bare forward pass of its
   own network on pre-encoded tensors;
+- adbench (only when asked for, ``--parts adbench``): ADBench's classical tables,
+  see ``benchmarks/adbench.py``;
 - scaling: fit time and peak memory (one fresh process per method and size) on
   10k, 100k and 1M rows of a 50-column table, skipping sizes past a time budget;
 
@@ -472,10 +474,25 @@ def _scaling_child(
 
 
 # ------------------------------------------------------------------ main
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def _adbench_requested(argv: list[str]) -> bool:
+    """Whether ``--parts`` names ``adbench`` (ADBench's tables, its own options)."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--parts=") else None
+        if arg == "--parts" and i + 1 < len(argv):
+            value = argv[i + 1]
+        if value is not None and "adbench" in (_list(value) or []):
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> Any:
     from benchmarks import report
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if _adbench_requested(argv):  # ``benchmarks/adbench.py``: settings, seeds and sets of its own
+        from benchmarks import adbench
+
+        return adbench.main(argv)
     settings = parse_args(argv)
     limits = None
     if settings.threads is not None:
