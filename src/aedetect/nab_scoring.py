@@ -141,7 +141,9 @@ def _point_weights(
     for k, (first, last) in enumerate(bounds):
         width = last - first + 1
         inside = idx[first : last + 1]
-        weight[first : last + 1] = _scaled_sigmoid(-(last - inside + 1) / width) * profile.tp / max_tp
+        weight[first : last + 1] = (
+            _scaled_sigmoid(-(last - inside + 1) / width) * profile.tp / max_tp
+        )
         window[first : last + 1] = k
         stop = bounds[k + 1][0] if k + 1 < len(bounds) else n
         after = idx[last + 1 : stop]
@@ -281,8 +283,10 @@ def score_corpus(
     corpus = _flatten(scores, windows, profile, probationary_fraction)
     threshold, raw, detected = _sweep(corpus, profile)
     null_corpus = _Corpus(
-        np.full(len(corpus.scores), 0.5), *(corpus.weights, corpus.windows, corpus.files),
-        n_windows=corpus.n_windows, names=corpus.names,
+        np.full(len(corpus.scores), 0.5),
+        *(corpus.weights, corpus.windows, corpus.files),
+        n_windows=corpus.n_windows,
+        names=corpus.names,
     )
     null = _sweep(null_corpus, profile)[1]
     perfect = profile.tp * sum(len(windows.get(name, ())) for name in corpus.names)

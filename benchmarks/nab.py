@@ -1,0 +1,260 @@
+"""aedetect on the Numenta Anomaly Benchmark (NAB): 58 series, NAB's rules and score.
+
+Rules (NAB's): each file is scored on its own, in time order; the detector may use
+only data up to the current time. Here the windowed autoencoder is fitted on the
+windows of the probationary period (the first 15% of the file, at most 750 rows),
+optionally refitted every ``refit`` rows on the windows seen so far, and every
+score at row ``t`` comes from windows that end at or before ``t``
+(:func:`aedetect.data.series.causal_scores`). The same settings serve all 58 files.
+Scores go through :mod:`aedetect.nab_scoring` (NAB's windows, sigmoid, profiles,
+corpus-wide threshold, normalisation between the null and the perfect detector).
+
+Run from the repository root (the NAB cache is filled from ``../shared/data/nab``
+when it is there, else downloaded)::
+
+    .venv/bin/python -m benchmarks.nab                       # the recommended design
+    .venv/bin/python -m benchmarks.nab --designs all         # every design tried
+    .venv/bin/python -m benchmarks.nab --designs w32-last-lik --files 10
+
+Writes ``benchmarks/results/nab_designs.csv`` (one row per design: the three NAB
+scores, time) and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aedetect.data import nab
+from aedetect.data.series import causal_scores, default_window, sliding_windows, window_ends
+from aedetect.nab_scoring import probationary_length, score_corpus_all_profiles, window_indices
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_NAB = ROOT.parent / "shared" / "data" / "nab"
+
+SCOREBOARD = {  # NAB's published scoreboard (standard, low FP, low FN)
+    "ARTime": (74.9, 65.2, 80.4),
+    "Numenta HTM": (70.1, 63.1, 74.3),
+    "CAD OSE": (69.9, 67.0, 73.2),
+    "earthgecko Skyline": (58.2, 46.2, 63.8),
+    "KNN CAD": (58.0, 43.4, 64.8),
+    "Random Cut Forest": (51.7, 38.4, 59.7),
+    "Twitter ADVec": (47.1, 33.6, 53.5),
+    "windowed Gaussian": (39.6, 20.9, 47.4),
+    "random": (11.0, 1.2, 19.5),
+    "null": (0.0, 0.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """One windowed-autoencoder detector, the same for every file.
+
+    window : rows per window (0 = from the probationary data, :func:`default_window`).
+    centre : subtract each window's mean (level-free shapes) before the model.
+    error : "window" (mean error of the window) or "last" (error of its last row).
+    post : "raw" (the error), "ztrain" (z-score against the training errors) or
+        "likelihood" (NAB-style: short-term mean of recent errors as a z-score against
+        the errors of the last ``history`` rows).
+    refit : refit every this many rows on the windows seen so far (0 = never).
+    suppress : keep a score only where it exceeds every score of the previous
+        ``suppress`` rows (0 = keep all): one alarm per burst.
+    """
+
+    window: int = 32
+    centre: bool = False
+    error: str = "last"
+    post: str = "likelihood"
+    short: int = 5
+    history: int = 2000
+    refit: int = 0
+    suppress: int = 0
+    hidden: tuple[int, ...] = (16, 4)
+    epochs: int = 60
+    max_train: int = 3000  # most recent training windows at a refit
+
+
+DESIGNS: dict[str, Design] = {
+    "w32-window-raw": Design(window=32, error="window", post="raw"),
+    "w32-window-ztrain": Design(window=32, error="window", post="ztrain"),
+    "w32-last-ztrain": Design(window=32, error="last", post="ztrain"),
+    "w32-last-lik": Design(window=32, error="last", post="likelihood"),
+    "w32-centre-last-lik": Design(window=32, centre=True, error="last", post="likelihood"),
+    "wauto-last-lik": Design(window=0, error="last", post="likelihood"),
+    "w32-last-lik-sup": Design(window=32, error="last", post="likelihood", suppress=400),
+    "w32-last-lik-refit": Design(window=32, error="last", post="likelihood", refit=2000),
+}
+RECOMMENDED = "w32-last-lik"
+
+
+def load_corpus(limit: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """NAB's series and labelled windows (as row ranges), filling the cache from shared/."""
+    if not nab.is_cached() and SHARED_NAB.is_dir():
+        nab.fill_cache(SHARED_NAB)
+    names = nab.NAB_SERIES[:limit] if limit else nab.NAB_SERIES
+    windows = nab.load_nab_windows()
+    series = {name: nab.load_nab_series(name) for name in names}
+    bounds = {
+        name: window_indices(frame["timestamp"].to_numpy(), windows[name], name)
+        for name, frame in series.items()
+    }
+    return series, bounds
+
+
+def _model(design: Design, seed: int = 0):
+    from aedetect import AutoencoderDetector
+
+    return AutoencoderDetector(
+        hidden=design.hidden,
+        epochs=design.epochs,
+        scaling="pooled",
+        clip=None,
+        validation_fraction=0.0,
+        random_state=seed,
+        device="cpu",
+    )
+
+
+def _window_errors(model, windows: np.ndarray, error: str) -> np.ndarray:
+    if error == "window":
+        return model.decision_function(windows)
+    return model.feature_errors(windows)[:, -1]
+
+
+def raw_errors(values: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-window errors of one series (causal fits), their end rows, training errors' rows."""
+    n = len(values)
+    probation = probationary_length(n)
+    window = design.window or default_window(values[:probation])
+    window = min(window, max(probation // 2, 2))
+    X = sliding_windows(values, window)
+    if design.centre:
+        X = X - X.mean(axis=1, keepdims=True)
+    ends = window_ends(n, window)
+    errors = np.empty(len(ends))
+    # refit points: rows at which the model is (re)fitted on windows ending before them
+    cuts = [probation]
+    if design.refit:
+        cuts += list(range(probation + design.refit, n, design.refit))
+    cuts.append(n)
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        train = X[ends < a][-design.max_train :]
+        model = _model(design).fit(train)
+        score_rows = (ends >= a) & (ends < b)
+        if a == probation:  # the probationary windows themselves (never scored by NAB)
+            score_rows |= ends < a
+        errors[score_rows] = _window_errors(model, X[score_rows], design.error)
+    return errors, ends, int(np.sum(ends < probation))
+
+
+def post_process(errors: np.ndarray, n_train: int, design: Design) -> np.ndarray:
+    """Turn window errors into comparable scores across files (see :class:`Design`)."""
+    if design.post == "raw":
+        return errors
+    if design.post == "ztrain":
+        ref = errors[:n_train]
+        return (errors - ref.mean()) / (ref.std() + 1e-12)
+    s = pd.Series(errors)
+    short = s.rolling(design.short, min_periods=1).mean()
+    past = s.shift(design.short)  # the history ends where the short window starts
+    mean = past.rolling(design.history, min_periods=10).mean()
+    sd = past.rolling(design.history, min_periods=10).std()
+    z = ((short - mean) / (sd + 1e-12)).to_numpy()
+    return np.nan_to_num(z, nan=0.0)
+
+
+def suppress(scores: np.ndarray, k: int) -> np.ndarray:
+    """Keep a score only where it beats every score of the previous ``k`` rows (causal)."""
+    if k <= 0:
+        return scores
+    prev_max = pd.Series(scores).shift(1).rolling(k, min_periods=1).max().to_numpy()
+    floor = np.nanmin(scores)
+    return np.where(np.isnan(prev_max) | (scores > prev_max), scores, floor)
+
+
+def detect(frame: pd.DataFrame, design: Design) -> np.ndarray:
+    """Per-row anomaly scores of one series (higher = more anomalous), causal."""
+    values = frame["value"].to_numpy(dtype=float)
+    errors, ends, n_train = raw_errors(values, design)
+    window_scores = post_process(errors, n_train, design)
+    rows = causal_scores(window_scores, ends, len(values))
+    rows = np.where(np.isnan(rows), np.nanmin(rows), rows)  # before the first window end
+    return suppress(rows, design.suppress)
+
+
+def run_design(
+    name: str, design: Design, series: dict, bounds: dict, log: Callable[[str], None]
+) -> dict:
+    start = time.perf_counter()
+    scores = {}
+    for i, (file, frame) in enumerate(series.items()):
+        scores[file] = detect(frame, design)
+        log(f"  {name} {i + 1}/{len(series)} {file} {time.perf_counter() - start:.0f}s")
+    seconds = time.perf_counter() - start
+    result = score_corpus_all_profiles(scores, bounds)
+    row = {"design": name, "seconds": round(seconds, 1), "files": len(series)}
+    for profile, r in result.items():
+        row[profile] = round(r.score, 2)
+        row[f"{profile}_threshold"] = round(r.threshold, 4)
+    row["tp_fp_fn_standard"] = f"{result['standard'].tp}/{result['standard'].fp}/{result['standard'].fn}"
+    row.update({k: str(v) for k, v in asdict(design).items()})
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", default=RECOMMENDED, help="comma-separated names, or all")
+    parser.add_argument("--files", type=int, default=None, help="first N files only (smoke)")
+    parser.add_argument("--set", action="append", default=[], help="override: field=value")
+    parser.add_argument("--out", default=str(RESULTS / "nab_designs.csv"))
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.getLogger("aedetect").setLevel(logging.ERROR)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    names = list(DESIGNS) if args.designs == "all" else args.designs.split(",")
+    series, bounds = load_corpus(args.files)
+    rows = []
+    for name in names:
+        design = DESIGNS[name]
+        for item in args.set:
+            key, value = item.split("=", 1)
+            field_type = type(getattr(design, key))
+            parsed = tuple(int(v) for v in value.split("x")) if field_type is tuple else (
+                value == "True" if field_type is bool else field_type(value)
+            )
+            design = replace(design, **{key: parsed})
+            name = f"{name}[{item}]"
+        log = (lambda m: print(m, file=sys.stderr, flush=True)) if args.verbose else (lambda m: None)
+        row = run_design(name, design, series, bounds, log)
+        rows.append(row)
+        print(
+            f"| {name} | {row['standard']:.1f} | {row['reward_low_FP_rate']:.1f} | "
+            f"{row['reward_low_FN_rate']:.1f} | {row['seconds']:.0f} s | {row['tp_fp_fn_standard']} |",
+            flush=True,
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = not out.exists()
+    with out.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
