@@ -207,7 +207,9 @@ def run_design(
     for profile, r in result.items():
         row[profile] = round(r.score, 2)
         row[f"{profile}_threshold"] = round(r.threshold, 4)
-    row["tp_fp_fn_standard"] = f"{result['standard'].tp}/{result['standard'].fp}/{result['standard'].fn}"
+    row["tp_fp_fn_standard"] = (
+        f"{result['standard'].tp}/{result['standard'].fp}/{result['standard'].fn}"
+    )
     row.update({k: str(v) for k, v in asdict(design).items()})
     return row
 
@@ -233,17 +235,22 @@ def main(argv: list[str] | None = None) -> None:
         for item in args.set:
             key, value = item.split("=", 1)
             field_type = type(getattr(design, key))
-            parsed = tuple(int(v) for v in value.split("x")) if field_type is tuple else (
-                value == "True" if field_type is bool else field_type(value)
+            parsed = (
+                tuple(int(v) for v in value.split("x"))
+                if field_type is tuple
+                else (value == "True" if field_type is bool else field_type(value))
             )
             design = replace(design, **{key: parsed})
             name = f"{name}[{item}]"
-        log = (lambda m: print(m, file=sys.stderr, flush=True)) if args.verbose else (lambda m: None)
+        log = (
+            (lambda m: print(m, file=sys.stderr, flush=True)) if args.verbose else (lambda m: None)
+        )
         row = run_design(name, design, series, bounds, log)
         rows.append(row)
         print(
             f"| {name} | {row['standard']:.1f} | {row['reward_low_FP_rate']:.1f} | "
-            f"{row['reward_low_FN_rate']:.1f} | {row['seconds']:.0f} s | {row['tp_fp_fn_standard']} |",
+            f"{row['reward_low_FN_rate']:.1f} | {row['seconds']:.0f} s | "
+            f"{row['tp_fp_fn_standard']} |",
             flush=True,
         )
     out = Path(args.out)
