@@ -25,9 +25,9 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -77,6 +77,7 @@ class Design:
     error: str = "last"
     post: str = "likelihood"
     short: int = 5
+    log: bool = False  # z-scores of log errors (squared errors are heavy-tailed)
     history: int = 2000
     refit: int = 0
     suppress: int = 0
@@ -126,14 +127,14 @@ def _model(design: Design, seed: int = 0):
     )
 
 
-def _window_errors(model, windows: np.ndarray, error: str) -> np.ndarray:
-    if error == "window":
-        return model.decision_function(windows)
-    return model.feature_errors(windows)[:, -1]
+def window_errors(model, windows: np.ndarray) -> dict[str, np.ndarray]:
+    """Both error kinds of each window from one pass: its mean and its last row's."""
+    per_column = model.feature_errors(windows)
+    return {"window": per_column.mean(axis=1), "last": per_column[:, -1]}
 
 
-def raw_errors(values: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per-window errors of one series (causal fits), their end rows, training errors' rows."""
+def raw_errors(values: np.ndarray, design: Design) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    """Per-window errors of one series (causal fits) by kind, their end rows, training count."""
     n = len(values)
     probation = probationary_length(n)
     window = design.window or default_window(values[:probation])
@@ -142,19 +143,19 @@ def raw_errors(values: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarr
     if design.centre:
         X = X - X.mean(axis=1, keepdims=True)
     ends = window_ends(n, window)
-    errors = np.empty(len(ends))
+    errors = {kind: np.empty(len(ends)) for kind in ("window", "last")}
     # refit points: rows at which the model is (re)fitted on windows ending before them
     cuts = [probation]
     if design.refit:
         cuts += list(range(probation + design.refit, n, design.refit))
     cuts.append(n)
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-        train = X[ends < a][-design.max_train :]
-        model = _model(design).fit(train)
-        score_rows = (ends >= a) & (ends < b)
+        model = _model(design).fit(X[ends < a][-design.max_train :])
+        rows = (ends >= a) & (ends < b)
         if a == probation:  # the probationary windows themselves (never scored by NAB)
-            score_rows |= ends < a
-        errors[score_rows] = _window_errors(model, X[score_rows], design.error)
+            rows |= ends < a
+        for kind, e in window_errors(model, X[rows]).items():
+            errors[kind][rows] = e
     return errors, ends, int(np.sum(ends < probation))
 
 
@@ -165,7 +166,7 @@ def post_process(errors: np.ndarray, n_train: int, design: Design) -> np.ndarray
     if design.post == "ztrain":
         ref = errors[:n_train]
         return (errors - ref.mean()) / (ref.std() + 1e-12)
-    s = pd.Series(errors)
+    s = pd.Series(np.log(errors + 1e-4) if design.log else errors)
     short = s.rolling(design.short, min_periods=1).mean()
     past = s.shift(design.short)  # the history ends where the short window starts
     mean = past.rolling(design.history, min_periods=10).mean()
@@ -187,8 +188,15 @@ def detect(frame: pd.DataFrame, design: Design) -> np.ndarray:
     """Per-row anomaly scores of one series (higher = more anomalous), causal."""
     values = frame["value"].to_numpy(dtype=float)
     errors, ends, n_train = raw_errors(values, design)
+    return finish(errors[design.error], ends, n_train, len(values), design)
+
+
+def finish(
+    errors: np.ndarray, ends: np.ndarray, n_train: int, n_rows: int, design: Design
+) -> np.ndarray:
+    """Window errors -> post-processed, causal, suppressed per-row scores."""
     window_scores = post_process(errors, n_train, design)
-    rows = causal_scores(window_scores, ends, len(values))
+    rows = causal_scores(window_scores, ends, n_rows)
     rows = np.where(np.isnan(rows), np.nanmin(rows), rows)  # before the first window end
     return suppress(rows, design.suppress)
 
@@ -214,6 +222,15 @@ def run_design(
     return row
 
 
+def limit_threads() -> None:
+    """One torch thread and quiet logs: two threads on a shared 2-core box crawl."""
+    logging.getLogger("aedetect").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*constant in training")
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default=RECOMMENDED, help="comma-separated names, or all")
@@ -222,11 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(RESULTS / "nab_designs.csv"))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.getLogger("aedetect").setLevel(logging.ERROR)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
+    limit_threads()
     names = list(DESIGNS) if args.designs == "all" else args.designs.split(",")
     series, bounds = load_corpus(args.files)
     rows = []
