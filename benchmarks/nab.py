@@ -63,7 +63,8 @@ class Design:
 
     window : rows per window (0 = from the probationary data, :func:`default_window`).
     centre : subtract each window's mean (level-free shapes) before the model.
-    error : "window" (mean error of the window) or "last" (error of its last row).
+    error : "window" (mean error of the window), "last" (error of its last row) or
+        "both" (each post-processed on its own, then the larger).
     post : "raw" (the error), "ztrain" (z-score against the training errors) or
         "likelihood" (NAB-style: short-term mean of recent errors as a z-score against
         the errors of the last ``history`` rows).
@@ -74,7 +75,7 @@ class Design:
 
     window: int = 32
     centre: bool = False
-    error: str = "last"
+    error: str = "both"
     post: str = "likelihood"
     short: int = 1
     log: bool = False  # z-scores of log errors (squared errors are heavy-tailed)
@@ -91,17 +92,19 @@ DESIGNS: dict[str, Design] = {
     # first round: how to make errors comparable across files (the threshold is corpus-wide)
     "w32-window-raw": Design(error="window", post="raw", suppress=0),
     "w32-window-ztrain": Design(error="window", post="ztrain", suppress=0),
-    "w32-last-ztrain": Design(post="ztrain", suppress=0),
-    "w32-last-lik5": Design(**_LIK5),
-    "w32-centre-last-lik5": Design(centre=True, **_LIK5),
+    "w32-last-ztrain": Design(error="last", post="ztrain", suppress=0),
+    "w32-last-lik5": Design(error="last", **_LIK5),
+    "w32-centre-last-lik5": Design(error="last", centre=True, **_LIK5),
     # second round (benchmarks/nab_explore.py, chosen on half the files)
-    "w32-last-z1-h3000-s100": Design(suppress=100),
-    "w32-last-z1-h8640-s100": Design(history=8640, suppress=100),
-    "w32-last-z1-h3000-s200": Design(),
-    "wauto-last-z1-h3000-s200": Design(window=0),
-    "w32-last-z1-h3000-s200-refit2000": Design(refit=2000),
+    "w32-last-z1-h3000-s100": Design(error="last", suppress=100),
+    "w32-last-z1-h8640-s100": Design(error="last", history=8640, suppress=100),
+    "wauto-last-z1-h3000-s200": Design(error="last", window=0),
+    "w32-last-z1-h3000-s200-refit2000": Design(error="last", refit=2000),
+    "w32-last-z1-h3000-s200": Design(error="last"),
+    # third round: the larger of the last-row and the window z-scores
+    "w32-both-z1-h3000-s200": Design(),
 }
-RECOMMENDED = "w32-last-z1-h3000-s200"
+RECOMMENDED = "w32-both-z1-h3000-s200"
 
 
 def load_corpus(limit: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -193,14 +196,16 @@ def detect(frame: pd.DataFrame, design: Design) -> np.ndarray:
     """Per-row anomaly scores of one series (higher = more anomalous), causal."""
     values = frame["value"].to_numpy(dtype=float)
     errors, ends, n_train = raw_errors(values, design)
-    return finish(errors[design.error], ends, n_train, len(values), design)
+    return finish(errors, ends, n_train, len(values), design)
 
 
 def finish(
-    errors: np.ndarray, ends: np.ndarray, n_train: int, n_rows: int, design: Design
+    errors: dict[str, np.ndarray], ends: np.ndarray, n_train: int, n_rows: int, design: Design
 ) -> np.ndarray:
-    """Window errors -> post-processed, causal, suppressed per-row scores."""
-    window_scores = post_process(errors, n_train, design)
+    """Window errors by kind -> post-processed, causal, suppressed per-row scores."""
+    kinds = ("last", "window") if design.error == "both" else (design.error,)
+    # "both": each kind post-processed on its own, then the larger of the two
+    window_scores = np.max([post_process(errors[k], n_train, design) for k in kinds], axis=0)
     rows = causal_scores(window_scores, ends, n_rows)
     rows = np.where(np.isnan(rows), np.nanmin(rows), rows)  # before the first window end
     return suppress(rows, design.suppress)

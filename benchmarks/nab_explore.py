@@ -45,6 +45,13 @@ GRIDS = {
         "suppress": (0, 50, 100, 200),
         "log": (False, True),
     },
+    # third round: the larger of the last-row and the window z-scores
+    "both": {
+        "error": ("both",),
+        "short": (1,),
+        "history": (3000, 8640),
+        "suppress": (100, 200),
+    },
 }
 
 
@@ -66,9 +73,7 @@ def model_errors(name: str, series: dict, cache: Path) -> dict:
 
 
 def evaluate(errs: dict, bounds: dict, design: Design, files: list[str]) -> float:
-    scores = {
-        f: finish(errs[f][design.error], errs[f]["ends"], *errs[f]["n"], design) for f in files
-    }
+    scores = {f: finish(errs[f], errs[f]["ends"], *errs[f]["n"], design) for f in files}
     return score_corpus(scores, {f: bounds[f] for f in files}).score
 
 
