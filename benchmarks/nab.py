@@ -14,9 +14,9 @@ when it is there, else downloaded)::
 
     .venv/bin/python -m benchmarks.nab                       # the recommended design
     .venv/bin/python -m benchmarks.nab --designs all         # every design tried
-    .venv/bin/python -m benchmarks.nab --designs w32-last-lik --files 10
+    .venv/bin/python -m benchmarks.nab --designs w32-last-lik5 --files 10 --set suppress=100
 
-Writes ``benchmarks/results/nab_designs.csv`` (one row per design: the three NAB
+Appends to ``benchmarks/results/nab_designs.csv`` (one row per design: the three NAB
 scores, time) and prints a Markdown table.
 """
 
