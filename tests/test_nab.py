@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from aedetect.data import nab
-from aedetect.exceptions import DataError
+from aedetect.exceptions import ConfigError, DataError
 from aedetect.nab_scoring import (
     PROFILES,
     probationary_length,
@@ -141,6 +141,13 @@ def test_window_indices_must_hit_timestamps():
     assert window_indices(ts, [("2020-01-01 02:00:00.000000", "2020-01-01 05:00:00")]) == [(2, 5)]
     with pytest.raises(DataError, match="f.csv: anomaly window edge 2020-01-01 02:30:00"):
         window_indices(ts, [("2020-01-01 02:30:00", "2020-01-01 05:00:00")], "f.csv")
+
+
+def test_scorer_rejects_unknown_profile_and_empty_corpus():
+    with pytest.raises(ConfigError, match="profile must be one of"):
+        score_corpus({"f": np.zeros(10)}, {}, profile="strict")
+    with pytest.raises(DataError, match="no files to score"):
+        score_corpus({}, {})
 
 
 def test_probationary_length_is_capped():

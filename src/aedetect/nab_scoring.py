@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aedetect.exceptions import DataError
+from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
     "PROFILES",
@@ -186,9 +186,9 @@ def _flatten(
         window = np.where(window >= 0, window + offset, -1)
         offset += len(bounds)
         parts.append((s[start:], weight[start:], window, np.full(len(s) - start, f)))
-    cols = [np.concatenate(c) if parts else np.empty(0) for c in zip(*parts, strict=True)]
     if not parts:
         raise DataError("no files to score")
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
     return _Corpus(*cols, n_windows=offset, names=names)
 
 
@@ -278,7 +278,7 @@ def score_corpus(
     """
     if isinstance(profile, str):
         if profile not in PROFILES:
-            raise DataError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+            raise ConfigError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
         profile = PROFILES[profile]
     corpus = _flatten(scores, windows, profile, probationary_fraction)
     threshold, raw, detected = _sweep(corpus, profile)
