@@ -1,0 +1,307 @@
+"""Time series as windows: pure functions, no model.
+
+- :func:`parse_time` parses a time column and reports what is wrong with it:
+  unparseable values, duplicates and out-of-order rows raise a :class:`DataError`
+  naming the file and the row; gaps (a step much longer than the usual one) are
+  returned for the caller to report.
+- :func:`default_window` picks a window length from the data: the dominant period
+  by autocorrelation, bounded.
+- :func:`sliding_windows` cuts one or several channels into windows (``stride``);
+  window ``k`` covers rows ``k * stride`` to ``k * stride + window - 1`` and is
+  flattened time-major (all channels of the first step, then the next step...).
+- :func:`causal_scores` maps window scores to per-row scores: the score at row
+  ``t`` is the score of the latest window that ends at or before ``t``, so it never
+  uses a value after ``t``. The first ``window - 1`` rows, which no window ends at,
+  get no score (NaN).
+- :class:`WindowStream` cuts a series that arrives in chunks into exactly the
+  windows of the whole series, carrying the last ``window - 1`` rows across chunk
+  boundaries.
+
+Row numbers in messages are 1-based data rows (the header is not counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from aedetect.exceptions import ConfigError, DataError
+
+__all__ = [
+    "TimeCheck",
+    "WindowStream",
+    "causal_scores",
+    "default_window",
+    "parse_time",
+    "sliding_windows",
+    "window_ends",
+]
+
+MIN_WINDOW = 8
+MAX_WINDOW = 256
+FALLBACK_WINDOW = 32
+GAP_FACTOR = 1.5  # a step longer than 1.5x the usual one is a gap
+
+
+@dataclass(frozen=True)
+class TimeCheck:
+    """What :func:`parse_time` found: the usual step, the gaps, whether it sorted.
+
+    Attributes
+    ----------
+    step : pandas.Timedelta or None
+        The median step between consecutive timestamps (None for one row).
+    gaps : list of (int, pandas.Timestamp, pandas.Timestamp)
+        Each gap as (1-based row after the gap, timestamp before, timestamp after).
+    sorted : bool
+        Whether the rows had to be sorted (only with ``sort=True``).
+    """
+
+    step: pd.Timedelta | None
+    gaps: list[tuple[int, pd.Timestamp, pd.Timestamp]]
+    sorted: bool
+
+
+def parse_time(
+    frame: pd.DataFrame, time_column: str, name: str = "data", sort: bool = False
+) -> tuple[pd.DataFrame, TimeCheck]:
+    """Parse ``time_column`` into datetimes; check order, duplicates and gaps.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; it is not modified.
+    time_column : str
+        The column holding the timestamps.
+    name : str, default="data"
+        The file name used in messages.
+    sort : bool, default=False
+        Sort out-of-order rows by time instead of raising.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy with ``time_column`` parsed, sorted by time, index reset.
+    check : TimeCheck
+        The usual step and the gaps.
+
+    Raises
+    ------
+    DataError
+        The column is missing, a value is not a timestamp, a timestamp repeats, or
+        (``sort=False``) a row is earlier than the one before it.
+    """
+    if time_column not in frame.columns:
+        raise DataError(f"{name}: no column {time_column!r} (time_column)")
+    raw = frame[time_column]
+    times = pd.to_datetime(raw, errors="coerce")
+    bad = np.flatnonzero(times.isna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise DataError(
+            f"{name}: column {time_column!r} row {row + 1}: {raw.iloc[row]!r} is not a timestamp"
+        )
+    values = times.to_numpy()
+    back = np.flatnonzero(values[1:] < values[:-1])
+    if len(back) and not sort:
+        row = int(back[0]) + 1
+        raise DataError(
+            f"{name}: column {time_column!r} row {row + 1}: {raw.iloc[row]} is earlier than "
+            f"row {row} ({raw.iloc[row - 1]}); sort the rows by time"
+        )
+    out = frame.copy()
+    out[time_column] = times
+    if len(back):
+        out = out.sort_values(time_column, kind="stable")
+    original_rows = out.index.to_numpy()
+    out = out.reset_index(drop=True)
+    values = out[time_column].to_numpy()
+    same = np.flatnonzero(values[1:] == values[:-1])
+    if len(same):
+        a, b = sorted(original_rows[same[0] : same[0] + 2])
+        raise DataError(
+            f"{name}: column {time_column!r} rows {a + 1} and {b + 1}: the same timestamp "
+            f"{out[time_column].iloc[same[0]]}"
+        )
+    return out, _gaps(out[time_column], bool(len(back)))
+
+
+def _gaps(times: pd.Series, was_sorted: bool) -> TimeCheck:
+    if len(times) < 2:
+        return TimeCheck(None, [], was_sorted)
+    steps = times.diff().iloc[1:]
+    step = steps.median()
+    where = np.flatnonzero((steps > GAP_FACTOR * step).to_numpy()) + 1
+    gaps = [(int(i) + 1, times.iloc[i - 1], times.iloc[i]) for i in where]
+    return TimeCheck(step, gaps, was_sorted)
+
+
+def _as_2d(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        return values[:, None]
+    if values.ndim != 2:
+        raise DataError(f"a series must be 1-D or (rows, channels), got shape {values.shape}")
+    return values
+
+
+def default_window(values: np.ndarray, low: int = MIN_WINDOW, high: int = MAX_WINDOW) -> int:
+    """Window length from the data: the dominant period by autocorrelation, in [low, high].
+
+    The period is the lag of the highest local maximum of the autocorrelation of
+    the (standardised, channel-averaged) series, searched up to ``2 * high`` lags
+    and a third of the series; a period beyond ``high`` gives ``high``. A series
+    without a clear period (no peak above 0.2) gets 32 (within the bounds).
+
+    Raises
+    ------
+    ConfigError
+        ``low`` is below 2 or above ``high``.
+    """
+    if not 2 <= low <= high:
+        raise ConfigError(f"low must be in [2, high], got low={low}, high={high}")
+    x = _as_2d(values)
+    sd = x.std(axis=0)
+    x = ((x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)).mean(axis=1)
+    n = len(x)
+    max_lag = min(2 * high, n // 3)
+    fallback = int(np.clip(FALLBACK_WINDOW, low, high))
+    if max_lag <= low or not np.any(x):
+        return fallback
+    spec = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(spec * np.conj(spec))[: max_lag + 1]
+    acf = acf / acf[0]
+    lags = np.arange(1, max_lag)
+    peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (lags >= low)]
+    peaks = peaks[acf[peaks] > 0.2]
+    if not len(peaks):
+        return fallback
+    return int(np.clip(peaks[np.argmax(acf[peaks])], low, high))
+
+
+def _check_window(window: int, stride: int) -> None:
+    if int(window) != window or window < 1:
+        raise ConfigError(f"window must be an integer >= 1, got {window}")
+    if int(stride) != stride or stride < 1:
+        raise ConfigError(f"stride must be an integer >= 1, got {stride}")
+
+
+def window_ends(n_rows: int, window: int, stride: int = 1) -> np.ndarray:
+    """Row index (0-based) of the last row of each window over ``n_rows`` rows."""
+    _check_window(window, stride)
+    return np.arange(window - 1, n_rows, stride)
+
+
+def sliding_windows(
+    values: np.ndarray, window: int, stride: int = 1, name: str = "series"
+) -> np.ndarray:
+    """Cut a series into windows, flattened time-major: shape (n_windows, window * channels).
+
+    Parameters
+    ----------
+    values : array of shape (rows,) or (rows, channels)
+        The series, in time order.
+    window : int
+        Rows per window.
+    stride : int, default=1
+        Rows between the starts of consecutive windows.
+    name : str, default="series"
+        The series' name in messages.
+
+    Raises
+    ------
+    DataError
+        The series is shorter than one window.
+    """
+    _check_window(window, stride)
+    x = _as_2d(values)
+    if len(x) < window:
+        raise DataError(
+            f"{name}: {len(x)} rows is shorter than one window ({window} rows); "
+            f"use a smaller window"
+        )
+    view = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)[::stride]
+    # view: (n_windows, channels, window) -> time-major (n_windows, window, channels)
+    return np.ascontiguousarray(view.transpose(0, 2, 1)).reshape(len(view), -1)
+
+
+def causal_scores(
+    window_scores: np.ndarray,
+    ends: np.ndarray,
+    n_rows: int,
+    start: int = 0,
+    previous: float = np.nan,
+) -> np.ndarray:
+    """Per-row scores from window scores: row ``t`` gets the latest window ending <= ``t``.
+
+    Parameters
+    ----------
+    window_scores : array of shape (n_windows,)
+        One score per window.
+    ends : array of shape (n_windows,)
+        Each window's last row (0-based, the numbering of ``start``), increasing.
+    n_rows : int
+        Rows to score: ``start`` to ``start + n_rows - 1``.
+    start : int, default=0
+        The first row's index (a chunk's offset in the whole series).
+    previous : float, default=nan
+        The score in force before ``start`` (the last row of the previous chunk); rows
+        before the first window end get it (NaN for a whole series: no score).
+
+    Returns
+    -------
+    array of shape (n_rows,)
+    """
+    rows = np.arange(start, start + n_rows)
+    k = np.searchsorted(np.asarray(ends), rows, side="right") - 1
+    scores = np.asarray(window_scores, dtype=float)
+    return np.where(k >= 0, scores[np.maximum(k, 0)] if len(scores) else np.nan, previous)
+
+
+class WindowStream:
+    """Windows of a series that arrives in chunks, identical to the whole series' windows.
+
+    Keeps the last ``window - 1`` rows (and the position in the series) between
+    calls to :meth:`push`, so the concatenated output of every push equals
+    :func:`sliding_windows` over the concatenated chunks.
+
+    Parameters
+    ----------
+    window : int
+        Rows per window.
+    stride : int, default=1
+        Rows between window starts, counted from the start of the whole series.
+    """
+
+    def __init__(self, window: int, stride: int = 1) -> None:
+        _check_window(window, stride)
+        self.window = window
+        self.stride = stride
+        self.seen = 0  # rows pushed so far
+        self.tail: np.ndarray | None = None  # last window - 1 rows pushed
+
+    def push(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Windows that end in ``chunk`` and their end rows (indices in the whole series).
+
+        A chunk too short to complete a window gives zero windows (shape (0, window *
+        channels)); its rows are kept for the next chunk.
+        """
+        x = _as_2d(chunk)
+        tail = self.tail if self.tail is not None else x[:0]
+        if tail.shape[1] != x.shape[1]:
+            raise DataError(f"chunk has {x.shape[1]} channels, the series has {tail.shape[1]}")
+        buf = np.concatenate([tail, x])
+        first = self.seen - len(tail)  # whole-series index of buf[0]
+        ends = window_ends(self.seen + len(x), self.window, self.stride)
+        ends = ends[ends >= self.seen]
+        if len(ends):
+            starts = ends - self.window + 1 - first
+            idx = starts[:, None] + np.arange(self.window)
+            windows = buf[idx].reshape(len(ends), -1)
+        else:
+            windows = np.empty((0, self.window * x.shape[1]))
+        self.seen += len(x)
+        self.tail = buf[max(len(buf) - (self.window - 1), 0) :] if self.window > 1 else buf[:0]
+        return windows, ends
