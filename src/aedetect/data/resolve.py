@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aedetect.data.adbench import load_adbench
 from aedetect.data.datasets import BUILTIN
 from aedetect.data.image_datasets import DOWNLOADED, load_image_path, select_classes
 from aedetect.data.images import parse_image_size
@@ -16,6 +17,10 @@ from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
 __all__ = ["is_builtin", "load_builtin", "load_data"]
+
+
+# Built-in sets named ``COLLECTION:MEMBER``.
+COLLECTIONS = {"adbench": load_adbench}
 
 
 def _parse_options(text: str) -> dict[str, object]:
@@ -33,9 +38,14 @@ def load_builtin(name: str, progress: bool = False) -> Table:
 
     ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
     :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`;
-    ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`.
+    ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`;
+    ``adbench:cardio`` names one of ADBench's classical tables.
     """
     base, _, opts = name.partition(":")
+    if base in COLLECTIONS:  # ``adbench:cardio``: the part after the colon names a member
+        table = COLLECTIONS[base](opts, progress=progress)
+        table.source = name
+        return table
     if base not in BUILTIN:
         raise DataError(f"unknown data set {base!r}; built-in: {', '.join(BUILTIN)}")
     options = _parse_options(opts)
@@ -51,7 +61,7 @@ def load_builtin(name: str, progress: bool = False) -> Table:
 
 def is_builtin(spec: str) -> bool:
     """Whether ``spec`` names a built-in data set (options after ``:`` allowed)."""
-    return spec.partition(":")[0] in BUILTIN
+    return spec.partition(":")[0] in BUILTIN or spec.partition(":")[0] in COLLECTIONS
 
 
 def load_data(
