@@ -31,6 +31,7 @@ a Markdown block in BENCHMARKS.md between ``<!-- benchmarks:adbench start -->`` 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -446,6 +447,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--settings", default=",".join(SETTINGS))
     p.add_argument("--methods", default=",".join(ALL_METHODS))
     p.add_argument("--threads", type=int, help="torch and BLAS threads")
+    p.add_argument(
+        "--aedetect-params",
+        type=json.loads,
+        default={},
+        help="JSON of AutoencoderDetector parameters for an ablation, e.g. '{\"trim\": 0.1}'",
+    )
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     p.add_argument("--no-markdown", action="store_true", help="write the CSV files only")
@@ -524,7 +531,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         "seeds": args.seeds,
     }
     started = time.perf_counter()
-    runs = pd.DataFrame(run(args.sets, args.seeds, args.settings, args.methods))
+    runs = pd.DataFrame(
+        run(args.sets, args.seeds, args.settings, args.methods, args.aedetect_params)
+    )
     meta["wall_s"] = time.perf_counter() - started
     written = write_outputs(runs, args.out_dir, meta, None if args.no_markdown else args.markdown)
     log(f"done in {meta['wall_s']:.0f} s; wrote {', '.join(str(p) for p in written)}")

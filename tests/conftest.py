@@ -51,4 +51,4 @@ def small_frame():
 
 @pytest.fixture(scope="session")
 def fitted_small(small_frame):
-    return AutoencoderDetector(hidden=(8, 3), random_state=0).fit(small_frame)
+    return AutoencoderDetector(hidden=(8, 3), epochs=200, random_state=0).fit(small_frame)

@@ -192,7 +192,7 @@ def test_not_a_model_file(tmp_path, table_csv):
         (["--hidden", "64,x"], "expected comma-separated integers"),
         (["--activation", "swish"], "activation must be one of"),
         (["--batch-size", "big"], "--batch-size must be an integer or auto"),
-        (["--epochs", "zero"], "Invalid value for '--epochs'"),
+        (["--epochs", "zero"], "--epochs must be an integer or auto, got 'zero'"),
     ],
 )
 def test_bad_parameter_exit_2_before_any_work(tmp_path, table_csv, args, message):

@@ -95,7 +95,7 @@ def test_not_fitted_raises():
         ({"hidden": ()}, "hidden must be a non-empty sequence of positive integers"),
         ({"activation": "swish"}, "activation must be one of"),
         ({"output_activation": "softmax"}, "output_activation must be one of"),
-        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"epochs": 0}, "epochs must be an integer >= 1 or 'auto', got 0"),
         ({"dropout": 1.0}, r"dropout must be in \[0.0, 1.0\), got 1.0"),
         ({"optimizer": "rmsprop"}, "optimizer must be one of adam, sgd, adagrad"),
         ({"loss": "bce"}, "loss='bce' needs output_activation='sigmoid'"),
@@ -195,3 +195,34 @@ def test_f1_threshold_needs_labels(small_frame):
 def test_bad_threshold_rule_is_named(small_frame):
     with pytest.raises(ConfigError, match="threshold 'mad:-1': mad k must be in"):
         AutoencoderDetector(threshold="mad:-1").fit(small_frame)
+
+
+def test_default_threshold_needs_no_contamination_guess():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 4))
+    det = AutoencoderDetector(hidden=(8, 2), random_state=0).fit(X)
+    q1, q3 = np.quantile(det.decision_scores_, [0.25, 0.75])
+    assert det.threshold_ == pytest.approx(q3 + 1.5 * (q3 - q1))
+    assert "IQR" in det.threshold_rule_
+    quantile = AutoencoderDetector(hidden=(8, 2), contamination=0.2, random_state=0).fit(X)
+    assert np.mean(quantile.decision_scores_ > quantile.threshold_) == pytest.approx(0.2, abs=0.01)
+
+
+def test_auto_epochs_aim_at_a_step_budget():
+    from aedetect.fitting import n_epochs
+
+    assert n_epochs("auto", 10_000, 256) == 15  # 40 steps an epoch
+    assert n_epochs("auto", 100, 32) == 150  # 4 steps an epoch
+    assert n_epochs("auto", 1_000_000, 256) == 10
+    assert n_epochs(7, 100, 32) == 7
+
+
+def test_trimmed_loss_leaves_out_the_worst_rows():
+    import torch
+
+    from aedetect.fitting import make_loss
+
+    loss = make_loss("mse", torch.ones(2), 2, trim=0.25)
+    x = torch.zeros(4, 2)
+    out = torch.tensor([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [100.0, 100.0]])
+    assert float(loss(out, x)) == pytest.approx(1.0)

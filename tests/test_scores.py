@@ -101,7 +101,12 @@ def test_layer_outputs_follow_the_encoder():
 def digits_det(digits_one_class):
     train = digits_one_class[0]
     return AutoencoderDetector(
-        hidden=(32, 8), epochs=10, scoring="layerwise", distance="mahalanobis", random_state=0
+        hidden=(32, 8),
+        epochs=10,
+        scoring="layerwise",
+        distance="mahalanobis",
+        contamination=0.1,
+        random_state=0,
     ).fit(train)
 
 

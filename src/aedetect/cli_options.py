@@ -96,8 +96,8 @@ MODEL_OPTIONS: list[_Opt] = [
         "Output activation: identity, sigmoid, tanh, relu."),
     ("dropout", float, _D["dropout"], MODEL,
         "Dropout after hidden layers, in [0, 1)."),
-    ("epochs", int, _D["epochs"], MODEL,
-        "Maximum passes over the data."),
+    ("epochs", str, str(_D["epochs"]), MODEL,
+        "Maximum passes over the data, or auto: about 600 steps, 10 to 200 epochs."),
     ("batch_size", str, _BATCH, MODEL,
         "Rows per optimisation step, or auto: min(256, max(32, rows // 8))."),
     ("lr", float, _D["lr"], MODEL,
@@ -112,8 +112,12 @@ MODEL_OPTIONS: list[_Opt] = [
         "Share of rows held out for early stopping; 0 turns it off."),
     ("patience", int, _D["patience"], MODEL,
         "Epochs without improvement before stopping."),
-    ("contamination", float, _D["contamination"], MODEL,
-        "Expected share of anomalies in (0, 0.5]; sets the threshold."),
+    ("trim", float, _D["trim"], MODEL,
+        "Robust training: leave the worst-rebuilt share of each batch out of the loss "
+        "(0 trains on every row)."),
+    ("contamination", float | None, _D["contamination"], MODEL,
+        "Expected share of anomalies in (0, 0.5]: threshold at the 1 - share quantile. "
+        "Default: the iqr:1.5 rule, no guess needed."),
     ("anomaly_ratio", float | None, None, MODEL,
         "Known share of anomalies: threshold at the 1 - RATIO quantile (0.0002 = the 0.9998 "
         "quantile). Instead of --contamination."),
@@ -317,13 +321,14 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
     params["scoring"] = params.pop("score")
     params["ensemble"] = _names(params["ensemble"]) or ()
     params["verbose"] = int(verbose)
-    if params["batch_size"] != "auto":
-        try:
-            params["batch_size"] = int(params["batch_size"])
-        except ValueError:
-            raise ConfigError(
-                f"--batch-size must be an integer or auto, got {params['batch_size']!r}"
-            ) from None
+    for name in ("batch_size", "epochs"):
+        if params[name] != "auto":
+            try:
+                params[name] = int(params[name])
+            except ValueError:
+                raise ConfigError(
+                    f"{_flag(name)} must be an integer or auto, got {params[name]!r}"
+                ) from None
     if preset is None:
         return AutoencoderDetector(**params)
     # A preset sets its parameters; an option given with a non-default value wins.
@@ -332,7 +337,9 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
 
 
 @contextlib.contextmanager
-def progress_bar(epochs: int, quiet: bool) -> Iterator[Callable[[int, float, float | None], None]]:
+def progress_bar(
+    epochs: int | str, quiet: bool
+) -> Iterator[Callable[[int, float, float | None], None]]:
     """Show a training progress bar on stderr (on a terminal); yield the epoch callback."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -346,7 +353,7 @@ def progress_bar(epochs: int, quiet: bool) -> Iterator[Callable[[int, float, flo
     )
     console = Console(stderr=True)
     with Progress(*columns, console=console, disable=quiet or not console.is_terminal) as bar:
-        task = bar.add_task("fit", total=epochs, loss="-")
+        task = bar.add_task("fit", total=epochs if isinstance(epochs, int) else None, loss="-")
 
         def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
             shown = f"{train_loss:.4g}" + (f" val {val_loss:.4g}" if val_loss is not None else "")

@@ -9,6 +9,7 @@ used and tested without an estimator.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -112,13 +113,40 @@ def encode_training(params: Mapping[str, Any], frame: Any) -> tuple[TabularEncod
     return encoder, encoded
 
 
-def make_loss(loss: str, weights: torch.Tensor, n_columns: int) -> Any:
-    """Make the training loss ``loss_fn(output, target)``: BCE, plain MSE, or weighted MSE."""
+def make_loss(loss: str, weights: torch.Tensor, n_columns: int, trim: float = 0.0) -> Any:
+    """Make the training loss ``loss_fn(output, target)``: BCE, plain MSE, or weighted MSE.
+
+    With ``trim`` > 0 the loss is a trimmed mean over rows: in each batch the
+    ``trim`` share of rows rebuilt worst is left out, so rows that look like
+    anomalies stop pulling the network towards rebuilding them.
+    """
     if loss == "bce":
         return lambda out, x: functional.binary_cross_entropy(out, x.clamp(0.0, 1.0))
-    if bool((weights == 1).all()):
-        return functional.mse_loss
-    return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
+    if trim <= 0:
+        if bool((weights == 1).all()):
+            return functional.mse_loss
+        return lambda out, x: ((out - x).square() @ weights).mean() / n_columns
+
+    def trimmed(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        rows = ((out - x).square().flatten(1) @ weights) / n_columns
+        keep = max(1, math.ceil((1.0 - trim) * len(rows)))
+        if keep < len(rows):
+            rows = torch.topk(rows, keep, largest=False, sorted=False).values
+        return rows.mean()
+
+    return trimmed
+
+
+#: Optimisation steps that ``epochs="auto"`` aims at, and its bounds on the epochs.
+STEP_BUDGET, MIN_EPOCHS, MAX_EPOCHS = 600, 10, 200
+
+
+def n_epochs(epochs: int | str, n_rows: int, batch_size: int) -> int:
+    """Resolve ``epochs``: ``auto`` is about :data:`STEP_BUDGET` steps, within 10..200 epochs."""
+    if epochs != "auto":
+        return int(epochs)
+    steps = max(1, math.ceil(n_rows / batch_size))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps))))
 
 
 def validation_split(
@@ -171,9 +199,10 @@ def train_module(
     Call inside :func:`aedetect.runtime.compute` and a forked torch RNG: this
     seeds torch's global generator.
     """
+    batch_size = _batch_size(params["batch_size"], len(X))
     config = TrainConfig(
-        epochs=int(params["epochs"]),
-        batch_size=_batch_size(params["batch_size"], len(X)),
+        epochs=n_epochs(params["epochs"], len(X), batch_size),
+        batch_size=batch_size,
         lr=float(params["lr"]),
         optimizer=params["optimizer"],
         weight_decay=float(params["weight_decay"]),

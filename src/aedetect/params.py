@@ -193,7 +193,8 @@ def validate(
         ordered = sorted(allowed, key=lambda c: isinstance(c, Check))
         if any(_accepts(c, value) for c in ordered):
             continue
-        rule = " or ".join(_describe(c) for c in allowed)
+        # None means "not set": a user who gave a bad value wants the valid range.
+        rule = " or ".join(_describe(c) for c in allowed if c is not None) or "None"
         where = f"{obj_name}: " if obj_name else ""
         raise ConfigError(f"{where}{name} must be {rule}, got {value!r}")
 
@@ -296,7 +297,8 @@ MODEL: dict[str, list[Constraint]] = {
 TRAINING: dict[str, list[Constraint]] = {
     "noise": [NON_NEGATIVE],
     "kl_anneal": [Interval("int", 0, None, "left")],
-    "epochs": [AT_LEAST_ONE],
+    "epochs": [AT_LEAST_ONE, Options(("auto",))],
+    "trim": [Interval("real", 0.0, 0.5, "left")],
     "batch_size": [AT_LEAST_ONE, Options(("auto",))],
     "lr": [POSITIVE],
     "optimizer": [Options(OPTIMIZERS)],
@@ -322,7 +324,7 @@ SCORING: dict[str, list[Constraint]] = {
 
 #: Threshold settings (see :mod:`aedetect.thresholds`).
 THRESHOLD: dict[str, list[Constraint]] = {
-    "contamination": [Interval("real", 0, 0.5, "right")],
+    "contamination": [Interval("real", 0, 0.5, "right"), None],
     "threshold": [Check(lambda v: isinstance(v, str), "a rule such as 'mad:3'"), None],
 }
 

@@ -371,8 +371,18 @@ def _validate(rule: Threshold, text: str) -> None:
         raise ConfigError(f"threshold {text!r}: {exc}") from None
 
 
-def threshold_rule(threshold: str | None, contamination: float) -> Threshold:
-    """Return the estimator's rule: ``threshold`` parsed, else the contamination quantile."""
+#: The rule used when neither ``threshold`` nor ``contamination`` is given: it
+#: needs no guess of the anomaly share (chosen on ADBench: BENCHMARKS.md).
+DEFAULT_RULE = "iqr:1.5"
+
+
+def threshold_rule(threshold: str | None, contamination: float | None) -> Threshold:
+    """Return the estimator's rule: ``threshold`` parsed, else the contamination quantile.
+
+    With neither, :data:`DEFAULT_RULE` (Tukey's fence on the training scores).
+    """
+    if threshold is None and contamination is None:
+        return parse_threshold(DEFAULT_RULE)
     if threshold is None:
         validate({"contamination": contamination}, THRESHOLD)
         return ContaminationThreshold(contamination)

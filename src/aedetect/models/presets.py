@@ -23,12 +23,20 @@ _SEQUENCE = {
     "batch_size": 128,
     "lr": 1e-3,
     "epochs": 100,
+    "trim": 0.0,
 }
 
 # Image presets train on every row for a fixed number of epochs, as the references
 # did (no hold-out, no early stopping), and feed the network the raw scaled pixels
 # (no clipping).
-_IMAGE = {"validation_fraction": 0.0, "clip": None, "optimizer": "adam", "lr": 1e-3, "loss": "mse"}
+_IMAGE = {
+    "validation_fraction": 0.0,
+    "clip": None,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "loss": "mse",
+    "trim": 0.0,
+}
 
 # Reference A (MNIST / CIFAR-10 conv autoencoder, three scoring methods): 3x3 kernels,
 # padding 1; encoder conv 1->32 relu, maxpool 2, conv 32->16 relu, maxpool 2, conv 16->8
