@@ -10,6 +10,8 @@ One command runs every method (``benchmarks/methods.py``) on every data set
   own network on pre-encoded tensors;
 - adbench (only when asked for, ``--parts adbench``): ADBench's classical tables,
   see ``benchmarks/adbench.py``;
+- nab (only when asked for, ``--parts nab``): the Numenta Anomaly Benchmark, see
+  ``benchmarks/nab.py``;
 - scaling: fit time and peak memory (one fresh process per method and size) on
   10k, 100k and 1M rows of a 50-column table, skipping sizes past a time budget;
 
@@ -474,25 +476,47 @@ def _scaling_child(
 
 
 # ------------------------------------------------------------------ main
-def _adbench_requested(argv: list[str]) -> bool:
-    """Whether ``--parts`` names ``adbench`` (ADBench's tables, its own options)."""
+def _separate_part(argv: list[str]) -> str | None:
+    """The part ``--parts`` names that runs on its own with options of its own, if any.
+
+    ``adbench`` (ADBench's tables: ``benchmarks/adbench.py``) and ``nab`` (the
+    Numenta Anomaly Benchmark: ``benchmarks/nab.py``).
+    """
     for i, arg in enumerate(argv):
         value = arg.split("=", 1)[1] if arg.startswith("--parts=") else None
         if arg == "--parts" and i + 1 < len(argv):
             value = argv[i + 1]
-        if value is not None and "adbench" in (_list(value) or []):
-            return True
-    return False
+        for part in ("adbench", "nab"):
+            if value is not None and part in (_list(value) or []):
+                return part
+    return None
+
+
+def _without_parts(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--parts":
+            skip = True
+        elif not arg.startswith("--parts="):
+            out.append(arg)
+    return out
 
 
 def main(argv: list[str] | None = None) -> Any:
     from benchmarks import report
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if _adbench_requested(argv):  # ``benchmarks/adbench.py``: settings, seeds and sets of its own
+    part = _separate_part(argv)
+    if part == "adbench":  # settings, seeds and sets of its own
         from benchmarks import adbench
 
         return adbench.main(argv)
+    if part == "nab":  # designs and files of its own
+        from benchmarks import nab
+
+        return nab.main(_without_parts(argv))
     settings = parse_args(argv)
     limits = None
     if settings.threads is not None:
