@@ -341,3 +341,16 @@ def test_info_shows_the_threshold_rule(table_csv, tmp_path):
     assert res.exit_code == 0, res.output
     res = invoke("info", path)
     assert "(Q3 + 1.5 x IQR)" in res.output
+
+
+def test_deprecated_architecture_is_one_line_in_flags(tmp_path, table_csv):
+    res = invoke(
+        "fit", "digits", "--output", tmp_path / "m.aedetect", "--architecture", "conv",
+        "--image-shape", "1,8,8", "--epochs", "1", "-q",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "--architecture is deprecated: use --model conv" in res.output
+    assert "FutureWarning" not in res.output
+    bad = invoke("fit", table_csv, "--output", tmp_path / "v.aedetect", "--model", "vae",
+                 "--architecture", "conv")  # fmt: skip
+    assert bad.exit_code == 2 and "use --model conv-vae" in bad.output

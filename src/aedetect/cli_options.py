@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from aedetect.data.datasets import BUILTIN
 from aedetect.data.images import parse_image_shape
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError
+from aedetect.models.factory import resolve_kind
 from aedetect.models.presets import PRESETS
 from aedetect.params import DETECTOR
 from aedetect.pipeline.data import DataRequest
@@ -317,6 +319,10 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
         if not 0.0 < ratio <= 0.5:
             raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")
         params["contamination"] = ratio
+    if params.get("architecture") is not None:  # deprecated: one line, in flags
+        kind = resolve_kind(params["model"], params.pop("architecture"), warn=False)
+        logging.getLogger("aedetect").warning("--architecture is deprecated: use --model %s", kind)
+        params["model"] = kind
     params["random_state"] = params.pop("seed")
     params["scoring"] = params.pop("score")
     params["ensemble"] = _names(params["ensemble"]) or ()
