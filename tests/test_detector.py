@@ -226,3 +226,10 @@ def test_trimmed_loss_leaves_out_the_worst_rows():
     x = torch.zeros(4, 2)
     out = torch.tensor([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [100.0, 100.0]])
     assert float(loss(out, x)) == pytest.approx(1.0)
+
+
+def test_the_ensemble_score_keeps_a_quantile_default():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4))
+    det = AutoencoderDetector(hidden=(8, 2), scoring="ensemble", epochs=5, random_state=0).fit(X)
+    assert np.mean(det.decision_scores_ > det.threshold_) == pytest.approx(0.1, abs=0.02)

@@ -127,7 +127,9 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         ``1 - contamination`` quantile of the training scores. It sets only the
         threshold; training is made robust to anomalies by ``trim``. By default
         (None, and no ``threshold``) the threshold is Tukey's fence ``iqr:1.5``
-        on the training scores, which needs no guess of the anomaly share.
+        on the training scores, which needs no guess of the anomaly share
+        (for ``scoring="ensemble"``, whose rank scores a fence cannot split, the
+        0.9 quantile).
     threshold : str, optional
         A threshold rule instead of ``contamination``: ``quantile:0.99``,
         ``ratio:0.0002`` (known anomaly ratio), ``fixed:0.05``, ``fpr:0.01``
@@ -380,7 +382,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_all, seed)
-        rule = threshold_rule(self.threshold, self.contamination)
+        rule = threshold_rule(self.threshold, self.contamination, self.scoring)
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         fit_rule(rule, scores, val_scores, y, name=f"threshold={self.threshold!r}")
         self._set_scores(scores, float(rule.threshold_), rule.describe())

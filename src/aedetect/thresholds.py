@@ -376,12 +376,19 @@ def _validate(rule: Threshold, text: str) -> None:
 DEFAULT_RULE = "iqr:1.5"
 
 
-def threshold_rule(threshold: str | None, contamination: float | None) -> Threshold:
+def threshold_rule(
+    threshold: str | None, contamination: float | None, scoring: str | None = None
+) -> Threshold:
     """Return the estimator's rule: ``threshold`` parsed, else the contamination quantile.
 
-    With neither, :data:`DEFAULT_RULE` (Tukey's fence on the training scores).
+    With neither, :data:`DEFAULT_RULE` (Tukey's fence on the training scores),
+    except for the ``ensemble`` score: its scores are ranks or z-scores among the
+    training scores, spread evenly by construction, where a fence flags nothing;
+    it keeps the 0.9 quantile.
     """
     if threshold is None and contamination is None:
+        if scoring == "ensemble":
+            return ContaminationThreshold(0.1)
         return parse_threshold(DEFAULT_RULE)
     if threshold is None:
         validate({"contamination": contamination}, THRESHOLD)
