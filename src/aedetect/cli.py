@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ from aedetect.cli_options import (
 )
 from aedetect.data.images import parse_image_shape
 from aedetect.exceptions import AedetectError, ConfigError
+from aedetect.outputs import remove_pending
 from aedetect.persistence import read_metadata
 from aedetect.pipeline.data import check_writable, write_csv
 
@@ -114,7 +116,8 @@ def score(
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")
+        Path | None,
+        typer.Option("--output", "-o", help="CSV to write (default, or `-`: standard output)."),
     ] = None,
     all_scores: Annotated[
         bool,
@@ -136,6 +139,8 @@ def score(
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
     _setup_logging(False)
+    if output == Path("-"):
+        output = None
     if output is not None:
         check_writable(output)
     frame = pipeline.score(model, request_from_options(data, options), all_scores=all_scores)
@@ -413,9 +418,23 @@ def _root(
     """
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into an exception, so that ``finally`` blocks run (the default does not)."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
-    """Entry point of the ``aedetect`` console script."""
-    app()
+    """Entry point of the ``aedetect`` console script.
+
+    SIGTERM ends the command like Ctrl-C does: through the normal unwinding, so
+    that an output being written is abandoned and its temporary file removed;
+    exit code 143.
+    """
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+    finally:
+        remove_pending()  # a signal during a temporary file's own cleanup
 
 
 @app.command()
