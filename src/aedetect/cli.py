@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shlex
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ from aedetect.cli_options import (
 )
 from aedetect.data.images import parse_image_shape
 from aedetect.exceptions import AedetectError, ConfigError
-from aedetect.outputs import remove_pending
+from aedetect.outputs import exit_cleanly_on_sigterm
 from aedetect.persistence import read_metadata
 from aedetect.pipeline.data import check_writable, write_csv
 
@@ -116,8 +115,7 @@ def score(
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="CSV to write (default, or `-`: standard output)."),
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default or -: stdout).")
     ] = None,
     all_scores: Annotated[
         bool,
@@ -139,8 +137,7 @@ def score(
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
     _setup_logging(False)
-    if output == Path("-"):
-        output = None
+    output = None if output == Path("-") else output
     if output is not None:
         check_writable(output)
     frame = pipeline.score(model, request_from_options(data, options), all_scores=all_scores)
@@ -418,23 +415,10 @@ def _root(
     """
 
 
-def _terminated(signum: int, frame: Any) -> None:
-    """Turn SIGTERM into an exception, so that ``finally`` blocks run (the default does not)."""
-    raise SystemExit(128 + signum)
-
-
 def main() -> None:
-    """Entry point of the ``aedetect`` console script.
-
-    SIGTERM ends the command like Ctrl-C does: through the normal unwinding, so
-    that an output being written is abandoned and its temporary file removed;
-    exit code 143.
-    """
-    signal.signal(signal.SIGTERM, _terminated)
-    try:
+    """Entry point of the ``aedetect`` console script; SIGTERM exits cleanly (code 143)."""
+    with exit_cleanly_on_sigterm():
         app()
-    finally:
-        remove_pending()  # a signal during a temporary file's own cleanup
 
 
 @app.command()

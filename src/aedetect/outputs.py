@@ -13,7 +13,8 @@ the old file or the new one, never half of one. Rules:
   replaced file keeps its mode;
 - the temporary file is removed on any exception, and it stays listed in a
   registry until then, so that a process ended by a signal can remove it
-  (:func:`remove_pending`; the CLI turns SIGTERM into a clean exit that does);
+  (:func:`exit_cleanly_on_sigterm`, used by the CLI, turns SIGTERM into a clean
+  exit that does);
 - errors name the user's path, never the temporary file.
 """
 
@@ -23,6 +24,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import stat
 import threading
 from collections.abc import Iterator
@@ -31,7 +33,14 @@ from typing import BinaryIO
 
 from aedetect.exceptions import OutputError
 
-__all__ = ["check_target", "copy_file", "remove_pending", "replacing", "write_bytes"]
+__all__ = [
+    "check_target",
+    "copy_file",
+    "exit_cleanly_on_sigterm",
+    "remove_pending",
+    "replacing",
+    "write_bytes",
+]
 
 _KINDS = {
     stat.S_ISDIR: "a folder",
@@ -170,3 +179,24 @@ def remove_pending() -> None:
         names = list(_pending)
     for tmp in names:
         _discard(tmp)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def exit_cleanly_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``SystemExit(143)`` instead of ending the process at once.
+
+    So ``finally`` blocks run and a file being written is abandoned with its
+    temporary file removed, as on Ctrl-C; temporary files a signal left behind are
+    removed when the block ends. For a program's entry point (main thread only):
+    the library itself never installs a signal handler.
+    """
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        remove_pending()
+        signal.signal(signal.SIGTERM, previous)
