@@ -72,9 +72,10 @@ def _layer(module: str) -> str:
 
 # What each lower layer may import from aedetect (ARCHITECTURE.md).
 ALLOWED = {
+    "outputs": {"exceptions"},
     "models": {"models", "exceptions", "params"},
     "training": {"exceptions", "params", "runtime"},
-    "data": {"data", "exceptions", "params"},
+    "data": {"data", "exceptions", "params", "outputs"},
     "report": {"report", "data", "metrics", "exceptions", "aedetect"},
 }
 

@@ -354,3 +354,78 @@ def test_deprecated_architecture_is_one_line_in_flags(tmp_path, table_csv):
     bad = invoke("fit", table_csv, "--output", tmp_path / "v.aedetect", "--model", "vae",
                  "--architecture", "conv")  # fmt: skip
     assert bad.exit_code == 2 and "use --model conv-vae" in bad.output
+
+
+# ------------------------------------------------ output paths (aedetect.outputs)
+def test_score_output_dash_writes_csv_to_stdout(model, table_csv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = invoke("score", model, table_csv, "--output", "-")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0] == "customer,score,is_anomaly,true_is_anomaly"
+    assert len(res.stdout.splitlines()) == 301
+    assert list(tmp_path.iterdir()) == []
+
+
+def _one_error_line(res, *needles):
+    lines = res.stderr.strip().splitlines()
+    assert res.exit_code == 1 and len(lines) == 1, res.output
+    assert all(n in lines[0] for n in needles), lines[0]
+
+
+def test_score_refuses_a_fifo_or_a_link_to_one(model, table_csv, tmp_path):
+    import os
+    import stat
+
+    fifo, link = tmp_path / "pipe", tmp_path / "null"  # `link` stands in for /dev/null
+    os.mkfifo(fifo)
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        res = invoke("score", model, table_csv, "--output", target)
+        _one_error_line(res, f"{target}: is a FIFO (named pipe), not a regular file")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]
+
+
+def test_fit_refuses_a_folder_as_output(table_csv, tmp_path):
+    res = invoke("fit", table_csv, "--output", tmp_path, *FAST)
+    _one_error_line(res, f"{tmp_path}: is a folder, not a regular file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_killed_by_sigterm_keeps_the_previous_model(model, table_csv, tmp_path):
+    import shutil
+    import signal
+    import time
+
+    target = tmp_path / "m.aedetect"
+    shutil.copyfile(model, target)
+    before = target.read_bytes()
+    argv = [
+        "aedetect",
+        "fit",
+        str(table_csv),
+        "-o",
+        str(target),
+        "--epochs",
+        "100000",
+        "--patience",
+        "100000",
+        "-q",
+    ]
+    code = (
+        "import sys; from aedetect import cli; print('ready', flush=True); "
+        f"sys.argv = {argv!r}; cli.main()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(3)  # into the training
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 143
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.aedetect"]

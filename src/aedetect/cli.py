@@ -36,6 +36,7 @@ from aedetect.cli_options import (
 )
 from aedetect.data.images import parse_image_shape
 from aedetect.exceptions import AedetectError, ConfigError
+from aedetect.outputs import exit_cleanly_on_sigterm
 from aedetect.persistence import read_metadata
 from aedetect.pipeline.data import check_writable, write_csv
 
@@ -114,7 +115,7 @@ def score(
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV to write (default: standard output).")
+        Path | None, typer.Option("--output", "-o", help="CSV to write (default or -: stdout).")
     ] = None,
     all_scores: Annotated[
         bool,
@@ -136,6 +137,7 @@ def score(
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
     _setup_logging(False)
+    output = None if output == Path("-") else output
     if output is not None:
         check_writable(output)
     frame = pipeline.score(model, request_from_options(data, options), all_scores=all_scores)
@@ -414,8 +416,9 @@ def _root(
 
 
 def main() -> None:
-    """Entry point of the ``aedetect`` console script."""
-    app()
+    """Entry point of the ``aedetect`` console script; SIGTERM exits cleanly (code 143)."""
+    with exit_cleanly_on_sigterm():
+        app()
 
 
 @app.command()

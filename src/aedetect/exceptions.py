@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "ModelFileError",
     "NotFittedError",
+    "OutputError",
 ]
 
 
@@ -35,3 +36,7 @@ class ModelFileError(AedetectError):
 
 class NotFittedError(AedetectError, _SklearnNotFittedError):
     """A method that needs a fitted detector was called before ``fit``."""
+
+
+class OutputError(AedetectError, OSError):
+    """An output file cannot be written, or its path is not a regular file: names the path."""

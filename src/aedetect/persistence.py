@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,11 @@ from safetensors.torch import save as st_save
 from aedetect._version import __version__
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ModelFileError
+from aedetect.outputs import write_bytes
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
-    "atomic_write_bytes",
     "load_detector",
     "load_model",
     "read_header",
@@ -64,19 +63,6 @@ def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_detector(
     det: AutoencoderDetector, path: str | os.PathLike[str], extra: dict[str, Any] | None = None
 ) -> None:
@@ -95,7 +81,7 @@ def save_detector(
         "extra": json.dumps(extra or {}),
     }
     meta["checksum"] = _checksum(meta, tensors)
-    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    write_bytes(path, st_save(tensors, metadata=meta))
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:

@@ -14,7 +14,6 @@ Names are case-insensitive short names: ``cardio``, ``pendigits``, ``magic.gamma
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 from aedetect.data import remote
 from aedetect.data.readers import Table
 from aedetect.exceptions import DataError
+from aedetect.outputs import copy_file
 
 __all__ = [
     "ADBENCH_COMMIT",
@@ -170,9 +170,7 @@ def fill_cache(source: str | Path) -> list[str]:
         if not src.is_file() or _sha256(src) != sha:
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        part = dst.with_suffix(".part")
-        shutil.copyfile(src, part)
-        part.replace(dst)
+        copy_file(src, dst)
         copied.append(name)
     return copied
 

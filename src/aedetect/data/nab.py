@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from aedetect.data.remote import cache_folder
 from aedetect.exceptions import DataError
+from aedetect.outputs import copy_file
 
 __all__ = [
     "NAB_COMMIT",
@@ -197,7 +197,7 @@ def fill_cache(source: str | Path) -> Path:
         if _sha256(origin) != sha:
             raise DataError(f"nab: {origin} does not match NAB's file {path} (SHA-256)")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(origin, target)
+        copy_file(origin, target)
     return folder
 
 

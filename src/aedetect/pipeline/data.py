@@ -15,7 +15,7 @@ from aedetect.data.readers import read_table, split_columns
 from aedetect.data.resolve import load_data
 from aedetect.data.table import Table
 from aedetect.exceptions import DataError
-from aedetect.persistence import atomic_write_bytes
+from aedetect.outputs import check_target, write_bytes
 
 __all__ = ["DataRequest", "about", "check_writable", "write_csv"]
 
@@ -91,12 +91,8 @@ def about(source: str) -> Iterator[None]:
 
 
 def check_writable(path: Path) -> None:
-    """Refuse an output file whose folder is missing, or that is a folder."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise DataError(f"{path}: folder {parent} does not exist")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder; give a file name")
+    """Refuse an output file whose folder is missing, or that is not a regular file."""
+    check_target(path)
 
 
 def check_folder(path: Path | None) -> None:
@@ -109,4 +105,4 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as CSV, atomically."""
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue().encode())
+    write_bytes(path, buffer.getvalue().encode())

@@ -12,7 +12,7 @@ import pandas as pd
 
 from aedetect.data.readers import read_table
 from aedetect.exceptions import DataError
-from aedetect.persistence import atomic_write_bytes
+from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import check_folder, write_csv
 
 __all__ = ["Evaluation", "evaluate"]
@@ -149,7 +149,7 @@ def _write_evaluation(
     from aedetect.report import plots
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
+    write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
     write_csv(sweep, out / "sweep.csv")
     thr = metrics["threshold"]
     figures = {
@@ -159,4 +159,4 @@ def _write_evaluation(
         "sweep.png": plots.sweep_plot(sweep),
     }
     for name, fig in figures.items():
-        atomic_write_bytes(out / name, plots.figure_png(fig))
+        write_bytes(out / name, plots.figure_png(fig))

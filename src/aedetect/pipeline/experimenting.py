@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aedetect.exceptions import ConfigError
-from aedetect.persistence import atomic_write_bytes
+from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import check_folder, write_csv
 
 __all__ = ["ExperimentRun", "experiment", "experiment_parameters"]
@@ -50,7 +50,7 @@ def experiment(name: str, output_dir: Path, **kwargs: Any) -> ExperimentRun:
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for fig_name, fig in result.figures.items():
-        atomic_write_bytes(output_dir / f"{fig_name}.png", figure_png(fig))
+        write_bytes(output_dir / f"{fig_name}.png", figure_png(fig))
         written.append(f"{fig_name}.png")
     for table_name, frame in result.tables.items():
         write_csv(frame, output_dir / f"{table_name}.csv")

@@ -9,7 +9,7 @@ import numpy as np
 
 from aedetect.data.table import Table
 from aedetect.describe import ModelFacts
-from aedetect.persistence import atomic_write_bytes
+from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import DataRequest, about, check_writable
 from aedetect.pipeline.model import open_model
 from aedetect.report.html import ReportInput, collect_report, flagged_rows, render_report
@@ -76,7 +76,7 @@ def report_input(
 
 def write_report(path: Path, inp: ReportInput) -> None:
     """Render the report and write it to ``path``, atomically."""
-    atomic_write_bytes(path, render_report(collect_report(inp)).encode("utf-8"))
+    write_bytes(path, render_report(collect_report(inp)).encode("utf-8"))
 
 
 def report(model: Path, request: DataRequest, output: Path, command: str = "") -> Path:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from aedetect.data.table import Table, binary_labels
 from aedetect.describe import ModelFacts
-from aedetect.persistence import atomic_write_bytes, save_detector
+from aedetect.outputs import write_bytes
+from aedetect.persistence import save_detector
 from aedetect.pipeline.data import DataRequest, about, check_folder, write_csv
 from aedetect.pipeline.model import (
     EpochCallback,
@@ -150,11 +151,11 @@ def _write_figures(
         pixels = table.features.iloc[top_rows].to_numpy().reshape(-1, *table.image_shape)
         titles = [f"row {i + 1}" for i in top_rows]
         fig = image_grid(pixels, titles=titles, title=f"Most anomalous: {table.source}")
-        atomic_write_bytes(out / "anomalies.png", figure_png(fig))
+        write_bytes(out / "anomalies.png", figure_png(fig))
         written.append("anomalies.png")
     if codes.shape[1] == 2:  # the 2-unit-latent presets: draw the codes
         names = [" ".join(map(str, row)) for row in table.features.itertuples(index=False)]
         fig = latent_scatter(codes, det.labels_, names, title=f"Latent codes: {table.source}")
-        atomic_write_bytes(out / "latent.png", figure_png(fig))
+        write_bytes(out / "latent.png", figure_png(fig))
         written.append("latent.png")
     return written

@@ -11,7 +11,7 @@ import pandas as pd
 
 from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
-from aedetect.persistence import atomic_write_bytes
+from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import DataRequest, about, check_folder
 from aedetect.pipeline.model import open_model, scores_frame
 
@@ -137,7 +137,7 @@ def _write_heatmaps(
         title = f"row {row + 1}, score {scores[k]:.4g}"
         fig = error_heatmap(images[k], recon[k], errors[k], shape, [title])
         names.append(f"row-{row + 1}.png")
-        atomic_write_bytes(folder / names[-1], figure_png(fig))
+        write_bytes(folder / names[-1], figure_png(fig))
     return names
 
 

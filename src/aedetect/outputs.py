@@ -1,0 +1,202 @@
+"""Every file aedetect writes goes through here: whole or not at all, never over a non-file.
+
+A target is written as a temporary file ``.NAME.XXXXXXXX.tmp`` in the target's
+folder, flushed to disk, then renamed over the target, so that a reader sees
+the old file or the new one, never half of one. Rules:
+
+- a target that exists and is not a regular file (a folder, a FIFO, a device
+  such as ``/dev/null``, a socket) is refused, never replaced;
+- a symbolic link to a regular file is written through: the file it points to
+  is replaced and the link stays; a link to anything else (or to nothing) is
+  refused;
+- a new file gets the usual mode for a new file (``0o666`` less the umask), a
+  replaced file keeps its mode;
+- the temporary file is removed on any exception, and it stays listed in a
+  registry until then, so that a process ended by a signal can remove it
+  (:func:`exit_cleanly_on_sigterm`, used by the CLI, turns SIGTERM into a clean
+  exit that does);
+- errors name the user's path, never the temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from aedetect.exceptions import OutputError
+
+__all__ = [
+    "check_target",
+    "copy_file",
+    "exit_cleanly_on_sigterm",
+    "remove_pending",
+    "replacing",
+    "write_bytes",
+]
+
+_KINDS = {
+    stat.S_ISDIR: "a folder",
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISCHR: "a device",
+    stat.S_ISBLK: "a device",
+    stat.S_ISSOCK: "a socket",
+}
+_pending: set[str] = set()
+_lock = threading.Lock()
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS.items() if test(mode)), "not a regular file")
+
+
+def check_target(path: str | os.PathLike[str]) -> Path:
+    """Return the regular file that writing ``path`` replaces (``path`` itself, or a link's target).
+
+    Raises
+    ------
+    OutputError
+        ``path``'s folder is missing, or ``path`` exists and is not a regular
+        file (nor a link to one).
+    """
+    target = Path(path)
+    if target.is_symlink():
+        if not target.exists():
+            raise OutputError(f"{path}: is a symbolic link to a missing file")
+        target = Path(os.path.realpath(target))
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise OutputError(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"{path}: is {_kind(mode)}, not a regular file; give a file name")
+    return target
+
+
+def _open_temp(target: Path) -> tuple[str, int]:
+    """Create and register ``.NAME.XXXXXXXX.tmp`` beside ``target``; return its name and fd."""
+    while True:
+        tmp = str(target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp"))
+        with _lock:
+            _pending.add(tmp)  # listed before it exists: a signal never leaves it unlisted
+        try:
+            # 0o666: the kernel applies the umask, as for any new file
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            _forget(tmp)
+        except BaseException:
+            _forget(tmp)
+            raise
+
+
+def _forget(tmp: str) -> None:
+    with _lock:
+        _pending.discard(tmp)
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    _forget(tmp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be opened
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Yield a binary file whose content replaces ``path`` when the block ends without error.
+
+    Raises
+    ------
+    OutputError
+        ``path`` cannot be written (see :func:`check_target`), or writing fails
+        (disk full, permission denied): the message names ``path``.
+    """
+    target = check_target(path)
+    try:
+        old_mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        old_mode = None
+    try:
+        tmp, fd = _open_temp(target)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if old_mode is not None:
+                os.fchmod(fh.fileno(), old_mode)
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        _forget(tmp)
+    except OutputError:
+        _discard(tmp)
+        raise
+    except OSError as exc:
+        _discard(tmp)
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        _discard(tmp)
+        raise
+    _fsync_folder(target.parent)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data``, whole or not at all (see :func:`replacing`)."""
+    with replacing(path) as fh:
+        fh.write(data)
+
+
+def copy_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Replace ``path`` with a copy of file ``source``, whole or not at all."""
+    with open(source, "rb") as src, replacing(path) as fh:
+        shutil.copyfileobj(src, fh)
+
+
+def remove_pending() -> None:
+    """Remove every temporary file still being written (after a signal ended the write)."""
+    with _lock:
+        names = list(_pending)
+    for tmp in names:
+        _discard(tmp)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def exit_cleanly_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``SystemExit(143)`` instead of ending the process at once.
+
+    So ``finally`` blocks run and a file being written is abandoned with its
+    temporary file removed, as on Ctrl-C; temporary files a signal left behind are
+    removed when the block ends. For a program's entry point (main thread only):
+    the library itself never installs a signal handler.
+    """
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        remove_pending()
+        signal.signal(signal.SIGTERM, previous)
