@@ -13,7 +13,7 @@ from collections.abc import Callable
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], object]:
     """Return a module ``__getattr__`` that imports ``exports[name]`` (a module) on use."""
 
-    def __getattr__(name: str) -> object:
+    def getattr_(name: str) -> object:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(exports[name]), name)
@@ -21,4 +21,4 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], objec
         globals_[name] = value
         return value
 
-    return __getattr__
+    return getattr_

@@ -48,9 +48,9 @@ def __getattr__(name: str) -> type:
     """
     if name != "NotFittedError":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from sklearn.exceptions import NotFittedError as sklearn_not_fitted
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-    class NotFittedError(AedetectError, sklearn_not_fitted):
+    class NotFittedError(AedetectError, SklearnNotFittedError):
         """A method that needs a fitted detector was called before ``fit``."""
 
     globals()["NotFittedError"] = NotFittedError

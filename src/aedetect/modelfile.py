@@ -148,7 +148,7 @@ def verified_tensors(
 
 
 def parse_metadata(path: str | os.PathLike[str], meta: dict[str, str]) -> dict[str, Any]:
-    """The metadata's JSON fields, parsed."""
+    """Parse the metadata's JSON fields."""
     try:
         return {
             "aedetect_version": meta.get("aedetect_version"),

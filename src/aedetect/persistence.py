@@ -36,12 +36,12 @@ from aedetect.exceptions import ModelFileError
 from aedetect.modelfile import (
     FORMAT,
     FORMAT_VERSION,
+    checksum,
     parse_metadata,
     read_file,
     read_header,
     read_metadata,
 )
-from aedetect.modelfile import checksum
 
 __all__ = [
     "FORMAT",
@@ -56,7 +56,7 @@ __all__ = [
 
 
 def _checksum(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> str:
-    """The file's checksum (:func:`aedetect.modelfile.checksum`) over torch tensors."""
+    """Return the file's checksum (:func:`aedetect.modelfile.checksum`) over torch tensors."""
     return checksum(
         meta,
         (
