@@ -10,6 +10,9 @@ One command runs every method (``benchmarks/methods.py``) on every data set
   own network on pre-encoded tensors;
 - adbench (only when asked for, ``--parts adbench``): ADBench's classical tables,
   see ``benchmarks/adbench.py``;
+- startup (only when asked for, ``--parts startup``): start-up time of
+  ``--version``, ``--help`` and ``info`` against ``import torch``, see
+  ``benchmarks/startup.py``;
 - scaling: fit time and peak memory (one fresh process per method and size) on
   10k, 100k and 1M rows of a 50-column table, skipping sizes past a time budget;
 
@@ -474,13 +477,13 @@ def _scaling_child(
 
 
 # ------------------------------------------------------------------ main
-def _adbench_requested(argv: list[str]) -> bool:
-    """Whether ``--parts`` names ``adbench`` (ADBench's tables, its own options)."""
+def _part_requested(argv: list[str], part: str) -> bool:
+    """Whether ``--parts`` names ``part`` (adbench, startup: parts with their own options)."""
     for i, arg in enumerate(argv):
         value = arg.split("=", 1)[1] if arg.startswith("--parts=") else None
         if arg == "--parts" and i + 1 < len(argv):
             value = argv[i + 1]
-        if value is not None and "adbench" in (_list(value) or []):
+        if value is not None and part in (_list(value) or []):
             return True
     return False
 
@@ -489,10 +492,14 @@ def main(argv: list[str] | None = None) -> Any:
     from benchmarks import report
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if _adbench_requested(argv):  # ``benchmarks/adbench.py``: settings, seeds and sets of its own
+    if _part_requested(argv, "adbench"):  # ``benchmarks/adbench.py``: settings, seeds, sets
         from benchmarks import adbench
 
         return adbench.main(argv)
+    if _part_requested(argv, "startup"):  # ``benchmarks/startup.py``: the light commands' start-up
+        from benchmarks import startup
+
+        return startup.main(argv)
     settings = parse_args(argv)
     limits = None
     if settings.threads is not None:
