@@ -36,7 +36,6 @@ from aedetect.cli_options import (
     with_options,
 )
 from aedetect.exceptions import AedetectError, ConfigError
-from aedetect.modelfile import read_metadata
 
 app = typer.Typer(
     add_completion=False,
@@ -235,6 +234,8 @@ def info(
 
     Example: `aedetect info model.aedetect`
     """
+    from aedetect.modelfile import read_metadata
+
     if as_json:
         typer.echo(json.dumps(read_metadata(model), indent=2, default=str))
         return

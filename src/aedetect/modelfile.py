@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from aedetect._version import __version__
 from aedetect.exceptions import ModelFileError
 
@@ -41,21 +39,22 @@ FORMAT = "aedetect-model"
 FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 2**20
 
-# safetensors dtype -> (torch's name of it, which the checksum hashes; NumPy dtype or None)
-_DTYPES: dict[str, tuple[str, str | None]] = {
-    "F64": ("torch.float64", "<f8"),
-    "F32": ("torch.float32", "<f4"),
-    "F16": ("torch.float16", "<f2"),
-    "BF16": ("torch.bfloat16", None),
-    "I64": ("torch.int64", "<i8"),
-    "I32": ("torch.int32", "<i4"),
-    "I16": ("torch.int16", "<i2"),
-    "I8": ("torch.int8", "i1"),
-    "U64": ("torch.uint64", "<u8"),
-    "U32": ("torch.uint32", "<u4"),
-    "U16": ("torch.uint16", "<u2"),
-    "U8": ("torch.uint8", "u1"),
-    "BOOL": ("torch.bool", "?"),
+# safetensors dtype -> (torch's name of it, which the checksum hashes; NumPy dtype or None,
+# bytes per item). NumPy itself loads only when a tensor is asked for.
+_DTYPES: dict[str, tuple[str, str | None, int]] = {
+    "F64": ("torch.float64", "<f8", 8),
+    "F32": ("torch.float32", "<f4", 4),
+    "F16": ("torch.float16", "<f2", 2),
+    "BF16": ("torch.bfloat16", None, 2),
+    "I64": ("torch.int64", "<i8", 8),
+    "I32": ("torch.int32", "<i4", 4),
+    "I16": ("torch.int16", "<i2", 2),
+    "I8": ("torch.int8", "i1", 1),
+    "U64": ("torch.uint64", "<u8", 8),
+    "U32": ("torch.uint32", "<u4", 4),
+    "U16": ("torch.uint16", "<u2", 2),
+    "U8": ("torch.uint8", "u1", 1),
+    "BOOL": ("torch.bool", "?", 1),
 }
 
 #: One stored tensor: (torch dtype name, shape, raw little-endian bytes, NumPy dtype or None).
@@ -124,10 +123,9 @@ def raw_tensors(path: str | os.PathLike[str], data: bytes) -> dict[str, RawTenso
         if name == "__metadata__":
             continue
         try:
-            torch_dtype, np_dtype = _DTYPES[entry["dtype"]]
+            torch_dtype, np_dtype, itemsize = _DTYPES[entry["dtype"]]
             shape = tuple(int(n) for n in entry["shape"])
             start, end = (int(n) for n in entry["data_offsets"])
-            itemsize = 2 if np_dtype is None else np.dtype(np_dtype).itemsize
         except (KeyError, TypeError, ValueError):
             raise damaged from None
         if not 0 <= start <= end <= len(body) or end - start != math.prod(shape) * itemsize:
@@ -183,6 +181,8 @@ def read_metadata(path: str | os.PathLike[str], tensor: str | None = None) -> di
     if tensor is not None:
         if tensor not in tensors or tensors[tensor][3] is None:
             raise ModelFileError(f"{path}: damaged model file (no tensor {tensor!r})")
+        import numpy as np
+
         _, shape, raw, np_dtype = tensors[tensor]
         native = np.dtype(np_dtype).newbyteorder("=")
         parsed[tensor] = np.frombuffer(raw, dtype=np_dtype).reshape(shape).astype(native)
