@@ -3,7 +3,8 @@
 ``python -m benchmarks --parts startup`` times, in fresh processes and in the
 same run (best of ``--repeats`` after one warm-up each):
 
-- ``python -c pass`` (the interpreter alone) and ``python -c "import torch"``,
+- ``python -c pass`` (the interpreter alone), ``python -c "import torch"`` and
+  ``python -c "import typer, rich"`` (the floor of any Typer command),
 - ``aedetect --version``, ``aedetect --help`` and ``aedetect info MODEL``
   (MODEL: a small model fitted on the built-in digits for this run),
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START = "<!-- benchmarks:startup start -->"
 END = "<!-- benchmarks:startup end -->"
 HELP_TARGET = 3.0  # --help under 3x `python -c pass`
+TYPER = 'python -c "import typer, rich"'
 
 
 def _aedetect() -> list[str]:
@@ -52,6 +54,7 @@ def measure(model: Path, repeats: int) -> dict[str, float]:
     commands = {
         "python -c pass": [py, "-c", "pass"],
         'python -c "import torch"': [py, "-c", "import torch"],
+        TYPER: [py, "-c", "import typer, rich"],
         "aedetect --version": [*ae, "--version"],
         "aedetect --help": [*ae, "--help"],
         "aedetect info MODEL": [*ae, "info", str(model)],
@@ -81,6 +84,7 @@ def ratios(times: dict[str, float]) -> dict[str, float]:
 def markdown_block(times: dict[str, float], meta: dict[str, Any]) -> str:
     """The BENCHMARKS.md section, between this part's markers."""
     base = times["python -c pass"]
+    floor = times[TYPER] / base
     r = ratios(times)
     lines = [
         START,
@@ -97,7 +101,9 @@ def markdown_block(times: dict[str, float], meta: dict[str, Any]) -> str:
         f"- `aedetect info MODEL` / `import torch`: {r['info / import torch']:.2f} "
         f"(target < 1: {'met' if r['info / import torch'] < 1 else 'missed'})",
         f"- `aedetect --help` / `python -c pass`: {r['help / python']:.2f} "
-        f"(target < {HELP_TARGET:g}: {'met' if r['help / python'] < HELP_TARGET else 'missed'})",
+        f"(target < {HELP_TARGET:g}: {'met' if r['help / python'] < HELP_TARGET else 'missed'}; "
+        "importing Typer and Rich, which build the help, takes "
+        f"{floor:.1f}x alone)",
         END,
     ]
     return "\n".join(lines) + "\n"
