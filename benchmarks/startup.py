@@ -130,9 +130,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(f"CPU: {meta['cpu']} ({meta['cores']} cores)")
     for name, t in times.items():
-        print(f"{name:28s} {t:7.3f} s  {t / times['python -c pass']:5.1f}x python")
+        print(f"{name:32s} {t:7.3f} s  {t / times['python -c pass']:5.1f}x python")
     for name, value in ratios(times).items():
-        print(f"{name:28s} {value:7.2f}")
+        print(f"{name:32s} {value:7.2f}")
     if not args.no_markdown:
         replace_block(args.markdown, markdown_block(times, meta), (START, END))
         print(f"wrote {args.markdown}")
