@@ -72,7 +72,7 @@ def _layer(module: str) -> str:
 
 # What each lower layer may import from aedetect (ARCHITECTURE.md).
 ALLOWED = {
-    "models": {"models", "exceptions", "params"},
+    "models": {"models", "exceptions", "params", "_lazy"},
     "training": {"exceptions", "params", "runtime"},
     "data": {"data", "exceptions", "params"},
     "report": {"report", "data", "metrics", "exceptions", "aedetect"},
