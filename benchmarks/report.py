@@ -564,12 +564,13 @@ def markdown_block(
     return "\n".join(lines) + "\n"
 
 
-def replace_block(path: Path, block: str) -> None:
-    """Put ``block`` between the markers in ``path`` (appended when they are missing)."""
+def replace_block(path: Path, block: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Put ``block`` between the ``markers`` in ``path`` (appended when they are missing)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(START), text.find(END)
+    first, last = markers
+    start, end = text.find(first), text.find(last)
     if start != -1 and end > start:
-        text = text[:start] + block.rstrip("\n") + text[end + len(END) :]
+        text = text[:start] + block.rstrip("\n") + text[end + len(last) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block
     tmp = path.with_name(path.name + ".tmp")

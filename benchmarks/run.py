@@ -12,6 +12,9 @@ One command runs every method (``benchmarks/methods.py``) on every data set
   see ``benchmarks/adbench.py``;
 - nab (only when asked for, ``--parts nab``): the Numenta Anomaly Benchmark, see
   ``benchmarks/nab.py``;
+- startup (only when asked for, ``--parts startup``): start-up time of
+  ``--version``, ``--help`` and ``info`` against ``import torch``, see
+  ``benchmarks/startup.py``;
 - scaling: fit time and peak memory (one fresh process per method and size) on
   10k, 100k and 1M rows of a 50-column table, skipping sizes past a time budget;
 
@@ -486,7 +489,7 @@ def _separate_part(argv: list[str]) -> str | None:
         value = arg.split("=", 1)[1] if arg.startswith("--parts=") else None
         if arg == "--parts" and i + 1 < len(argv):
             value = argv[i + 1]
-        for part in ("adbench", "nab"):
+        for part in ("adbench", "nab", "startup"):
             if value is not None and part in (_list(value) or []):
                 return part
     return None
@@ -517,6 +520,10 @@ def main(argv: list[str] | None = None) -> Any:
         from benchmarks import nab
 
         return nab.main(_without_parts(argv))
+    if part == "startup":  # the light commands' start-up
+        from benchmarks import startup
+
+        return startup.main(argv)
     settings = parse_args(argv)
     limits = None
     if settings.threads is not None:

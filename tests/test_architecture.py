@@ -73,7 +73,7 @@ def _layer(module: str) -> str:
 # What each lower layer may import from aedetect (ARCHITECTURE.md).
 ALLOWED = {
     "outputs": {"exceptions"},
-    "models": {"models", "exceptions", "params"},
+    "models": {"models", "exceptions", "params", "_lazy"},
     "training": {"exceptions", "params", "runtime"},
     "data": {"data", "exceptions", "params", "outputs"},
     "report": {"report", "data", "metrics", "exceptions", "aedetect"},

@@ -182,3 +182,22 @@ def test_unknown_names_are_rejected():
         run.parse_args(["--seeds", "0,x"])
     with pytest.raises(ValueError, match="unknown data set"):
         bench_data.select(bench_data.data_specs(bench_data.QUICK), ["nope"])
+
+
+def test_startup_block_reports_both_ratios():
+    from benchmarks import startup
+
+    times = {
+        "python -c pass": 0.01,
+        'python -c "import torch"': 1.4,
+        'python -c "import typer, rich"': 0.06,
+        "aedetect --version": 0.12,
+        "aedetect --help": 0.02,
+        "aedetect info MODEL": 0.3,
+    }
+    meta = {"date": "2026-11-30", "cpu": "cpu", "cores": 2, "python": "3.11", "repeats": 5}
+    block = startup.markdown_block(times, meta)
+    assert block.startswith(startup.START) and block.rstrip().endswith(startup.END)
+    assert "info MODEL` / `import torch`: 0.21 (target < 1: met" in block
+    assert "`python -c pass`: 2.00 (target < 3: met" in block
+    assert startup.ratios(times)["help / python"] == pytest.approx(2.0)

@@ -76,7 +76,10 @@ def _allowed(module, prefixes):
         ("runtime.py", ("aedetect.exceptions",)),
         ("params.py", ("aedetect.exceptions",)),
         ("training.py", ("aedetect.exceptions", "aedetect.params", "aedetect.runtime")),
-        ("models/*.py", ("aedetect.exceptions", "aedetect.params", "aedetect.models")),
+        (
+            "models/*.py",
+            ("aedetect.exceptions", "aedetect.params", "aedetect.models", "aedetect._lazy"),
+        ),
         (
             "data/[efs]*.py",  # encoding, frames, sequences, synthetic
             ("aedetect.exceptions", "aedetect.params", "aedetect.data"),

@@ -4,14 +4,25 @@ Train on (mostly) normal data; items the autoencoder reconstructs badly are
 anomalous. Higher score = more anomalous; ``predict`` gives 0/1.
 """
 
+from typing import TYPE_CHECKING
+
+from aedetect._lazy import lazy_exports
 from aedetect._version import __version__
-from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import (
     AedetectError,
     ConfigError,
     DataError,
     ModelFileError,
-    NotFittedError,
+)
+
+if TYPE_CHECKING:
+    from aedetect.detector import AutoencoderDetector
+    from aedetect.exceptions import NotFittedError
+
+# The detector (and torch) load on first use, so `import aedetect` stays light.
+__getattr__ = lazy_exports(
+    __name__,
+    {"AutoencoderDetector": "aedetect.detector", "NotFittedError": "aedetect.exceptions"},
 )
 
 __all__ = [
@@ -27,14 +38,14 @@ __all__ = [
 ]
 
 
-def save(detector: AutoencoderDetector, path: str) -> None:
+def save(detector: "AutoencoderDetector", path: str) -> None:
     """Save a fitted detector to one file (see :mod:`aedetect.persistence`)."""
     from aedetect.persistence import save_detector
 
     save_detector(detector, path)
 
 
-def load(path: str) -> AutoencoderDetector:
+def load(path: str) -> "AutoencoderDetector":
     """Load a detector saved with :func:`save`; never unpickles."""
     from aedetect.persistence import load_detector
 

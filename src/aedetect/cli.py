@@ -19,7 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
-from aedetect import __version__, pipeline
+from aedetect import pipeline  # lazy: each use case imports its libraries on first use
+from aedetect._version import __version__
 from aedetect.cli_options import (
     DATA_HELP,
     DATA_OPTIONS,
@@ -34,11 +35,8 @@ from aedetect.cli_options import (
     speak_flags,
     with_options,
 )
-from aedetect.data.images import parse_image_shape
 from aedetect.exceptions import AedetectError, ConfigError
 from aedetect.outputs import exit_cleanly_on_sigterm
-from aedetect.persistence import read_metadata
-from aedetect.pipeline.data import check_writable, write_csv
 
 app = typer.Typer(
     add_completion=False,
@@ -136,6 +134,8 @@ def score(
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
+    from aedetect.pipeline.data import check_writable, write_csv
+
     _setup_logging(False)
     output = None if output == Path("-") else output
     if output is not None:
@@ -207,6 +207,9 @@ def explain(
     Example: `aedetect explain model.aedetect data.csv --rows 17,42`
     or `aedetect explain model.aedetect digits --rows 17,42 --images-dir maps --image-shape 1,8,8`
     """
+    from aedetect.data.images import parse_image_shape
+    from aedetect.pipeline.data import check_writable, write_csv
+
     _setup_logging(False)
     if output is not None:
         check_writable(output)
@@ -233,6 +236,8 @@ def info(
 
     Example: `aedetect info model.aedetect`
     """
+    from aedetect.modelfile import read_metadata
+
     if as_json:
         typer.echo(json.dumps(read_metadata(model), indent=2, default=str))
         return

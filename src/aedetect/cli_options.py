@@ -11,27 +11,27 @@ import inspect
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aedetect.data.datasets import BUILTIN
-from aedetect.data.images import parse_image_shape
-from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError
-from aedetect.models.factory import resolve_kind
 from aedetect.models.presets import PRESETS
-from aedetect.params import DETECTOR
-from aedetect.pipeline.data import DataRequest
+from aedetect.params import BUILTIN_DATA_SETS, DEFAULTS, DETECTOR
 
-# One source of truth: the CLI's defaults are the estimator's.
-_D = AutoencoderDetector().get_params()
+if TYPE_CHECKING:
+    from aedetect.detector import AutoencoderDetector
+    from aedetect.pipeline.data import DataRequest
+
+# One source of truth: the CLI's defaults are the estimator's (as plain data,
+# so that --help and --version need no torch; a test checks they agree).
+_D = DEFAULTS
 _HIDDEN = ",".join(map(str, _D["hidden"]))
 _BATCH, _CLIP = str(_D["batch_size"]), str(_D["clip"])
 _ENSEMBLE = ",".join(_D["ensemble"])
 DATA_HELP = (
     "A CSV, TSV, Parquet or .npy file (a .npy of shape (n, h, w) or (n, h, w, c) is images), "
-    f"a folder of PNG/JPEG images, or a built-in data set ({', '.join(BUILTIN)})."
+    f"a folder of PNG/JPEG images, or a built-in data set ({', '.join(BUILTIN_DATA_SETS)})."
 )
 _CONV_ENCODER = ",".join(map(str, _D["conv_encoder"]))
 
@@ -296,11 +296,16 @@ def seed_device(seed: int | None) -> list[_Opt]:
 
 def request_from_options(data: str, options: dict[str, Any]) -> DataRequest:
     """Take the data options out of ``options`` as a :class:`DataRequest`."""
+    from aedetect.pipeline.data import DataRequest
+
     return DataRequest(data, **{opt[0]: options.pop(opt[0]) for opt in DATA_OPTIONS})
 
 
 def detector_from_options(options: dict[str, Any], verbose: bool) -> AutoencoderDetector:
     """Build the detector from the model options: one translation for `fit` and `run`."""
+    from aedetect.data.images import parse_image_shape
+    from aedetect.detector import AutoencoderDetector
+
     params = dict(options)
     preset = params.pop("preset", None)
     params["hidden"] = _int_tuple(params["hidden"])
@@ -320,6 +325,8 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
             raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")
         params["contamination"] = ratio
     if params.get("architecture") is not None:  # deprecated: one line, in flags
+        from aedetect.models.factory import resolve_kind
+
         kind = resolve_kind(params["model"], params.pop("architecture"), warn=False)
         logging.getLogger("aedetect").warning("--architecture is deprecated: use --model %s", kind)
         params["model"] = kind

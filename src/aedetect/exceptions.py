@@ -6,7 +6,7 @@ them into a one-line message and an exit code.
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import TYPE_CHECKING
 
 __all__ = [
     "AedetectError",
@@ -34,9 +34,29 @@ class ModelFileError(AedetectError):
     """A model file is missing, truncated, tampered with, foreign or too new."""
 
 
-class NotFittedError(AedetectError, _SklearnNotFittedError):
-    """A method that needs a fitted detector was called before ``fit``."""
-
-
 class OutputError(AedetectError, OSError):
     """An output file cannot be written, or its path is not a regular file: names the path."""
+
+
+if TYPE_CHECKING:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(AedetectError, _SklearnNotFittedError):
+        """A method that needs a fitted detector was called before ``fit``."""
+
+
+def __getattr__(name: str) -> type:
+    """Define :class:`NotFittedError` on first use.
+
+    It is also scikit-learn's ``NotFittedError``; importing scikit-learn costs
+    a second, so the class is made only when something asks for it.
+    """
+    if name != "NotFittedError":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    class NotFittedError(AedetectError, SklearnNotFittedError):
+        """A method that needs a fitted detector was called before ``fit``."""
+
+    globals()["NotFittedError"] = NotFittedError
+    return NotFittedError

@@ -26,6 +26,8 @@ from aedetect.exceptions import ConfigError
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
+    "BUILTIN_DATA_SETS",
+    "DEFAULTS",
     "DETECTOR",
     "DEVICES",
     "DISTANCES",
@@ -353,3 +355,69 @@ DETECTOR: dict[str, list[Constraint]] = {
     "device": [Options(DEVICES)],
     "verbose": [Check(lambda v: isinstance(v, numbers.Integral), "an integer")],
 }
+
+#: Every parameter's default, as plain data: the command line builds its
+#: options and help from this without importing the detector (and torch).
+#: A test checks it equals ``AutoencoderDetector().get_params()``.
+DEFAULTS: dict[str, Any] = {
+    "hidden": (64, 32, 8),
+    "activation": "relu",
+    "output_activation": "identity",
+    "dropout": 0.0,
+    "activity_l1": 0.0,
+    "architecture": None,
+    "image_shape": None,
+    "conv_encoder": (32, "pool", 16, "pool", 8),
+    "conv_decoder": None,
+    "kernel_size": 3,
+    "pooling": "max",
+    "upsampling": "nearest",
+    "model": "ae",
+    "kl_weight": 1.0,
+    "kl_anneal": 0,
+    "noise": 0.0,
+    "epochs": "auto",
+    "batch_size": "auto",
+    "lr": 3e-3,
+    "optimizer": "adam",
+    "loss": "mse",
+    "weight_decay": 0.0,
+    "validation_fraction": 0.1,
+    "patience": 20,
+    "trim": 0.0,
+    "contamination": None,
+    "threshold": None,
+    "scaling": "standard",
+    "categorical": None,
+    "category_weight": 1.0,
+    "clip": 5.0,
+    "missing": "error",
+    "sequence_columns": None,
+    "token_sep": None,
+    "sequence_encoding": "onehot",
+    "scoring": "reconstruction",
+    "reduction": "mean",
+    "n_clusters": 5,
+    "distance": "euclidean",
+    "layer_combine": "min",
+    "ensemble": ("reconstruction", "latent-kmeans"),
+    "ensemble_method": "rank",
+    "mc_samples": 16,
+    "random_state": None,
+    "device": "auto",
+    "verbose": 0,
+}
+
+#: Names of the built-in data sets (:data:`aedetect.data.datasets.BUILTIN`'s
+#: keys, in order), for help texts that must not import the data loaders.
+BUILTIN_DATA_SETS = (
+    "digits",
+    "mixed",
+    "sequences",
+    "mnist5k",
+    "mnist",
+    "fashion-mnist",
+    "cifar10",
+    "photos",
+    "synthetic",
+)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from aedetect.describe import ModelFacts
-from aedetect.persistence import read_metadata
+from aedetect.modelfile import read_metadata
 
 __all__ = ["ModelInfo", "info"]
 
