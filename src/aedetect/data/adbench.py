@@ -111,12 +111,6 @@ def _entry(name: str) -> tuple[str, str]:
     return ADBENCH_SETS[key]
 
 
-def _sha256(path: Path) -> str:
-    import pooch
-
-    return pooch.file_hash(str(path), alg="sha256")
-
-
 def fetch_adbench(name: str, progress: bool = False) -> Path:
     """Path of data set ``name``'s ``.npz`` in the cache, downloading it if needed.
 
@@ -127,29 +121,9 @@ def fetch_adbench(name: str, progress: bool = False) -> Path:
         (offline, refused, or a checksum mismatch): the message names the file, the
         URL and the folder to put it in.
     """
-    import pooch
-
     filename, sha = _entry(name)
-    folder = remote.cache_folder("adbench")
-    target = folder / filename
-    if target.is_file():
-        if _sha256(target) == sha:
-            return target
-        log.warning("%s: checksum mismatch, downloading it again", target)
-    url = ADBENCH_URL + filename
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = pooch.retrieve(
-            url, known_hash=f"sha256:{sha}", fname=filename, path=folder, progressbar=progress
-        )
-        return Path(path)
-    except Exception as exc:  # checksum mismatch (ValueError) or one of many network errors
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        reason = f"{type(exc).__name__}: {first}"
-    raise DataError(
-        f"adbench: {filename} is not in {folder} and could not be downloaded ({url}: {reason}). "
-        f"Download {url} (see {ADBENCH_PAGE}) and put it in {folder}, or set AEDETECT_DATA "
-        f"to a folder holding adbench/{filename}"
+    return remote.fetch_checked(
+        "adbench", filename, ADBENCH_URL + filename, sha, ADBENCH_PAGE, progress
     )
 
 
@@ -164,10 +138,10 @@ def fill_cache(source: str | Path) -> list[str]:
     copied = []
     for name, (filename, sha) in ADBENCH_SETS.items():
         src, dst = source / filename, folder / filename
-        if dst.is_file() and _sha256(dst) == sha:
+        if dst.is_file() and remote.sha256(dst) == sha:
             copied.append(name)
             continue
-        if not src.is_file() or _sha256(src) != sha:
+        if not src.is_file() or remote.sha256(src) != sha:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         copy_file(src, dst)

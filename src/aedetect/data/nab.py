@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aedetect.data.remote import cache_folder
+from aedetect.data.remote import cache_folder, fetch_checked, sha256
 from aedetect.exceptions import DataError
 from aedetect.outputs import copy_file
 
@@ -119,12 +119,6 @@ FILES: dict[str, str] = {
 NAB_SERIES: tuple[str, ...] = tuple(name.removesuffix(".csv") for name in _SERIES_SHA256)
 
 
-def _sha256(path: Path) -> str:
-    import pooch
-
-    return pooch.file_hash(str(path), alg="sha256")
-
-
 def nab_file(path: str, progress: bool = False) -> Path:
     """Local path of NAB repository file ``path`` (see :data:`FILES`), downloading it once.
 
@@ -135,34 +129,9 @@ def nab_file(path: str, progress: bool = False) -> Path:
         (offline, refused, checksum mismatch): the message names the URL and the
         folder to put the file in.
     """
-    import pooch
-
     if path not in FILES:
         raise DataError(f"nab: no file {path!r} in NAB")
-    folder = cache_folder("nab")
-    target = folder / path
-    if target.is_file():
-        if _sha256(target) == FILES[path]:
-            return target
-        log.warning("%s: checksum mismatch, downloading it again", target)
-    url = NAB_URL + path
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        got = pooch.retrieve(
-            url,
-            known_hash=f"sha256:{FILES[path]}",
-            fname=target.name,
-            path=target.parent,
-            progressbar=progress,
-        )
-        return Path(got)
-    except Exception as exc:  # network errors come in many types; pooch's mismatch too
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise DataError(
-            f"nab: {path} is not in {folder} and could not be downloaded from {url} "
-            f"({type(exc).__name__}: {first}). Download it (see {NAB_PAGE}) and put it at "
-            f"{target}, or set AEDETECT_DATA to a folder holding nab/{path}"
-        ) from None
+    return fetch_checked("nab", path, NAB_URL + path, FILES[path], NAB_PAGE, progress)
 
 
 def is_cached() -> bool:
@@ -188,13 +157,13 @@ def fill_cache(source: str | Path) -> Path:
     folder = cache_folder("nab")
     for path, sha in FILES.items():
         target = folder / path
-        if target.is_file() and _sha256(target) == sha:
+        if target.is_file() and sha256(target) == sha:
             continue
         flat = source / path.split("/", 1)[1]
         origin = source / path if (source / path).is_file() else flat
         if not origin.is_file():
             raise DataError(f"nab: {source} has neither {path} nor {flat.relative_to(source)}")
-        if _sha256(origin) != sha:
+        if sha256(origin) != sha:
             raise DataError(f"nab: {origin} does not match NAB's file {path} (SHA-256)")
         target.parent.mkdir(parents=True, exist_ok=True)
         copy_file(origin, target)

@@ -131,3 +131,43 @@ def is_cached(name: str) -> bool:
     """Whether every file of data set ``name`` is already in the cache (no download)."""
     folder = cache_folder(name)
     return all((folder / f).is_file() for f in REMOTE[name].files)
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha256")
+
+
+def fetch_checked(
+    set_name: str, relpath: str, url: str, sha: str, page: str, progress: bool
+) -> Path:
+    """Path of ``relpath`` in ``set_name``'s cache folder, downloaded from ``url`` once.
+
+    A cached file whose SHA-256 differs from ``sha`` is downloaded again. Raises
+    :class:`DataError` naming the file, the URL and where to put it when it is not
+    cached and cannot be downloaded (offline, refused, checksum mismatch).
+    """
+    import pooch
+
+    folder = cache_folder(set_name)
+    target = folder / relpath
+    if target.is_file():
+        if sha256(target) == sha:
+            return target
+        log.warning("%s: checksum mismatch, downloading it again", target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        got = pooch.retrieve(
+            url, known_hash=f"sha256:{sha}", fname=target.name, path=target.parent,
+            progressbar=progress,
+        )  # fmt: skip
+        return Path(got)
+    except Exception as exc:  # network errors come in many types; pooch's mismatch too
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise DataError(
+            f"{set_name}: {relpath} is not in {folder} and could not be downloaded from {url} "
+            f"({type(exc).__name__}: {first}). Download it (see {page}) and put it at "
+            f"{target}, or set AEDETECT_DATA to a folder holding {set_name}/{relpath}"
+        ) from None
