@@ -394,19 +394,6 @@ def markdown_block(runs: pd.DataFrame, meta: dict[str, Any], figure: str | None)
     return "\n".join(lines) + "\n"
 
 
-def replace_block(path: Path, block: str) -> None:
-    """Put ``block`` between this part's markers in ``path`` (appended when missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = text.find(START), text.find(END)
-    if start != -1 and end > start:
-        text = text[:start] + block.rstrip("\n") + text[end + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 # ------------------------------------------------------------------ run
 def run(
     sets: list[str],
@@ -498,7 +485,9 @@ def write_outputs(
             written.append(fig)
     if markdown is not None:
         rel = os.path.relpath(fig, markdown.parent) if fig is not None else None
-        replace_block(markdown, markdown_block(runs, meta, rel))
+        from benchmarks.report import replace_block
+
+        replace_block(markdown, markdown_block(runs, meta, rel), (START, END))
         written.append(markdown)
     return written
 
