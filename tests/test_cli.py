@@ -429,3 +429,14 @@ def test_fit_killed_by_sigterm_keeps_the_previous_model(model, table_csv, tmp_pa
     assert proc.returncode == 143
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.aedetect"]
+
+
+def test_quiet_means_the_same_on_every_command(model, table_csv, tmp_path):
+    out = tmp_path / "s.csv"
+    res = invoke("score", model, table_csv, "--output", out, "-q")
+    assert res.exit_code == 0 and out.is_file() and "scored" not in res.output
+    assert invoke("info", model, "-q").exit_code == 0
+    assert invoke("explain", model, table_csv, "--top", "1", "-q").exit_code == 0
+    assert invoke("report", model, table_csv, "-o", tmp_path / "r.html", "-q").exit_code == 0
+    labels = "is_anomaly"
+    assert invoke("evaluate", out, "--labels", labels, "-q").exit_code == 0

@@ -123,6 +123,7 @@ def score(
             "(reconstruction, latent-kmeans, layerwise, ensemble, ...).",
         ),
     ] = False,
+    quiet: Quiet = False,
     **options: Any,
 ) -> None:
     """Score every row of DATA with a saved model.
@@ -145,11 +146,12 @@ def score(
         frame.to_csv(sys.stdout, index=False)
         return
     write_csv(frame, output)
-    typer.echo(
-        f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; "
-        f"written to {output}",
-        err=True,
-    )
+    if not quiet:
+        typer.echo(
+            f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; "
+            f"written to {output}",
+            err=True,
+        )
 
 
 def _rows(value: str | None) -> list[int] | None:
@@ -195,6 +197,7 @@ def explain(
             "does not know it."
         ),
     ] = None,
+    quiet: Quiet = False,
     **options: Any,
 ) -> None:
     """Show which columns (or sequence positions) made rows anomalous.
@@ -231,6 +234,7 @@ def info(
         Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print everything as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Describe a saved model: version, parameters, columns, training.
 
@@ -294,6 +298,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
+    quiet: Quiet = False,
     **options: Any,
 ) -> None:
     """Write one self-contained HTML report of a model on DATA.
@@ -378,6 +383,7 @@ def evaluate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Evaluate scores against known labels: AUROC, AP, F1 at a threshold, a sweep.
 

@@ -81,7 +81,9 @@ Seed = Annotated[
     typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL),
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar or status line on stderr.")
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
 # (name, type, default, help panel, help[, flags]): declared once, shared by commands.
 _Opt = tuple[Any, ...]
