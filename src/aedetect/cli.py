@@ -7,11 +7,9 @@ Library errors become one line on stderr and an exit code here, and only here:
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +28,7 @@ from aedetect.cli_options import (
     Verbose,
     detector_from_options,
     progress_bar,
+    reproduce,
     request_from_options,
     seed_device,
     speak_flags,
@@ -147,11 +146,8 @@ def score(
         return
     write_csv(frame, output)
     if not quiet:
-        typer.echo(
-            f"scored {len(frame)} rows, {int(frame['is_anomaly'].sum())} anomalies; "
-            f"written to {output}",
-            err=True,
-        )
+        n = int(frame["is_anomaly"].sum())
+        typer.echo(f"scored {len(frame)} rows, {n} anomalies; written to {output}", err=True)
 
 
 def _rows(value: str | None) -> list[int] | None:
@@ -269,7 +265,7 @@ def run(
 
     Example: `aedetect run digits --output-dir out` or `aedetect run data.csv -o out --id-column id`
     """
-    command = _reproduce("run", {"data": data, "output_dir": output_dir, **options})
+    command = reproduce(run, "run", {"data": data, "output_dir": output_dir, **options})
     _setup_logging(verbose)
     request = request_from_options(data, options)
     det = detector_from_options(options, verbose)
@@ -310,28 +306,11 @@ def report(
     Example: `aedetect report model.aedetect data.csv --output report.html`
     """
     _setup_logging(False)
-    command = _reproduce("report", {"model": model, "data": data, "output": output, **options})
+    command = reproduce(
+        report, "report", {"model": model, "data": data, "output": output, **options}
+    )
     pipeline.report(model, request_from_options(data, options), output, command)
     typer.echo(f"report written to {output}")
-
-
-_POSITIONAL = {"run": ("data",), "report": ("model", "data")}
-
-
-def _reproduce(command: str, values: dict[str, Any]) -> str:
-    """Build the command line that repeats a run: every option that differs from its default."""
-    fn = {"run": run, "report": report}[command]
-    signature = inspect.signature(inspect.unwrap(fn))
-    words = ["aedetect", command]
-    for name, param in signature.parameters.items():
-        value = values.get(name, param.default)
-        if name in ("quiet", "verbose", "top") or value is None:
-            continue
-        if name in _POSITIONAL[command]:
-            words.append(str(value))
-        elif value != param.default:
-            words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
 
 
 @app.command()

@@ -375,3 +375,23 @@ def progress_bar(
             bar.update(task, completed=epoch, loss=shown)
 
         yield on_epoch
+
+
+_POSITIONAL = {"run": ("data",), "report": ("model", "data")}
+
+
+def reproduce(fn: Callable[..., Any], command: str, values: dict[str, Any]) -> str:
+    """Build the command line that repeats a run: every option that differs from its default."""
+    import shlex
+
+    signature = inspect.signature(inspect.unwrap(fn))
+    words = ["aedetect", command]
+    for name, param in signature.parameters.items():
+        value = values.get(name, param.default)
+        if name in ("quiet", "verbose", "top") or value is None:
+            continue
+        if name in _POSITIONAL[command]:
+            words.append(str(value))
+        elif value != param.default:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join(words)
