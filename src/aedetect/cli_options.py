@@ -29,6 +29,7 @@ _D = DEFAULTS
 _HIDDEN = ",".join(map(str, _D["hidden"]))
 _BATCH, _CLIP = str(_D["batch_size"]), str(_D["clip"])
 _ENSEMBLE = ",".join(_D["ensemble"])
+_WEIGHTS = None if _D["ensemble_weights"] is None else ",".join(map(str, _D["ensemble_weights"]))
 DATA_HELP = (
     "A CSV, TSV, Parquet or .npy file (a .npy of shape (n, h, w) or (n, h, w, c) is images), "
     f"a folder of PNG/JPEG images, or a built-in data set ({', '.join(BUILTIN_DATA_SETS)})."
@@ -60,6 +61,13 @@ def _tokens(value: str | None, option: str) -> tuple[int | str, ...] | None:
     if not out:
         raise ConfigError(f"{option} must be like 32,pool,16, got {value!r}")
     return tuple(out)
+
+
+def _floats(value: str | None, flag: str) -> tuple[float, ...] | None:
+    try:
+        return tuple(float(v) for v in _names(value) or ()) or None
+    except ValueError:
+        raise ConfigError(f"{flag} must be numbers separated by commas, got {value!r}") from None
 
 
 def _names(value: str | None) -> tuple[str, ...] | None:
@@ -155,7 +163,8 @@ MODEL_OPTIONS: list[_Opt] = [
     ("noise", float, _D["noise"], MODEL,
         "Std of Gaussian noise on scaled inputs during training (denoising); 0 = off."),
     ("score", str, _D["scoring"], SCORING,
-        "Anomaly score: reconstruction, latent-kmeans, layerwise, ensemble, or reconstruction-"
+        "Anomaly score: reconstruction, latent-kmeans, latent-knn, layerwise, ensemble, or "
+        "reconstruction-"
         "probability (VAE). The threshold is set on it."),
     ("reduction", str, _D["reduction"], SCORING,
         "Reconstruction error per row: mean or sum of weighted squared errors."),
@@ -168,7 +177,12 @@ MODEL_OPTIONS: list[_Opt] = [
     ("ensemble", str, _ENSEMBLE, SCORING,
         "Scores the ensemble averages, comma-separated."),
     ("ensemble_method", str, _D["ensemble_method"], SCORING,
-        "Ensemble scale: rank (among training scores) or zscore."),
+        "Ensemble scale: rank (among training scores), zscore, or logz (z-scores of logs, "
+        "on the first score's scale)."),
+    ("ensemble_weights", str | None, _WEIGHTS, SCORING,
+        "One weight per ensemble score, comma-separated (default: equal)."),
+    ("n_neighbors", int, _D["n_neighbors"], SCORING,
+        "k of latent-knn (mean distance to the k nearest training codes)."),
     ("mc_samples", int, _D["mc_samples"], SCORING,
         "Latent samples of reconstruction-probability."),
     ("architecture", str, _D["architecture"], MODEL,
@@ -335,6 +349,7 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
     params["random_state"] = params.pop("seed")
     params["scoring"] = params.pop("score")
     params["ensemble"] = _names(params["ensemble"]) or ()
+    params["ensemble_weights"] = _floats(params["ensemble_weights"], "--ensemble-weights")
     params["verbose"] = int(verbose)
     for name in ("batch_size", "epochs"):
         if params[name] != "auto":

@@ -169,7 +169,10 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         fitted on it; named ``scoring`` because scikit-learn reserves ``score``):
         ``reconstruction`` (weighted squared error), ``latent-kmeans`` (distance of
         the latent code to the nearest of ``n_clusters`` k-means centroids of the
-        training codes), ``layerwise`` (the same for every encoder layer, each
+        training codes), ``latent-knn`` (mean distance of the latent code, taken
+        before the bottleneck's activation, to its ``n_neighbors`` nearest training
+        codes; a training row is not its own neighbour; at most 10,000 training
+        codes, a seeded sample, are kept), ``layerwise`` (the same for every encoder layer, each
         standardised on the training rows, then combined by ``layer_combine``),
         ``ensemble`` (the scores in ``ensemble`` combined by ``ensemble_method``) or
         ``reconstruction-probability`` (VAE only: negative Monte-Carlo
@@ -188,9 +191,18 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         How ``layerwise`` combines the standardised per-layer distances.
     ensemble : tuple of str, default=("reconstruction", "latent-kmeans")
         Scores the ``ensemble`` score averages.
-    ensemble_method : {"rank", "zscore"}, default="rank"
-        Put each part on one scale by its rank among the training scores, or by
-        standardising with their mean and standard deviation.
+    ensemble_method : {"rank", "zscore", "logz"}, default="rank"
+        Put each part on one scale by its rank among the training scores, by
+        standardising with their mean and standard deviation, or (``logz``) by
+        standardising their logarithms; ``logz``'s weighted mean ``z`` is mapped
+        back onto the first part's scale, ``exp(m + s z)`` with ``m``, ``s`` the
+        mean and standard deviation of the first part's log training scores, so the
+        default threshold rule suits it.
+    ensemble_weights : tuple of float, optional
+        One non-negative weight per ``ensemble`` score (normalised to sum 1);
+        None weighs them equally.
+    n_neighbors : int, default=5
+        k of ``latent-knn``.
     mc_samples : int, default=16
         Latent samples behind ``reconstruction-probability`` (fixed draws, so an
         item's score does not depend on the batch).
@@ -283,6 +295,8 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         layer_combine: str = "min",
         ensemble: tuple[str, ...] = ("reconstruction", "latent-kmeans"),
         ensemble_method: str = "rank",
+        ensemble_weights: tuple[float, ...] | None = None,
+        n_neighbors: int = 5,
         mc_samples: int = 16,
         random_state: int | None = None,
         device: str = "auto",
@@ -382,7 +396,9 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_all, seed)
-        rule = threshold_rule(self.threshold, self.contamination, self.scoring)
+        rule = threshold_rule(
+            self.threshold, self.contamination, self.scoring, self.ensemble_method
+        )
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         fit_rule(rule, scores, val_scores, y, name=f"threshold={self.threshold!r}")
         self._set_scores(scores, float(rule.threshold_), rule.describe())

@@ -53,6 +53,12 @@ def check_params(params: Mapping[str, Any]) -> None:
         if params["kernel_size"] % 2 == 0:
             raise ConfigError(f"kernel_size must be odd, got {params['kernel_size']}")
     threshold_rule(params["threshold"], params["contamination"])
+    weights = params["ensemble_weights"]
+    if weights is not None and len(weights) != len(params["ensemble"]):
+        raise ConfigError(
+            f"ensemble_weights needs one weight per ensemble score ({len(params['ensemble'])}), "
+            f"got {len(weights)}"
+        )
     if params["loss"] == "bce" and params["output_activation"] != "sigmoid":
         raise ConfigError(
             f"loss='bce' needs output_activation='sigmoid', got {params['output_activation']!r}"
@@ -170,6 +176,12 @@ def score_config(params: Mapping[str, Any]) -> ScoreConfig:
         layer_combine=params["layer_combine"],
         ensemble=tuple(params["ensemble"]),
         ensemble_method=params["ensemble_method"],
+        ensemble_weights=(
+            None
+            if params["ensemble_weights"] is None
+            else tuple(float(w) for w in params["ensemble_weights"])
+        ),
+        n_neighbors=int(params["n_neighbors"]),
         mc_samples=int(params["mc_samples"]),
     )
 

@@ -68,11 +68,18 @@ DEVICES = ("auto", "cpu", "cuda")
 SCALINGS = ("standard", "minmax", "pooled", "unit", "symmetric", "none")
 MISSING = ("error", "impute")
 SEQUENCE_ENCODINGS = ("onehot", "ordinal")
-SCORES = ("reconstruction", "latent-kmeans", "layerwise", "ensemble", "reconstruction-probability")
+SCORES = (
+    "reconstruction",
+    "latent-kmeans",
+    "latent-knn",
+    "layerwise",
+    "ensemble",
+    "reconstruction-probability",
+)
 REDUCTIONS = ("mean", "sum")
 DISTANCES = ("euclidean", "mahalanobis")
 LAYER_COMBINES = ("min", "mean")
-ENSEMBLE_METHODS = ("rank", "zscore")
+ENSEMBLE_METHODS = ("rank", "zscore", "logz")
 
 
 # ------------------------------------------------------------------ constraints
@@ -235,6 +242,14 @@ def _ensemble(value: Any) -> bool:
     return not isinstance(value, str) and len(value) > 0 and all(p in parts for p in value)
 
 
+def _weights(value: Any) -> bool:
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        return False
+    values = list(value)
+    ok = all(isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0 for v in values)
+    return ok and len(values) > 0 and sum(values) > 0
+
+
 def check_tokens(tokens: Any, name: str, allowed: str) -> None:
     """Raise :class:`ConfigError` unless ``tokens`` are positive ints or ``allowed``."""
     if isinstance(tokens, str | bytes) or not hasattr(tokens, "__iter__"):
@@ -321,6 +336,11 @@ SCORING: dict[str, list[Constraint]] = {
         Check(_ensemble, "a non-empty tuple of " + ", ".join(s for s in SCORES if s != "ensemble"))
     ],
     "ensemble_method": [Options(ENSEMBLE_METHODS)],
+    "ensemble_weights": [
+        Check(_weights, "a non-empty tuple of non-negative numbers with a positive sum"),
+        None,
+    ],
+    "n_neighbors": [AT_LEAST_ONE],
     "mc_samples": [AT_LEAST_ONE],
 }
 
@@ -402,6 +422,8 @@ DEFAULTS: dict[str, Any] = {
     "layer_combine": "min",
     "ensemble": ("reconstruction", "latent-kmeans"),
     "ensemble_method": "rank",
+    "ensemble_weights": None,
+    "n_neighbors": 5,
     "mc_samples": 16,
     "random_state": None,
     "device": "auto",

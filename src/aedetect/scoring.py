@@ -15,7 +15,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from aedetect.latent import knn_distance, latent_code
 from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
+from aedetect.scales import log_stats, logz, rank, zscore
 
 __all__ = [
     "DISTANCES",
@@ -104,7 +106,8 @@ class ScoreConfig:
     """How items are scored; every choice is documented on the estimator.
 
     ``fit_rows`` caps the training rows k-means is fitted on (a seeded subsample);
-    distances and standardisation still use every training row.
+    distances and standardisation still use every training row. ``knn_rows`` caps
+    the training codes kept as the latent k-nearest-neighbour reference.
     """
 
     score: str = "reconstruction"
@@ -114,6 +117,9 @@ class ScoreConfig:
     layer_combine: str = "min"
     ensemble: tuple[str, ...] = ("reconstruction", "latent-kmeans")
     ensemble_method: str = "rank"
+    ensemble_weights: tuple[float, ...] | None = None
+    n_neighbors: int = 5
+    knn_rows: int = 10000
     mc_samples: int = 16
     fit_rows: int = 4096
     kmeans_iter: int = 30
@@ -225,23 +231,6 @@ def nearest_distance(
     return _sq_distances(X, centroids).min(dim=1).values.sqrt()
 
 
-def _rank(train_sorted: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Share of training scores below ``s`` (mid-rank).
-
-    Continued linearly above the training maximum, in training standard
-    deviations, so that items beyond every training score stay ordered.
-    """
-    n = len(train_sorted)
-    below = np.searchsorted(train_sorted, s, "left") + np.searchsorted(train_sorted, s, "right")
-    rank = below / (2.0 * n)
-    spread = float(np.std(train_sorted)) or 1.0
-    return rank + np.maximum(0.0, s - train_sorted[-1]) / spread
-
-
-def _zscore(train_sorted: np.ndarray, s: np.ndarray) -> np.ndarray:
-    return (s - float(np.mean(train_sorted))) / (float(np.std(train_sorted)) or 1.0)
-
-
 class Scorer:
     """Every score of one trained autoencoder; its fitted state is plain arrays.
 
@@ -329,21 +318,35 @@ class Scorer:
     # ----------------------------------------------------------------- api
     @torch.no_grad()
     def scores(
-        self, module: nn.Module, X: torch.Tensor, names: tuple[str, ...], chunk: int = CHUNK
+        self,
+        module: nn.Module,
+        X: torch.Tensor,
+        names: tuple[str, ...],
+        chunk: int = CHUNK,
+        itself: torch.Tensor | None = None,
     ) -> dict[str, np.ndarray]:
-        """Each named score of every row, float64; computes only what they need."""
+        """Each named score of every row, float64; computes only what they need.
+
+        ``itself``: each row's index in the latent k-NN reference (-1: not in it),
+        so that training rows are not their own neighbour.
+        """
         module.eval()
         wanted = set(names)
         if "ensemble" in wanted:
             wanted |= set(self.config.ensemble)
         parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted - {"ensemble"}}
-        for xb in _chunks(X, chunk):
+        for start, xb in zip(range(0, len(X), chunk), _chunks(X, chunk), strict=False):
             layers = self._layers(module, xb) if wanted & {"latent-kmeans", "layerwise"} else []
             for name in parts:
                 if name == "reconstruction":
                     s = self._reconstruction(module, xb)
                 elif name == "latent-kmeans":
                     s = self._distance(f"layer{len(layers) - 1}", layers[-1])
+                elif name == "latent-knn":
+                    own = None if itself is None else itself[start : start + len(xb)]
+                    code = latent_code(module, self._clamped(xb))
+                    ref = self._tensor("latent.reference", code.device)
+                    s = knn_distance(code, ref, self.config.n_neighbors, own)
                 elif name == "layerwise":
                     s = self._layerwise(layers)
                 else:
@@ -353,11 +356,28 @@ class Scorer:
             k: np.concatenate(v) if v else np.zeros(0, dtype=np.float64) for k, v in parts.items()
         }
         if "ensemble" in wanted:
-            combine = _rank if self.config.ensemble_method == "rank" else _zscore
-            out["ensemble"] = np.mean(
-                [combine(self.state_[f"train.{p}"], out[p]) for p in self.config.ensemble], axis=0
-            )
+            out["ensemble"] = self.combine(out)
         return {name: out[name] for name in names}
+
+    def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """Return the ``ensemble`` score from its parts' scores and their training scores.
+
+        ``rank`` and ``zscore`` average ranks or z-scores. ``logz`` averages
+        (weighted) z-scores of the logs and maps the mean back onto the first
+        part's scale: ``exp(mean_0 + sd_0 * sum_i w_i z_i)`` of its logs, so that
+        a row typical in every other part keeps its first-part score.
+        """
+        cfg = self.config
+        names = cfg.ensemble
+        w = np.asarray(cfg.ensemble_weights or [1.0] * len(names), dtype=np.float64)
+        w = w / w.sum()
+        train = [self.state_[f"train.{p}"] for p in names]
+        if cfg.ensemble_method == "logz":
+            z = sum(wi * logz(t, parts[p]) for wi, t, p in zip(w, train, names, strict=True))
+            _, mean, sd = log_stats(train[0])
+            return np.exp(np.clip(mean + sd * z, -700.0, 700.0))
+        combine = rank if cfg.ensemble_method == "rank" else zscore
+        return sum(wi * combine(t, parts[p]) for wi, t, p in zip(w, train, names, strict=True))
 
     def score(self, module: nn.Module, X: torch.Tensor) -> np.ndarray:
         """Return the configured score of every row."""
@@ -367,6 +387,7 @@ class Scorer:
         """Name the scores this fitted state can give."""
         needs = {
             "latent-kmeans": "n_layers",
+            "latent-knn": "latent.reference",
             "layerwise": "n_layers",
             "ensemble": f"train.{self.config.ensemble[0]}",
             "reconstruction-probability": "vae.eps",
@@ -388,6 +409,7 @@ class Scorer:
             state[f"layer{i}.centroids"] = centroids.cpu().numpy()
             state[f"layer{i}.whiten"] = whitening(h, centroids).cpu().numpy()
         state["n_layers"] = np.array([len(layers)])
+        itself = self._fit_reference(module, X, generator, state)
         if hasattr(module, "encode_distribution"):
             n_latent = layers[-1].shape[1]
             eps = torch.randn(cfg.mc_samples, n_latent, generator=generator, dtype=torch.float64)
@@ -416,12 +438,36 @@ class Scorer:
             d = np.concatenate(parts)
             state[key] = np.array([d.mean(), d.std() or 1.0])
         names = tuple(s for s in self.available() if s != "ensemble")
-        train = self.scores(module, X, names)
+        train = self.scores(module, X, names, itself=itself)
         for name, values in train.items():
             state[f"train.{name}"] = np.sort(values)
         if cfg.score == "ensemble":
-            return self.scores(module, X, ("ensemble",))["ensemble"]
+            return self.combine(train)
         return train[cfg.score]
+
+    def _fit_reference(
+        self,
+        module: nn.Module,
+        X: torch.Tensor,
+        generator: torch.Generator,
+        state: dict[str, np.ndarray],
+    ) -> torch.Tensor:
+        """Keep <= ``knn_rows`` training codes (a seeded sample) as the k-NN reference.
+
+        Returns each training row's index in the reference (-1: not kept).
+        """
+        n = len(X)
+        keep = self.config.knn_rows
+        rows = torch.randperm(n, generator=generator)[:keep].sort().values if n > keep else None
+        sample = X if rows is None else X[rows.to(X.device)]
+        codes = [latent_code(module, self._clamped(xb)).cpu() for xb in _chunks(sample, CHUNK)]
+        state["latent.reference"] = torch.cat(codes).float().numpy()
+        itself = torch.full((n,), -1, dtype=torch.long)
+        if rows is None:
+            itself = torch.arange(n)
+        else:
+            itself[rows] = torch.arange(len(rows))
+        return itself
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Return the fitted state, for saving."""

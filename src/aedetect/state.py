@@ -14,8 +14,11 @@ import torch
 
 __all__ = ["params_from_json", "params_to_json", "prefixed", "tensors_of"]
 
-_TUPLES = ("categorical", "sequence_columns", "ensemble", "image_shape")
+_TUPLES = ("categorical", "sequence_columns", "ensemble", "ensemble_weights", "image_shape")
 _TOKENS = ("conv_encoder", "conv_decoder")
+#: Parameters added after a file format was in use, with the values that
+#: reproduce what files written before them did.
+_BEFORE: dict[str, Any] = {"trim": 0.0, "ensemble_weights": None, "n_neighbors": 5}
 
 
 def _plain(value: Any) -> Any:
@@ -30,6 +33,8 @@ def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("categorical", "sequence_columns"):
         out[key] = list(out[key]) if out[key] else None
     out["ensemble"] = list(out["ensemble"])
+    if out.get("ensemble_weights") is not None:
+        out["ensemble_weights"] = [float(w) for w in out["ensemble_weights"]]
     if not isinstance(out["activation"], str):
         out["activation"] = list(out["activation"])
     for key in ("image_shape", *_TOKENS):
@@ -41,7 +46,7 @@ def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def params_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return constructor arguments from :func:`params_to_json`'s output (lists as tuples)."""
-    params = dict(data)
+    params = {**_BEFORE, **data}
     params["hidden"] = tuple(params["hidden"])
     for key in ("categorical", "sequence_columns"):
         params[key] = tuple(params[key]) if params.get(key) else None

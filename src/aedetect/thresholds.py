@@ -377,17 +377,20 @@ DEFAULT_RULE = "iqr:1.5"
 
 
 def threshold_rule(
-    threshold: str | None, contamination: float | None, scoring: str | None = None
+    threshold: str | None,
+    contamination: float | None,
+    scoring: str | None = None,
+    ensemble_method: str | None = None,
 ) -> Threshold:
     """Return the estimator's rule: ``threshold`` parsed, else the contamination quantile.
 
     With neither, :data:`DEFAULT_RULE` (Tukey's fence on the training scores),
-    except for the ``ensemble`` score: its scores are ranks or z-scores among the
-    training scores, spread evenly by construction, where a fence flags nothing;
-    it keeps the 0.9 quantile.
+    except for the ``ensemble`` score by ``rank`` or ``zscore``: those scores are
+    spread evenly by construction, where a fence flags nothing; it keeps the 0.9
+    quantile. The ``logz`` ensemble is on its first part's scale and takes the fence.
     """
     if threshold is None and contamination is None:
-        if scoring == "ensemble":
+        if scoring == "ensemble" and ensemble_method != "logz":
             return ContaminationThreshold(0.1)
         return parse_threshold(DEFAULT_RULE)
     if threshold is None:
