@@ -4,6 +4,9 @@ The issue-13 rule: the recommended defaults may take at most as long as PyOD's
 AutoEncoder at its defaults, measured in the same run (one thread each, in turn).
 
     .venv/bin/python -m benchmarks.adbench_fit_time "e5-recon:hidden=64-32-8,trim=0.1"
+    .venv/bin/python -m benchmarks.adbench_fit_time 'aedetect:{"trim": 0.1}'
+
+(an ``aedetect:JSON`` argument times the detector with those parameters).
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             from pyod.models.auto_encoder import AutoEncoder
 
             AutoEncoder(random_state=0, verbose=0).fit(Xs)
-        elif name == "aedetect":
+        elif name.startswith("aedetect"):
+            import json
+
             from aedetect import AutoencoderDetector
 
-            AutoencoderDetector(random_state=0).fit(X)
+            params = json.loads(name.partition(":")[2] or "{}")
+            AutoencoderDetector(random_state=0, **params).fit(X)
         else:
             Prototype(recipe_from(name), 0).fit(X)
         times[name] = time.perf_counter() - start
