@@ -29,9 +29,7 @@ def mixed_model(folder: Path, n_rows: int = 300) -> tuple[Path, pd.DataFrame]:
 def sequence_model(folder: Path, encoding: str = "onehot") -> tuple[Path, pd.DataFrame]:
     """The reference token sequences (one 8-token column)."""
     table = make_sequences(size=400, anomalies=5, seed=0)
-    det = AutoencoderDetector(
-        hidden=(16, 4), epochs=5, random_state=0, sequence_encoding=encoding
-    )
+    det = AutoencoderDetector(hidden=(16, 4), epochs=5, random_state=0, sequence_encoding=encoding)
     fit_table(det, table)
     path = folder / f"seq-{encoding}.aedetect"
     save_detector(det, path, extra=model_extra(table))

@@ -136,8 +136,7 @@ def model_name(spec: str) -> tuple[str, Path]:
         path, name = spec, Path(spec).name.split(".")[0]
     if not _NAME.match(name):
         raise ConfigError(
-            f"model name {name!r} must be letters, digits, '.', '_' or '-' "
-            "(give it as NAME=PATH)"
+            f"model name {name!r} must be letters, digits, '.', '_' or '-' (give it as NAME=PATH)"
         )
     return name, Path(path)
 

@@ -67,9 +67,7 @@ def parse_json(body: bytes, served: ServedModel, max_rows: int) -> Rows:
     except RecursionError:
         raise BadBody("body: JSON nested too deeply") from None
     if not isinstance(data, list):
-        raise BadBody(
-            f"body: expected a JSON array of records (objects), got {_kind(data)}"
-        )
+        raise BadBody(f"body: expected a JSON array of records (objects), got {_kind(data)}")
     _check_count(len(data), max_rows)
     columns = served.columns
     passed = [c for c in (served.id_column, served.label_column) if c and c not in columns]
