@@ -73,7 +73,7 @@ class OnnxExport:
 
 # ------------------------------------------------------------- the network
 def _network(det: Any) -> bytes:
-    """The clipped network and the weighted error as an ONNX model (input ``encoded``)."""
+    """Return the clipped network and the weighted error as an ONNX model (input ``encoded``)."""
     import torch
 
     enc = det.encoder_
@@ -255,7 +255,7 @@ def _category_block(g: _Graph, enc: Any, j: int, c: Any, sequence: bool):
 
 
 def _encoding(det: Any) -> tuple[Any, list[str], list[str]]:
-    """The pre-processing graph: ``numbers`` / ``tokens`` in, ``encoded`` (float32) out."""
+    """Build the pre-processing graph: ``numbers`` / ``tokens`` in, ``encoded`` (float32) out."""
     from onnx import TensorProto, helper
 
     enc = det.encoder_

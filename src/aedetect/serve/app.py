@@ -27,7 +27,7 @@ from aedetect.exceptions import AedetectError, ConfigError, DataError
 from aedetect.serve import schema
 from aedetect.serve.limits import Limits
 from aedetect.serve.registry import ServedModel
-from aedetect.serve.requests import BadBody, TooLarge, parse_csv, parse_json
+from aedetect.serve.requests import BadBodyError, TooLargeError, parse_csv, parse_json
 from aedetect.serve.scoring import score_rows
 
 __all__ = ["create_app"]
@@ -49,9 +49,9 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def _status(exc: AedetectError) -> int:
-    if isinstance(exc, TooLarge):
+    if isinstance(exc, TooLargeError):
         return 413
-    if isinstance(exc, BadBody):
+    if isinstance(exc, BadBodyError):
         return 400
     if isinstance(exc, (DataError, ConfigError)):
         return 422
@@ -78,14 +78,14 @@ async def _body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
-            raise BadBody(f"content-length: not a number of bytes: {length[:30]!r}")
+            raise BadBodyError(f"content-length: not a number of bytes: {length[:30]!r}")
         if int(length) > limit:
-            raise TooLarge(f"body: {length} bytes, more than max_body_bytes={limit}")
+            raise TooLargeError(f"body: {length} bytes, more than max_body_bytes={limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"body: more than max_body_bytes={limit}")
+            raise TooLargeError(f"body: more than max_body_bytes={limit}")
         chunks.append(chunk)
     return b"".join(chunks)
 

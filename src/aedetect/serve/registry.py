@@ -88,7 +88,7 @@ class ServedModel:
         return facts
 
     def summary(self) -> dict[str, Any]:
-        """The short description ``GET /models`` lists."""
+        """Return the short description ``GET /models`` lists."""
         det = self.detector
         return {
             "name": self.name,

@@ -2,8 +2,8 @@
 
 Every problem a client can cause becomes a :class:`~aedetect.exceptions.DataError`
 whose one-line message names the row (numbered from 1), the column or the field:
-``row 3 column 'age': 'abc' is not a number``. :class:`BadBody` marks a body that
-cannot be parsed at all (400) and :class:`TooLarge` one over the limits (413);
+``row 3 column 'age': 'abc' is not a number``. :class:`BadBodyError` marks a body that
+cannot be parsed at all (400) and :class:`TooLargeError` one over the limits (413);
 other data errors are 422. Values the model scores as unusual instead of refusing
 (an unseen category, a sequence of the wrong length) are accepted and listed as
 warnings, as ``aedetect score`` logs them.
@@ -25,17 +25,17 @@ from aedetect.data.sequences import tokens_of
 from aedetect.exceptions import DataError
 from aedetect.serve.registry import ServedModel
 
-__all__ = ["BadBody", "Rows", "TooLarge", "parse_csv", "parse_json"]
+__all__ = ["BadBodyError", "Rows", "TooLargeError", "parse_csv", "parse_json"]
 
 # Warnings listed per column and kind; the rest are counted.
 MAX_WARNINGS = 5
 
 
-class BadBody(DataError):
+class BadBodyError(DataError):
     """The body is not valid JSON or CSV, or not the shape the endpoint takes (400)."""
 
 
-class TooLarge(DataError):
+class TooLargeError(DataError):
     """The body or the number of rows is over the service's limits (413)."""
 
 
@@ -59,15 +59,15 @@ def parse_json(body: bytes, served: ServedModel, max_rows: int) -> Rows:
     try:
         data = json.loads(body, parse_constant=_constant)
     except UnicodeDecodeError as exc:
-        raise BadBody(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise BadBodyError(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise BadBody(
+        raise BadBodyError(
             f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     except RecursionError:
-        raise BadBody("body: JSON nested too deeply") from None
+        raise BadBodyError("body: JSON nested too deeply") from None
     if not isinstance(data, list):
-        raise BadBody(f"body: expected a JSON array of records (objects), got {_kind(data)}")
+        raise BadBodyError(f"body: expected a JSON array of records (objects), got {_kind(data)}")
     _check_count(len(data), max_rows)
     columns = served.columns
     passed = [c for c in (served.id_column, served.label_column) if c and c not in columns]
@@ -101,7 +101,7 @@ def _check_count(n: int, max_rows: int) -> None:
     if n == 0:
         raise DataError("body: no rows to score")
     if n > max_rows:
-        raise TooLarge(f"body: {n} rows, more than max_rows={max_rows} in one request")
+        raise TooLargeError(f"body: {n} rows, more than max_rows={max_rows} in one request")
 
 
 def _check_keys(where: str, keys: Any, columns: list[str], allowed: set[str]) -> None:
@@ -147,15 +147,15 @@ def parse_csv(body: bytes, served: ServedModel, max_rows: int) -> Rows:
     except pd.errors.EmptyDataError:
         raise DataError("body: no rows to score") from None
     except UnicodeDecodeError as exc:
-        raise BadBody(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise BadBodyError(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (pd.errors.ParserError, ValueError) as exc:
         line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise BadBody(f"body: cannot parse CSV: {line}") from None
+        raise BadBodyError(f"body: cannot parse CSV: {line}") from None
     _check_count(len(frame), max_rows)
     columns = served.columns
     header = [str(c) for c in frame.columns]
     if len(set(header)) != len(header) or any(h.startswith("Unnamed: ") for h in header):
-        raise BadBody("body: the CSV header has empty or repeated column names")
+        raise BadBodyError("body: the CSV header has empty or repeated column names")
     allowed = {*columns, served.id_column, served.label_column}
     _check_keys("body", header, columns, {a for a in allowed if a})
     frame.columns = header
@@ -195,7 +195,7 @@ def _missing(r: int, name: str) -> DataError:
 
 
 def _numbers(values: Sequence[Any] | pd.Series, name: str, impute: bool) -> np.ndarray:
-    """A column of numbers as float64, naming the first value that is not one."""
+    """Return a column of numbers as float64, naming the first value that is not one."""
     if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
         out = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -239,7 +239,7 @@ def _number(v: Any, r: int, name: str) -> float:
 
 
 def _texts(values: Sequence[Any] | pd.Series, name: str, impute: bool) -> np.ndarray:
-    """A column of categories or sequences as strings (None where missing)."""
+    """Return a column of categories or sequences as strings (None where missing)."""
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):
         if isinstance(v, str):
