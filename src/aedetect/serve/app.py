@@ -142,13 +142,19 @@ def create_app(
     )
     _handlers(app)
     guarded = [Depends(_authorizer(token))]
+    _model_routes(app, models, guarded)
+    _score_route(app, models, limits, pool, guarded)
+    return app
 
-    def model(name: str) -> ServedModel:
-        if name not in models:
-            served = ", ".join(sorted(models)[:20])
-            raise HTTPException(404, f"model {name[:100]!r} not found; served: {served}")
-        return models[name]
 
+def _lookup(models: dict[str, ServedModel], name: str) -> ServedModel:
+    if name not in models:
+        served = ", ".join(sorted(models)[:20])
+        raise HTTPException(404, f"model {name[:100]!r} not found; served: {served}")
+    return models[name]
+
+
+def _model_routes(app: FastAPI, models: dict[str, ServedModel], guarded: list[Any]) -> None:
     @app.get("/health", response_model=schema.Health)
     async def health() -> dict[str, Any]:
         """Say the service is up, with the names of its models."""
@@ -167,8 +173,16 @@ def create_app(
     )
     async def describe_model(name: str) -> JSONResponse:
         """Describe one model: parameters, threshold rule, expected columns and types."""
-        return JSONResponse(model(name).description())
+        return JSONResponse(_lookup(models, name).description())
 
+
+def _score_route(
+    app: FastAPI,
+    models: dict[str, ServedModel],
+    limits: Limits,
+    pool: ThreadPoolExecutor,
+    guarded: list[Any],
+) -> None:
     @app.post(
         "/models/{name}/score",
         dependencies=guarded,
@@ -182,7 +196,7 @@ def create_app(
         top: int = Query(5, ge=1, le=limits.max_top, description="Columns per row to explain."),
     ) -> JSONResponse:
         """Score rows (JSON records or CSV): scores, 0/1 flags and, with explain, columns."""
-        served = model(name)
+        served = _lookup(models, name)
         media = _media(request)
 
         async def handle() -> dict[str, Any]:
@@ -204,8 +218,6 @@ def create_app(
                 headers={"Retry-After": "1"},
             ) from None
         return JSONResponse(result)
-
-    return app
 
 
 def _handlers(app: FastAPI) -> None:
