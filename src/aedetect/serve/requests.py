@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,8 +150,12 @@ def parse_csv(body: bytes, served: ServedModel, max_rows: int) -> Rows:
     except UnicodeDecodeError as exc:
         raise BadBodyError(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (pd.errors.ParserError, ValueError) as exc:
-        line = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise BadBodyError(f"body: cannot parse CSV: {line}") from None
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            want, line, saw = m.groups()
+            raise BadBodyError(f"body: line {line} has {saw} fields, expected {want}") from None
+        text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise BadBodyError(f"body: cannot parse CSV: {text}") from None
     _check_count(len(frame), max_rows)
     columns = served.columns
     header = [str(c) for c in frame.columns]
