@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -127,12 +127,12 @@ def create_app(
         ``POST /models/{name}/score``; OpenAPI docs at ``/docs``.
     """
     limits = limits or Limits()
-    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aedetect-score")
+    pool = _Pool()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         yield
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.close()
 
     app = FastAPI(
         title="aedetect",
@@ -145,6 +145,27 @@ def create_app(
     _model_routes(app, models, guarded)
     _score_route(app, models, limits, pool, guarded)
     return app
+
+
+def _name_param(models: dict[str, ServedModel]) -> Any:
+    return Path(description="A served model.", json_schema_extra={"enum": sorted(models)})
+
+
+class _Pool:
+    """The worker threads that parse and score; made again after a shutdown."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+
+    def get(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aedetect-score")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 def _lookup(models: dict[str, ServedModel], name: str) -> ServedModel:
@@ -171,7 +192,7 @@ def _model_routes(app: FastAPI, models: dict[str, ServedModel], guarded: list[An
         dependencies=guarded,
         responses=_PROBLEMS,
     )
-    async def describe_model(name: str) -> JSONResponse:
+    async def describe_model(name: str = _name_param(models)) -> JSONResponse:
         """Describe one model: parameters, threshold rule, expected columns and types."""
         return JSONResponse(_lookup(models, name).description())
 
@@ -180,7 +201,7 @@ def _score_route(
     app: FastAPI,
     models: dict[str, ServedModel],
     limits: Limits,
-    pool: ThreadPoolExecutor,
+    pool: _Pool,
     guarded: list[Any],
 ) -> None:
     @app.post(
@@ -190,8 +211,8 @@ def _score_route(
         openapi_extra={"requestBody": schema.SCORE_BODY},
     )
     async def score(
-        name: str,
         request: Request,
+        name: str = _name_param(models),
         explain: bool = Query(False, description="Add the top columns per row."),
         top: int = Query(5, ge=1, le=limits.max_top, description="Columns per row to explain."),
     ) -> JSONResponse:
@@ -207,7 +228,7 @@ def _score_route(
                 rows = parse(body, served, limits.max_rows)
                 return score_rows(served, rows, explain, top)
 
-            return await asyncio.get_running_loop().run_in_executor(pool, work)
+            return await asyncio.get_running_loop().run_in_executor(pool.get(), work)
 
         try:
             result = await asyncio.wait_for(handle(), limits.timeout_s)
