@@ -130,6 +130,7 @@ async def load(
                 mismatched += 1
                 max_diff = max(max_diff, float(np.max(np.abs(np.subtract(scores, wanted[k])))))
 
+    load_before = os.getloadavg()[0]
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         for k in range(min(len(bodies), 32)):  # warm-up, not timed
             await client.post(url, content=bodies[k], headers=headers)
@@ -148,6 +149,7 @@ async def load(
         "errors": errors,
         "mismatched": mismatched,
         "max_diff": max_diff,
+        "load": (load_before, os.getloadavg()[0]),
     }
 
 
@@ -187,6 +189,8 @@ def block(result: dict[str, Any], args: argparse.Namespace) -> str:
             f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['requests_per_s']:.0f} | {rows_s:,.0f} |",
             "",
             f"- {r['requests']:,} requests in {r['seconds']:.1f} s{cut}; errors: {errors}.",
+            f"- Load average (1 min) {r['load'][0]:.1f} before and {r['load'][1]:.1f} after the "
+            "run: other jobs shared the cores, so these are floors for an idle machine.",
             f"- Scores: {equal}.",
             MARKERS[1],
             "",

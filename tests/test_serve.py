@@ -343,3 +343,22 @@ def test_model_names_and_serve_options(files):
     assert result.exit_code == 2 and "--token-file" in result.output
     with pytest.raises(ConfigError, match="max_rows must be a positive integer"):
         Limits(max_rows=0)
+
+
+def test_only_the_app_imports_fastapi():
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "aedetect"
+    web = {"fastapi", "starlette", "pydantic", "uvicorn"}
+    users = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(n.split(".")[0] in web for n in names):
+                users.add(path.relative_to(src).as_posix())
+    assert users == {"serve/app.py", "serve/schema.py", "cli_serve.py"}
