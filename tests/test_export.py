@@ -102,6 +102,21 @@ def test_conv_model(folder):
     check_parity(det, frame)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"model": "vae", "hidden": (16, 4)}, {"model": "conv-vae", "hidden": (4, 2, 3)}],
+    ids=["vae", "conv-vae"],
+)
+def test_variational_models(params):
+    from sklearn.datasets import load_digits
+
+    from aedetect import AutoencoderDetector
+
+    X = load_digits().data[:150]
+    det = AutoencoderDetector(epochs=2, random_state=0, image_shape=(1, 8, 8), **params).fit(X)
+    check_parity(det, pd.DataFrame(X, columns=det.encoder_.feature_names_in_))
+
+
 def test_only_the_reconstruction_score_exports(mixed):
     det = load_detector(mixed[0])
     det.set_params(scoring="latent-kmeans")

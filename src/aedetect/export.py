@@ -80,7 +80,8 @@ def _network(det: Any) -> bytes:
     low, high = (torch.from_numpy(b) for b in enc.clip_bounds())
     weights = torch.from_numpy(enc.feature_weights_)
     divisor = float(len(enc.columns_)) if det.reduction == "mean" else 1.0
-    shape = det.image_shape_ if det.spec_.kind == "conv" else None
+    kind = det.spec_.kind
+    shape = det.image_shape_ if kind in ("conv", "conv-vae") else None
 
     class ScoreHead(torch.nn.Module):
         def __init__(self) -> None:
@@ -95,8 +96,13 @@ def _network(det: Any) -> bytes:
 
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             clipped = torch.minimum(torch.maximum(x, self.low), self.high)
-            if shape is not None:  # images in, so that no batch size is traced
+            # Images in and flat rows out with -1, so that no batch size is traced.
+            if kind == "conv":
                 recon = self.module(clipped.reshape(-1, *shape)).reshape(-1, x.shape[1])
+            elif kind == "conv-vae":  # in evaluation: the decoded mean of the code
+                m = self.module
+                code = m.mu(m.encoder(clipped.reshape(-1, *shape)).flatten(1))
+                recon = m.decoder(code).flatten(1)
             else:
                 recon = self.module(clipped)
             err = (recon - x).square() @ self.weights
