@@ -484,4 +484,4 @@ def experiment(
     typer.echo(pipeline.experiment(name, output_dir, **kwargs).text())
 
 
-cli_serve.register(app)  # serve, export
+cli_serve.register(app, _guarded)  # serve, export

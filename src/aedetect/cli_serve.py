@@ -7,6 +7,7 @@ commands, so ``--help`` stays light and the core install works without them.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -137,9 +138,13 @@ def export(
         typer.echo(result.message(), err=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``export`` to the ``aedetect`` command line."""
-    from aedetect.cli import _guarded
+def register(
+    app: typer.Typer, guarded: Callable[[Callable[..., None]], Callable[..., None]]
+) -> None:
+    """Add ``serve`` and ``export`` to the ``aedetect`` command line.
 
-    app.command()(_guarded(serve))
-    app.command()(_guarded(export))
+    ``guarded`` is :mod:`aedetect.cli`'s wrapper that turns library errors into one
+    line and an exit code (passed in: only ``cli.py`` itself imports ``aedetect.cli``).
+    """
+    app.command()(guarded(serve))
+    app.command()(guarded(export))
