@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aedetect import pipeline  # lazy: each use case imports its libraries on first use
+from aedetect import cli_serve, pipeline  # lazy: each use case imports its libraries on first use
 from aedetect._version import __version__
 from aedetect.cli_options import (
     DATA_HELP,
@@ -482,3 +482,6 @@ def experiment(
     if "progress" in accepted:
         kwargs["progress"] = not quiet
     typer.echo(pipeline.experiment(name, output_dir, **kwargs).text())
+
+
+cli_serve.register(app, _guarded)  # serve, export
