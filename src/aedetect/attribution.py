@@ -43,7 +43,7 @@ BUDGET = 1 << 24
 # Images with more pixels than this are explained by square patches.
 MAX_GROUPS = 1024
 # Times a column's expected value is settled by reconstructing the copy holding it.
-STEPS = 2
+STEPS = 1
 # Shares below this are not listed (they print as 0%).
 MIN_SHARE = 0.005
 
