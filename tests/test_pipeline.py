@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from aedetect import AutoencoderDetector, load, pipeline
+from aedetect.attribution import STEPS
 from aedetect.cli_options import speak_flags
 from aedetect.data.splits import one_class_split, shuffle_split
 from aedetect.data.table import binary_labels
 from aedetect.describe import ModelFacts
-from aedetect.attribution import STEPS
 from aedetect.pipeline import running
 
 FAST = {"hidden": (8, 3), "epochs": 3, "random_state": 0, "verbose": 0}

@@ -57,7 +57,7 @@ class Format:
 
 
 def column_format(values: Iterable[Any]) -> Format:
-    """The format of a column: integers when every value is whole, else decimals for its largest."""
+    """Return a column's format: integers if every value is whole, else decimals for its max."""
     numbers = np.array([float(v) for v in values if _is_number(v)], dtype=np.float64)
     numbers = numbers[np.isfinite(numbers)]
     if numbers.size == 0:
@@ -73,5 +73,5 @@ def number(v: Any) -> str:
 
 
 def percent(share: float) -> str:
-    """A share as a whole percentage; below 1% as ``<1%``."""
+    """Write a share as a whole percentage; below 1% as ``<1%``."""
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
