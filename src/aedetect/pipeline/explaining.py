@@ -14,9 +14,9 @@ from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import DataRequest, about, check_folder
 from aedetect.pipeline.model import open_model
-from aedetect.report.numbers import Format, column_format, number, percent
+from aedetect.report.numbers import formats, number, reason_text
 
-__all__ = ["ExplainResult", "explain", "reason_text"]
+__all__ = ["ExplainResult", "explain"]
 
 
 @dataclass
@@ -77,37 +77,6 @@ def _chosen(det: Any, table: Table, rows: list[int] | None) -> list[int]:
     if bad or not rows:
         raise ConfigError(f"rows must be between 1 and {n}, got {bad[0] if bad else rows!r}")
     return [r - 1 for r in rows]
-
-
-def formats(features: pd.DataFrame) -> dict[str, Format]:
-    """One number format per numeric column of ``features`` (integers stay integers)."""
-    out = {}
-    for name in features.columns:
-        values = features[name]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            out[str(name)] = column_format(values.to_numpy()[:100_000])
-    return out
-
-
-def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause") -> str:
-    """One reason, ``column: seen → expected (share)``, values written for people.
-
-    ``line`` is a row of :meth:`AutoencoderDetector.explain`'s frame; a category
-    or token gets its probability and says when it was never seen there.
-    """
-    write = fmt.get(str(line.column), number)
-    expected = _value(line.expected, write)
-    if pd.notna(line.probability):
-        expected += f" (p {line.probability:.2f})"
-    seen = _value(line.seen, write) + (", never seen there" if line.unseen else "")
-    share = line.share if by == "cause" else line.error_share
-    return f"{line.column}: {seen} → {expected} ({percent(share)})"
-
-
-def _value(v: Any, write: Format | Any) -> str:
-    if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, bool):
-        return write(v)
-    return repr(str(v))
 
 
 def _lines(

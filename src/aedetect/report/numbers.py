@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["Format", "column_format", "number", "percent"]
+__all__ = ["Format", "column_format", "formats", "number", "percent", "reason_text"]
 
 SIGNIFICANT = 4
 
@@ -56,14 +57,21 @@ class Format:
         return text
 
 
-def column_format(values: Iterable[Any]) -> Format:
+def column_format(values: Iterable[Any], smallest: bool = False) -> Format:
     """Return a column's format: integers if every value is whole, else decimals for its max."""
-    numbers = np.array([float(v) for v in values if _is_number(v)], dtype=np.float64)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        numbers = values.astype(np.float64, copy=False).ravel()
+    else:
+        numbers = np.array([float(v) for v in values if _is_number(v)], dtype=np.float64)
     numbers = numbers[np.isfinite(numbers)]
     if numbers.size == 0:
         return Format()
     if np.all(numbers == np.round(numbers)):
         return Format(integer=True)
+    if smallest:  # scores: three significant digits on the smallest one
+        nonzero = np.abs(numbers[numbers != 0])
+        low = float(np.min(nonzero)) if nonzero.size else 1.0
+        return Format(decimals=max(0, _decimals(low) - 1))
     return Format(decimals=_decimals(float(np.max(np.abs(numbers)))))
 
 
@@ -75,3 +83,48 @@ def number(v: Any) -> str:
 def percent(share: float) -> str:
     """Write a share as a whole percentage; below 1% as ``<1%``."""
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
+def formats(features: pd.DataFrame) -> dict[str, Format]:
+    """Return one number format per numeric column of ``features`` (integers stay integers).
+
+    Judged on the first 20,000 rows.
+    """
+    numeric = [
+        c
+        for c in features.columns
+        if pd.api.types.is_numeric_dtype(features[c])
+        and not pd.api.types.is_bool_dtype(features[c])
+    ]
+    if not numeric:
+        return {}
+    values = features[numeric].iloc[:20_000].to_numpy(dtype=np.float64)
+    finite = np.isfinite(values)
+    whole = np.all((values == np.round(values)) | ~finite, axis=0)
+    largest = np.max(np.where(finite, np.abs(values), 0.0), axis=0)
+    return {
+        str(c): Format(integer=True) if whole[j] else Format(decimals=_decimals(float(largest[j])))
+        for j, c in enumerate(numeric)
+    }
+
+
+def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause", quote: bool = True) -> str:
+    """One reason, ``column: seen → expected (share)``, values written for people.
+
+    ``line`` is a row of :meth:`AutoencoderDetector.explain`'s frame; a category
+    or token gets its probability and says when it was never seen there; with
+    ``quote``, text values are quoted (``'X'``).
+    """
+    write = fmt.get(str(line.column), number)
+    expected = _value(line.expected, write, quote)
+    if pd.notna(line.probability):
+        expected += f", p {line.probability:.2f}"
+    seen = _value(line.seen, write, quote) + (", never seen there" if line.unseen else "")
+    share = line.share if by == "cause" else line.error_share
+    return f"{line.column}: {seen} → {expected} ({percent(share)})"
+
+
+def _value(v: Any, write: Format | Any, quote: bool) -> str:
+    if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, bool):
+        return write(v)
+    return repr(str(v)) if quote else str(v)
