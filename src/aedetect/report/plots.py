@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from aedetect.report.numbers import number
 
@@ -159,11 +160,16 @@ def _figure(title: str, height: float = 2.7) -> tuple[Figure, Any]:
 
 
 def _finish(ax: Any, xlabel: str, ylabel: str, x_log: bool = False, y_log: bool = False) -> None:
-    """Label the axes, set log scales where asked, and draw the legend."""
-    if x_log:
-        ax.set_xscale("log")
-    if y_log:
-        ax.set_yscale("log")
+    """Label the axes, set log scales where asked, and draw the legend.
+
+    Log axes get plain tick labels (``0.01``, ``1``, ``1,000``): no superscript
+    exponents, whose small text would not read at the size shown.
+    """
+    for log, axis, scale in ((x_log, ax.xaxis, ax.set_xscale), (y_log, ax.yaxis, ax.set_yscale)):
+        if log:
+            scale("log")
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
+            axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()
