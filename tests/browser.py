@@ -5,7 +5,7 @@ width is shown by loading the page into an iframe of that width (``srcdoc``, so
 that the probe script can read the inner page).
 
 Regenerate the README's screenshots:
-``.venv/bin/python tests/browser.py out/report.html docs/``
+``.venv/bin/python tests/browser.py out-mixed/report.html docs/``
 """
 
 from __future__ import annotations
