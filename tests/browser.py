@@ -5,7 +5,7 @@ width is shown by loading the page into an iframe of that width (``srcdoc``, so
 that the probe script can read the inner page).
 
 Regenerate the README's screenshots:
-``.venv/bin/python tests/browser.py out/report.html docs/``
+``.venv/bin/python tests/browser.py out-mixed/report.html docs/``
 """
 
 from __future__ import annotations
@@ -73,6 +73,44 @@ def page_size(report: Path, width: int) -> tuple[int, int]:
     if not m:
         raise RuntimeError(f"probe did not run: {out[:200]}")
     return int(m.group(1)), int(m.group(2))
+
+
+# Measures every report figure: drawn width (its SVG's width in pt, as CSS px), shown
+# width, smallest text in px as shown, and its width once clicked (enlarged).
+_FIGURE_PROBE = """<script>
+var out = [];
+document.querySelectorAll('figure svg').forEach(function (svg) {
+  var drawn = parseFloat(svg.getAttribute('width')) * 4 / 3;
+  var shown = svg.getBoundingClientRect().width;
+  var scale = shown / svg.viewBox.baseVal.width;
+  var least = 1e9;
+  svg.querySelectorAll('text, tspan').forEach(function (t) {
+    var size = parseFloat(getComputedStyle(t).fontSize);
+    if (size) { least = Math.min(least, size * scale); }
+  });
+  svg.closest('label').click();
+  var zoomed = svg.getBoundingClientRect().width;
+  svg.closest('label').click();
+  out.push([drawn, shown, least, zoomed].map(Math.round).join(','));
+});
+parent.document.title = 'F' + out.join(';');
+</script>"""
+
+
+def figure_sizes(report: Path, width: int) -> list[tuple[int, int, int, int]]:
+    """(drawn, shown, smallest text px, enlarged) widths of each figure at ``width`` px."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        wrapper = tmp / "figures.html"
+        page = report.read_text().replace("</body>", _FIGURE_PROBE + "</body>")
+        wrapper.write_text(_framed(page, width, 800, probe=False))
+        out = _run(
+            [f"--window-size={max(width, WINDOW_MIN)},900", "--dump-dom", wrapper.as_uri()], tmp
+        ).stdout
+    m = re.search(r"<title>F([^<]*)</title>", out)
+    if not m:
+        raise RuntimeError(f"figure probe did not run: {out[:200]}")
+    return [tuple(int(v) for v in f.split(",")) for f in m.group(1).split(";") if f]
 
 
 def screenshot(report: Path, png: Path, width: int, height: int | None = None) -> Path:

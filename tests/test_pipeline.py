@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aedetect import AutoencoderDetector, load, pipeline
+from aedetect.attribution import STEPS
 from aedetect.cli_options import speak_flags
 from aedetect.data.splits import one_class_split, shuffle_split
 from aedetect.data.table import binary_labels
@@ -35,11 +36,14 @@ def test_run_passes_the_data_through_the_network_once(tmp_path, monkeypatch):
     seen = _count_rows(monkeypatch)
     request = pipeline.DataRequest("mixed:n_rows=300", label_column="is_anomaly")
     result = pipeline.run(AutoencoderDetector(**FAST), request, tmp_path / "out")
-    n = len(result.table.features)
+    n, m = result.table.features.shape
     # The scores come from fit; one pass for the latent codes (report and
-    # latent plot share it); the report explains at most 20 flagged rows.
-    assert sum(seen) <= n + 2 * 20, seen
-    assert sum(s for s in seen if s > 20) <= n, seen
+    # latent plot share it); the report explains at most 20 flagged rows: their
+    # scores and reconstructions, then one batch of m column-substituted copies
+    # per row, settled STEPS times and scored.
+    copies = 20 * m * (1 + STEPS)
+    assert seen.count(n) == 1, seen
+    assert sum(seen) <= n + 3 * 20 + copies, seen
     saved = pd.read_csv(tmp_path / "out" / "scores.csv")
     rescored = load(tmp_path / "out" / "model.aedetect").decision_function(result.table.features)
     np.testing.assert_array_equal(saved["score"].to_numpy(), rescored)
@@ -51,11 +55,13 @@ def test_run_with_a_one_class_split_scores_every_row_once(tmp_path, monkeypatch)
     seen = _count_rows(monkeypatch)
     request = pipeline.DataRequest("digits", normal="3")
     result = pipeline.run(AutoencoderDetector(**FAST), request, tmp_path / "out")
-    n = len(result.table.features)
+    n, m = result.table.features.shape
     # Scores of every row (fit saw 80% of the 3s), the latent codes; for the
-    # report's 20 flagged rows: explanation (2 small passes) and images.
-    assert sum(s for s in seen if s > 20) <= 2 * n, seen
-    assert sum(s for s in seen if s <= 20) <= 3 * 20, seen
+    # report's 20 flagged rows: explanation (3 small passes, then m substituted
+    # copies per row, settled STEPS times and scored) and images.
+    assert sum(s for s in seen if s > 20 * m) <= 2 * n, seen
+    assert sum(s for s in seen if s <= 20) <= 4 * 20, seen
+    assert sum(s for s in seen if 20 < s <= 20 * m) <= 20 * m * (1 + STEPS), seen
     assert set(result.scores["split"]) == {"fit", "test"}
 
 

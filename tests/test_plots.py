@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,7 @@ def test_score_histogram_splits_normal_and_anomalous_and_marks_threshold():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "normal (300)",
-        "anomalous (10)",
+        "known anomaly (10)",
         "threshold 5",
     ]
     assert ax.get_xscale() == "log"  # scores span more than two decades
@@ -57,8 +59,10 @@ def test_curves_and_index_plot():
     assert roc.axes[0].get_legend().get_texts()[0].get_text().startswith("AUROC 0.9")
     assert "PR-AUC" in pr_plot(labels, scores).axes[0].get_legend().get_texts()[0].get_text()
     idx = score_index_plot(scores, 1.0, labels)
+    # normal rows, flagged rows (score above the threshold), rings on the known anomalies
     assert [len(c.get_offsets()) for c in idx.axes[0].collections] == [
-        200 - labels.sum(),
+        (scores <= 1.0).sum(),
+        (scores > 1.0).sum(),
         labels.sum(),
     ]
     loss = loss_plot([1.0, 0.5, 0.4], [1.1, 0.6, 0.7], best_epoch=2)
@@ -71,6 +75,19 @@ def test_curves_and_index_plot():
     ]
     for fig in (roc, idx, loss, sweep):
         _png(fig)
+
+
+def test_figures_are_drawn_at_the_report_size_as_svg_with_real_text():
+    from aedetect.report.plots import WIDTH_PX, figure_svg, score_index_plot
+
+    rng = np.random.default_rng(3)
+    fig = score_index_plot(rng.random(50), 0.9, (rng.random(50) > 0.9).astype(int), title="")
+    assert round(fig.get_figwidth() * 96) == WIDTH_PX
+    svg = figure_svg(fig, "x")
+    assert svg.startswith("<svg") and 'width="255pt"' in svg  # 340 CSS px
+    sizes = {float(v) for v in re.findall(r"font-size: ([\d.]+)px", svg)}
+    assert sizes and min(sizes) >= 9  # pt: 12 px at the size drawn
+    assert "<text" in svg and "xmlns" not in svg and 'id="x-' in svg
 
 
 def test_project_2d_and_image_grid():

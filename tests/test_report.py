@@ -1,13 +1,12 @@
 """The HTML report: generated, self-contained, every figure present; screenshots in Chromium."""
 
-import base64
 import re
 
 import pytest
 from typer.testing import CliRunner
 
 from aedetect.cli import app
-from browser import CHROMIUM, page_size, screenshot
+from browser import CHROMIUM, figure_sizes, page_size, screenshot
 
 runner = CliRunner()
 
@@ -45,10 +44,12 @@ def test_run_ends_in_a_report_and_prints_its_path(run_dir):
 def test_report_is_self_contained_with_every_figure(run_dir):
     page = (run_dir / "report.html").read_text()
     refs = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]*)['"]""", page)
-    assert refs, "no images found"
-    assert all(r.startswith("data:image/png;base64,") for r in refs), [r[:40] for r in refs]
+    # Figures are inline SVG: nothing is fetched, and ids stay unique across figures.
+    assert all(r.startswith(("#", "data:image/png;base64,")) for r in refs), [r[:40] for r in refs]
     assert "http://" not in page and "https://" not in page
-    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    ids = re.findall(r"""\bid=['"]([^'"]+)['"]""", page)
+    assert len(ids) == len(set(ids))
+    captions = re.findall(r"<figcaption><b>(.*?)</b>", page)
     assert captions == [
         "Training loss per epoch",
         "Score distribution",
@@ -57,14 +58,32 @@ def test_report_is_self_contained_with_every_figure(run_dir):
         "Precision-recall curve",
         "Latent codes (PCA)",
     ]
-    for ref in refs:  # each image decodes to a real PNG
-        assert base64.b64decode(ref.split(",", 1)[1])[:4] == b"\x89PNG"
+    assert page.count("<svg") == 6 and page.count("class='zoom'") == 6
+    # The latent plot's axes say what its caption says (PCA), and one legend rules them all.
+    assert "PC 1" in page and "latent 1" not in page
+    assert "known anomaly" in page and "flagged: score above the threshold" in page
+
+
+def test_numbers_are_written_for_people(run_dir):
+    page = (run_dir / "report.html").read_text()
+    assert not re.search(r"\d\.\d+e[+-]\d\d", page.split("<h2>Figures")[1].split("<svg")[0])
+    table = page.split("flagged rows (up to")[1]
+    assert not re.search(r">\d\.\d+e[+-]\d\d<", table)
+    incomes = re.findall(r"data-label='income'>([^<]*)<", table)
+    assert incomes and all(re.fullmatch(r"\d{1,3}(,\d{3})*", v) for v in incomes), incomes
+    # Seen == expected is never a reason; nor is a 0% share.
+    reasons = re.findall(r"<td class='why'[^>]*>(.*?)</td>", table)
+    for line in (r for cell in reasons for r in cell.split("<br>")):
+        column, rest = line.split(": ", 1)
+        seen, expected = rest.split(" → ")
+        assert seen != expected.split(",")[0].split(" (")[0], line
+        assert not line.endswith("(0%)"), line
 
 
 def test_report_shows_metrics_flagged_rows_and_the_command(run_dir):
     page = (run_dir / "report.html").read_text()
     assert "AUROC" in page and "Precision@" in page
-    assert "why (seen → expected, share of error)" in page
+    assert "why (column: seen → expected, share of the score it explains)" in page
     m = re.search(r"<pre>(.*?)</pre>", page, re.S)
     assert m and m.group(1).startswith("aedetect run mixed:n_rows=600 --output-dir")
     assert "--epochs 30" in m.group(1) and "--seed" not in m.group(1)  # 0 is run's default
@@ -77,6 +96,16 @@ def test_report_command_on_a_saved_model(run_dir, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert out.read_text().count("<figure>") == 6
+
+
+def test_a_report_without_0_1_labels_says_why_it_has_no_metrics(tmp_path):
+    out = tmp_path / "digits"
+    res = runner.invoke(app, ["run", "digits", "-o", str(out), "--epochs", "2", "--quiet"])
+    assert res.exit_code == 0, res.output
+    page = (out / "report.html").read_text()
+    assert "AUROC" not in page.split("<h2>Figures")[0]
+    assert "No metrics: the label column &#x27;digit&#x27; holds 10 distinct value(s)" in page
+    assert "Most anomalous images" in page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -95,3 +124,14 @@ def test_report_renders_in_chromium(run_dir, tmp_path, name, width):
     # The figures stack into one column on a phone, so the page gets much taller.
     if name == "phone":
         assert page_height > 1.8 * page_size(report, 1280)[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_figures_read_at_their_shown_size_and_enlarge_on_click(run_dir, width):
+    sizes = figure_sizes(run_dir / "report.html", width)
+    assert len(sizes) == 6
+    for drawn, shown, least_text, zoomed in sizes:
+        assert shown >= 0.8 * drawn, (drawn, shown)  # never shrunk below its text's size
+        assert least_text >= 11, least_text  # px, as shown
+        assert zoomed > shown, (shown, zoomed)

@@ -53,6 +53,16 @@ def test_explanation_names_position_one_of_xydc2dca(fitted):
     assert first["seen"] == "X" and first["expected"] != "X"
 
 
+def test_illegal_tokens_of_aabdxuei_come_before_every_legal_one(fitted):
+    if fitted.sequence_encoding != "onehot":
+        pytest.skip("tokens as categories: the ordinal codes are numbers")
+    expl = fitted.explain(pd.DataFrame({"sequence": ["AABDXUEI"]}), top=8)
+    # X (a letter where a digit goes), U, E and I (not in QWOPZXML); AABD are legal
+    illegal = {"sequence[5]", "sequence[6]", "sequence[7]", "sequence[8]"}
+    assert set(expl["column"][:4]) == illegal
+    assert (expl["seen"] != expl["expected"]).all()
+
+
 def test_positions_sum_back_to_the_sequence_column(fitted, reference_small):
     X = reference_small.features.iloc[:50]
     per_position = fitted.feature_errors(X, positions=True)

@@ -176,6 +176,9 @@ def explain(
         ),
     ] = None,
     top: Annotated[int, typer.Option(help="Columns (or sequence positions) to show per row.")] = 5,
+    by: Annotated[
+        str, typer.Option(help="Rank columns by 'cause' (score drop) or 'error' (per-column).")
+    ] = "cause",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
     ] = None,
@@ -198,8 +201,9 @@ def explain(
 ) -> None:
     """Show which columns (or sequence positions) made rows anomalous.
 
-    For each row: the columns with the largest reconstruction error, the value
-    seen, the value the model expected there, and the share of the row's error.
+    For each row: the columns whose value, set to what the model expects there,
+    takes most of the score away (`--by error`: the largest reconstruction errors),
+    the value seen, the value expected, and the share of the score.
     For images, `--images-dir` also draws a per-pixel error heat map beside each
     image and its reconstruction.
 
@@ -214,7 +218,7 @@ def explain(
         check_writable(output)
     shape = parse_image_shape(image_shape, "--image-shape") if images_dir is not None else None
     result = pipeline.explain(
-        model, request_from_options(data, options), _rows(rows), top, images_dir, shape
+        model, request_from_options(data, options), _rows(rows), top, images_dir, shape, by
     )
     if output is not None:
         write_csv(result.frame, output)

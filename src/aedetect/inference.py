@@ -14,11 +14,19 @@ import numpy as np
 import pandas as pd
 import torch
 
+from aedetect.attribution import (
+    EXPLAIN_BY,
+    Groups,
+    collect_parts,
+    expected_encoded,
+    explanation_frame,
+    score_drops,
+)
 from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
-from aedetect.exceptions import DataError, NotFittedError
+from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.runtime import compute
-from aedetect.scoring import explanation, feature_squared_errors, reconstructions
+from aedetect.scoring import feature_squared_errors, reconstructions
 
 __all__ = ["DetectorOutputs"]
 
@@ -115,30 +123,76 @@ class DetectorOutputs:
             return decoded
         return decoded.to_numpy(dtype=np.float64)
 
-    def explain(self, X: Any, top: int = 5) -> pd.DataFrame:
-        """Say which columns (or sequence positions) made each row's score.
+    def explain(self, X: Any, top: int = 5, by: str = "cause") -> pd.DataFrame:
+        """Say which columns (or sequence positions, pixels) made each row's score.
+
+        By cause (the default), columns are ranked by how far the row's score (the
+        ``scoring`` that flags it) falls when that column alone is set to what the
+        model expects there: the reconstructed number, or the most likely category
+        or token. The copies of a row, one per column, are scored in one batched
+        pass. ``by="error"`` ranks by per-column reconstruction error instead.
+        Neither lists a category or token whose seen value is the expected one, nor
+        a column whose share rounds to 0%.
 
         Parameters
         ----------
         X : array-like or DataFrame
             Rows to explain.
         top : int, default=5
-            How many columns to report per row, largest error first.
+            How many columns to report per row, largest first.
+        by : {"cause", "error"}, default="cause"
+            Rank by the score's fall (``share``) or by reconstruction error
+            (``error_share``).
 
         Returns
         -------
         DataFrame
             One line per (row, column): ``row`` (0-based position in ``X``),
-            ``column`` (a sequence column is reported per position, ``seq[3]``),
-            ``seen``, ``expected`` (the reconstruction, decoded: a number in the
-            column's units, or the most likely category or token), ``error`` (its
-            weighted squared error) and ``share`` (of the row's total error).
+            ``column`` (a sequence column per position, ``seq[3]``; an image per
+            pixel, or per patch when it has more than 1,024 pixels), ``seen``,
+            ``expected`` (a number in the column's units, or the most likely
+            category or token), ``probability`` (of that category or token),
+            ``unseen`` (the seen category or token never occurred there in
+            training), ``share`` (of the row's score that goes when the column
+            alone is as expected; shares of different columns overlap and need not
+            add up to 1), ``drop`` (that fall of the score), ``error`` (the
+            column's weighted squared reconstruction error) and ``error_share``.
         """
         self._check_fitted()
+        if by not in EXPLAIN_BY:
+            raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
         frame = as_frame(self._flat(X))
-        expected = self.reconstruct(frame)
-        errors = self.feature_errors(frame, positions=True)
-        return explanation(self.encoder_, frame, expected, errors, top)
+        Xt = self._encode(frame)
+        groups = Groups.of(self.encoder_, self.image_shape_)
+
+        def expect(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            recon = reconstructions(self.module_, x, self._bounds_)
+            expected, _ = expected_encoded(self.encoder_, x.cpu().numpy(), recon)
+            return torch.from_numpy(expected).to(x.device), torch.from_numpy(recon).to(x.device)
+
+        with compute():
+            base, drops, settled, recon = score_drops(
+                lambda x: self.scorer_.score(self.module_, x),
+                expect,
+                Xt,
+                groups.masks(self.encoder_),
+                groups.masks(self.encoder_, numeric=True),
+            )
+            own = reconstructions(self.module_, Xt, self._bounds_)
+        # Shares are of the score above the lowest a training row could have (0
+        # for the error and distance scores; below it for z-scores and likelihoods).
+        low = min(0.0, float(np.min(self.decision_scores_)))
+        parts = collect_parts(
+            self.encoder_,
+            frame,
+            Xt.cpu().numpy(),
+            own,
+            groups,
+            drops,
+            base - low,
+            expected=(settled, recon),
+        )
+        return explanation_frame(parts, top, by)
 
     def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
         """Weighted squared error per input column, shape (n_samples, n_features_in_).

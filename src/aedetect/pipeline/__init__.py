@@ -13,11 +13,12 @@ if TYPE_CHECKING:
     from aedetect.pipeline.data import DataRequest
     from aedetect.pipeline.evaluation import Evaluation, evaluate
     from aedetect.pipeline.experimenting import ExperimentRun, experiment, experiment_parameters
+    from aedetect.pipeline.explaining import ExplainResult, explain
     from aedetect.pipeline.model import FitResult, fit, open_model, scores_frame
     from aedetect.pipeline.modelinfo import ModelInfo, info
     from aedetect.pipeline.reporting import report
     from aedetect.pipeline.running import RunResult, run
-    from aedetect.pipeline.scoring import ExplainResult, explain, score
+    from aedetect.pipeline.scoring import score
 
 __all__ = [
     "DataRequest",
@@ -56,6 +57,7 @@ __getattr__ = lazy_exports(
         **dict.fromkeys(("ModelInfo", "info"), "aedetect.pipeline.modelinfo"),
         "report": "aedetect.pipeline.reporting",
         **dict.fromkeys(("RunResult", "run"), "aedetect.pipeline.running"),
-        **dict.fromkeys(("ExplainResult", "explain", "score"), "aedetect.pipeline.scoring"),
+        **dict.fromkeys(("ExplainResult", "explain"), "aedetect.pipeline.explaining"),
+        "score": "aedetect.pipeline.scoring",
     },
 )

@@ -8,7 +8,6 @@ or writes files.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
@@ -20,12 +19,21 @@ import pandas as pd
 
 from aedetect.data.table import binary_labels
 from aedetect.report import plots
+from aedetect.report.numbers import column_format, formats, number, reason_text
 
 __all__ = ["ReportData", "ReportInput", "collect_report", "flagged_rows", "render_report"]
 
 MAX_FLAGGED = 20
 MAX_VALUE_COLUMNS = 8
-MAX_IMAGES = 10
+MAX_IMAGES = 8
+
+
+@dataclass
+class Plot:
+    """One figure of the report: inline SVG, drawn at the size it is shown, and its caption."""
+
+    svg: str
+    caption: str
 
 
 @dataclass
@@ -37,10 +45,12 @@ class ReportData:
     version: str
     data_lines: list[tuple[str, str]]
     model_lines: list[tuple[str, str]]
-    figures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, Plot] = field(default_factory=dict)
     flagged: pd.DataFrame | None = None
     metrics: dict[str, Any] | None = None
     generated: str = ""
+    # Why there are no metrics, when there are none.
+    no_metrics: str = ""
 
 
 @dataclass
@@ -81,38 +91,87 @@ def collect_report(inp: ReportInput) -> ReportData:
     """Turn the report's input into its cards, figures and tables."""
     from aedetect.metrics import evaluate
 
-    scores, thr, hist = inp.scores, inp.threshold, inp.history
     binary = binary_labels(inp.labels)
-    flagged_mask = scores > thr
+    rows = flagged_rows(inp.scores, inp.threshold)
     figures = {
-        "Training loss per epoch": plots.loss_plot(
-            hist["train_loss"], hist.get("val_loss") or None, hist["best_epoch"]
-        ),
-        "Score distribution": plots.score_histogram(scores, binary, thr),
-        "Score by row": plots.score_index_plot(scores, thr, binary),
+        name: Plot(plots.figure_svg(fig, f"f{i}"), caption)
+        for i, (name, (fig, caption)) in enumerate(_figures(inp, binary, rows).items())
     }
-    if binary is not None:
-        figures["ROC curve"] = plots.roc_plot(binary, scores)
-        figures["Precision-recall curve"] = plots.pr_plot(binary, scores)
-    codes = inp.codes
-    figures["Latent codes" + (" (PCA)" if codes.shape[1] > 2 else "")] = plots.latent_scatter(
-        plots.project_2d(codes), flagged_mask.astype(int), title="Latent codes"
-    )
-    rows = flagged_rows(scores, thr)
-    if inp.image_shape is not None and inp.reconstructions is not None and rows:
-        figures["Most anomalous images (below each: its reconstruction)"] = _worst_images(
-            inp, rows[:MAX_IMAGES]
-        )
     return ReportData(
         title=f"aedetect report: {inp.source}",
         command=inp.command,
         version=inp.version,
-        data_lines=_data_lines(inp, flagged_mask),
+        data_lines=_data_lines(inp, inp.scores > inp.threshold),
         model_lines=list(inp.model_lines),
-        figures={name: plots.figure_png(fig) for name, fig in figures.items()},
+        figures=figures,
         flagged=_flagged_table(inp, rows),
-        metrics=None if binary is None else evaluate(binary, scores, thr),
+        metrics=None if binary is None else evaluate(binary, inp.scores, inp.threshold),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        no_metrics="" if binary is not None else _why_no_metrics(inp.labels),
+    )
+
+
+def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> dict[str, Any]:
+    """Each figure with its caption, in the order shown; captions say what the axes are."""
+    scores, thr, hist = inp.scores, inp.threshold, inp.history
+    figures = {
+        "Training loss per epoch": (
+            plots.loss_plot(
+                hist["train_loss"], hist.get("val_loss") or None, hist["best_epoch"], title=""
+            ),
+            "Training loss (y) per epoch (x); the dotted line marks the epoch whose weights "
+            "were kept.",
+        ),
+        "Score distribution": (
+            plots.score_histogram(scores, binary, thr, title=""),
+            "Rows per score bin (y, log scale) against the score (x); rows right of the "
+            "dashed threshold are flagged.",
+        ),
+        "Score by row": (
+            plots.score_index_plot(scores, thr, binary, title=""),
+            "Each row's score (y) against its row number (x).",
+        ),
+    }
+    if binary is not None:
+        figures["ROC curve"] = (
+            plots.roc_plot(binary, scores, title=""),
+            "True-positive rate (y: share of the anomalies flagged) against false-positive "
+            "rate (x: share of the normal rows flagged) as the threshold moves.",
+        )
+        figures["Precision-recall curve"] = (
+            plots.pr_plot(binary, scores, title=""),
+            "Precision (y: share of flagged rows that are anomalies) against recall (x: share "
+            "of the anomalies flagged) as the threshold moves; dotted: the share of anomalies.",
+        )
+    wide = inp.codes.shape[1] > 2
+    axes = ("PC 1", "PC 2") if wide else ("latent unit 1", "latent unit 2")
+    name = "Latent codes (PCA)" if wide else "Latent codes"
+    figures[name] = (
+        plots.latent_scatter(
+            plots.project_2d(inp.codes), scores > thr, title="", known=binary, axes=axes
+        ),
+        f"The {inp.codes.shape[1]}-unit latent code of each row"
+        + (", projected on its first two principal components (PC 1, PC 2)." if wide else "."),
+    )
+    if inp.image_shape is not None and inp.reconstructions is not None and rows:
+        figures["Most anomalous images"] = (
+            _worst_images(inp, rows[:MAX_IMAGES]),
+            "Each flagged image (row number and score above it) over its reconstruction.",
+        )
+    return figures
+
+
+def _why_no_metrics(labels: pd.Series | None) -> str:
+    if labels is None:
+        return (
+            "No metrics: the data has no label column (label_column names one holding "
+            "0/1, 1 = anomaly)."
+        )
+    k = int(pd.Series(np.asarray(labels)).nunique())
+    return (
+        f"No metrics: the label column '{labels.name}' holds {k} distinct value(s), not 0/1 "
+        "anomaly labels. Pick the normal classes (normal) to make a one-class problem with "
+        "0/1 labels, or give a 0/1 column."
     )
 
 
@@ -144,43 +203,44 @@ def _worst_images(inp: ReportInput, rows: list[int]) -> Any:
         return x[:, 0] if shape[0] == 1 else np.moveaxis(x, 1, -1)
 
     recon = np.asarray(inp.reconstructions, dtype=np.float64)[: len(rows)]
-    titles = [f"row {r + 1}: {inp.scores[r]:.3g}" for r in rows]
+    titles = [f"row {r + 1}\n{number(float(f'{inp.scores[r]:.3g}'))}" for r in rows]
     pixels = inp.rows.iloc[rows].to_numpy(dtype=np.float64)
-    return plots.image_grid(images(pixels), images(recon), titles, title="Most anomalous images")
+    return plots.image_grid(images(pixels), images(recon), titles, title="")
 
 
 def _short(names: list[str], n: int = 6) -> list[str]:
     return names[:n] + (["..."] if len(names) > n else [])
 
 
+WHY = "why (column: seen → expected, share of the score it explains)"
+
+
 def _flagged_table(inp: ReportInput, rows: list[int]) -> pd.DataFrame:
+    """Write the flagged rows as text, each number for people, alike down a column."""
     if not rows:
         return pd.DataFrame()
     features = inp.rows
     subset = features.iloc[rows].reset_index(drop=True)
+    fmt = formats(features)
     expl = inp.explanation if inp.explanation is not None else pd.DataFrame(columns=["row"])
     why = {
-        i: "; ".join(
-            f"{r.column}: {_value(r.seen)} → {_value(r.expected)} ({r.share:.0%})"
-            for r in part.itertuples()
-        )
+        i: "; ".join(reason_text(r, fmt, quote=False) for r in part.itertuples())
         for i, part in expl.groupby("row")
     }
-    table = pd.DataFrame({"row": [r + 1 for r in rows], "score": inp.scores[rows]})
+    score = column_format(inp.scores[rows], smallest=True)
+    table = pd.DataFrame({"row": [f"{r + 1:,}" for r in rows]})
+    table["score"] = [score(v) for v in inp.scores[rows]]
     # The explanation comes first so that it is on screen on a phone too.
-    table["why (seen → expected, share of error)"] = [why.get(i, "") for i in range(len(rows))]
+    table[WHY] = [why.get(i, "no single column stands out") for i in range(len(rows))]
     if inp.ids is not None:
-        table[str(inp.ids.name)] = inp.ids.iloc[rows].to_numpy()
+        table[str(inp.ids.name)] = [str(v) for v in inp.ids.iloc[rows]]
     if inp.labels is not None:
-        table[str(inp.labels.name)] = inp.labels.iloc[rows].to_numpy()
+        table[str(inp.labels.name)] = [str(v) for v in inp.labels.iloc[rows]]
     if features.shape[1] <= MAX_VALUE_COLUMNS:
         for col in features.columns:
-            table[str(col)] = subset[col].to_numpy()
+            write = fmt.get(str(col), str)
+            table[str(col)] = [write(v) for v in subset[col]]
     return table
-
-
-def _value(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 # ------------------------------------------------------------------ render
@@ -188,25 +248,43 @@ _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;
 background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:16px}
-h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.15em;margin:1.4em 0 .5em;border-bottom:1px solid
-#dde1e7;padding-bottom:.2em}
+h1{font-size:1.5em;margin:.3em 0;overflow-wrap:anywhere}h2{font-size:1.15em;margin:1.4em 0 .5em;
+border-bottom:1px solid #dde1e7;padding-bottom:.2em}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 14px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}dt{color:#5b6475}
 dd{margin:0;overflow-wrap:anywhere}
-.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 18px;margin:0 0 10px;font-size:.95em}
+.legend span{white-space:nowrap}.dot{display:inline-block;width:.8em;height:.8em;
+border-radius:50%;margin-right:.35em;vertical-align:-.05em}.ring{background:none!important;
+border:2px solid}.dash{display:inline-block;width:1.4em;border-top:2px dashed #222;
+margin-right:.35em;vertical-align:.3em}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:12px}
 figure{margin:0;background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px}
-figure img{width:100%;height:auto;display:block}figcaption{font-size:.9em;color:#5b6475}
+figure label{display:block;cursor:zoom-in}.plot svg{display:block;width:100%;height:auto}
+.plot svg text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif}
+figcaption{font-size:.9em;color:#4a5263}figcaption b{color:#1d2330}
+.zoom{position:absolute;opacity:0;pointer-events:none}
+.zoom:checked+.plot{position:fixed;inset:0;z-index:10;background:rgba(246,247,249,.97);
+display:flex;align-items:center;justify-content:center;padding:2vmin;cursor:zoom-out}
+.zoom:checked+.plot svg{width:auto;height:auto;max-width:96vw;max-height:96vh;
+min-width:min(96vw,calc(96vh*1.3))}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e7;border-radius:8px}
 table{border-collapse:collapse;font-size:.9em;width:100%}
-th,td{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-align:top;
-white-space:nowrap}td.why{white-space:normal;min-width:22em}
-th{background:#eef1f5;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th,td{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-align:top}
+td{white-space:nowrap}td.why{white-space:normal;min-width:16em;overflow-wrap:break-word}
+th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+@media (max-width:640px){.rows table,.rows tbody,.rows tr{display:block}
+.rows tr.head{display:none}.rows tr{border-bottom:1px solid #dde1e7;padding:6px 0}
+.rows td{display:inline-block;border:0;padding:1px 10px 1px 10px;white-space:normal;
+min-width:0;text-align:left}.rows td.why{display:block;padding:2px 10px 4px}
+.rows td::before{content:attr(data-label) ": ";color:#5b6475}
+.rows td.why::before{content:"";display:none}}
 .metrics{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:8px}
 .metric{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:8px;text-align:center}
 .metric b{display:block;font-size:1.3em}
 pre{background:#1d2330;color:#e8ebf0;padding:10px;border-radius:8px;overflow-x:auto;
-white-space:pre-wrap;word-break:break-all}
+white-space:pre-wrap;overflow-wrap:anywhere}
 footer{color:#5b6475;font-size:.85em;margin:2em 0 1em}
 """
 
@@ -226,12 +304,15 @@ def render_report(data: ReportData) -> str:
     ]
     if data.metrics is not None:
         parts.append("<h2>Metrics (labels known)</h2>" + _metrics(data.metrics))
-    parts.append("<h2>Figures</h2><div class='figs'>")
-    for name, png in data.figures.items():
-        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    else:
+        parts.append(f"<h2>Metrics</h2><p>{esc(data.no_metrics)}</p>")
+    parts.append("<h2>Figures</h2>" + _legend() + "<div class='figs'>")
+    for name, plot in data.figures.items():
         parts.append(
-            f"<figure><img alt='{esc(name)}' src='{uri}'><figcaption>{esc(name)}</figcaption>"
-            "</figure>"
+            f"<figure><label title='click to enlarge, click again to close'>"
+            f"<input type='checkbox' class='zoom' aria-label='enlarge {esc(name)}'>"
+            f"<span class='plot'>{plot.svg}</span></label>"
+            f"<figcaption><b>{esc(name)}</b>. {esc(plot.caption)}</figcaption></figure>"
         )
     parts.append("</div>")
     parts.append(f"<h2>Most anomalous flagged rows (up to {MAX_FLAGGED})</h2>")
@@ -242,6 +323,20 @@ def render_report(data: ReportData) -> str:
         "numbered from 1 (the first data row)</footer></main></body></html>"
     )
     return "\n".join(parts)
+
+
+def _legend() -> str:
+    """Return the one legend every plot follows (a colour means one thing in all)."""
+    items = [
+        f"<span><i class='dot' style='background:{plots.NORMAL}'></i>normal row</span>",
+        f"<span><i class='dot' style='background:{plots.FLAGGED}'></i>flagged: score above "
+        "the threshold</span>",
+        f"<span><i class='dot ring' style='border-color:{plots.KNOWN}'></i>known anomaly "
+        f"(label; filled <i class='dot' style='background:{plots.KNOWN}'></i>in the "
+        "histogram)</span>",
+        "<span><i class='dash'></i>threshold</span>",
+    ]
+    return "<p class='legend'>" + "".join(items) + " · click a figure to enlarge it</p>"
 
 
 def _card(title: str, lines: list[tuple[str, str]]) -> str:
@@ -257,8 +352,8 @@ def _metrics(m: dict[str, Any]) -> str:
         ("F1 at threshold", f"{m['f1']:.3f}"),
         ("Precision", f"{m['precision']:.3f}"),
         ("Recall", f"{m['recall']:.3f}"),
-        (f"Precision@{m['k']}", f"{m['precision_at_k']:.3f}"),
-        ("TP / FP / FN / TN", f"{m['tp']} / {m['fp']} / {m['fn']} / {m['tn']}"),
+        (f"Precision@{m['k']:,}", f"{m['precision_at_k']:.3f}"),
+        ("TP / FP / FN / TN", f"{m['tp']:,} / {m['fp']:,} / {m['fn']:,} / {m['tn']:,}"),
     ]
     cells = "".join(
         f"<div class='metric'>{html.escape(k)}<b>{html.escape(v)}</b></div>" for k, v in shown
@@ -267,18 +362,28 @@ def _metrics(m: dict[str, Any]) -> str:
 
 
 def _table(frame: pd.DataFrame | None) -> str:
+    """Render the flagged rows (already text): a table, one card per row on a phone."""
     if frame is None or frame.empty:
         return "<p>No row is above the threshold.</p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    esc = html.escape
+    names = [str(c) for c in frame.columns]
+    head = "".join(f"<th>{esc(c)}</th>" for c in names)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
-        for v in row:
-            numeric = isinstance(v, (int, float, np.integer, np.floating))
-            text = _value(v) if numeric else str(v)
-            cls = " class='num'" if numeric else ""
-            if len(text) > 40:
-                cls = " class='why'"
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        for name, v in zip(names, row, strict=True):
+            text = str(v)
+            if name == WHY:  # one reason a line
+                label, shown = "why", "<br>".join(esc(part) for part in text.split("; "))
+                cells.append(f"<td class='why' data-label='{label}'>{shown}</td>")
+                continue
+            cls = "num" if _looks_numeric(text) else ""
+            cells.append(f"<td class='{cls}' data-label='{esc(name)}'>{esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+    return (
+        f"<div class='scroll rows'><table><tr class='head'>{head}</tr>{''.join(body)}</table></div>"
+    )
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(text) and text.replace(",", "").replace(".", "").lstrip("-").isdigit()

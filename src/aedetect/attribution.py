@@ -1,0 +1,323 @@
+"""Explanations by cause: which column, set to what the model expects, takes the score down.
+
+For a row and each of its columns (a sequence position; a pixel, or a patch of
+a large image) a copy of the row gets that column alone replaced by what the
+model expects there: the reconstructed number, or the most likely category or
+token. All copies of a row are scored in one batched pass with the detector's
+own score (the score that flagged the row), and the fall of the score is the
+column's effect. A column that only absorbed another's error falls little when
+set to its expectation, because the broken column still pulls the row off; the
+broken column, set right, takes most of the score with it.
+
+The per-column reconstruction error stays available as a second view
+(``by="error"``). Neither view lists a category or token whose seen value is
+the expected one, nor a column whose share rounds to 0%.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from aedetect.exceptions import ConfigError
+
+__all__ = [
+    "COLUMNS",
+    "EXPLAIN_BY",
+    "Groups",
+    "collect_parts",
+    "expected_encoded",
+    "explanation_frame",
+    "score_drops",
+    "shares",
+]
+
+EXPLAIN_BY = ("cause", "error")
+# Copies x encoded width scored per batch: bounds the memory of one pass.
+BUDGET = 1 << 24
+# Images with more pixels than this are explained by square patches.
+MAX_GROUPS = 1024
+# Times a column's expected value is settled by reconstructing the copy holding it.
+STEPS = 1
+# Shares below this are not listed (they print as 0%).
+MIN_SHARE = 0.005
+
+
+@dataclass(frozen=True)
+class Groups:
+    """What is explained: one group of encoder columns per line of the explanation.
+
+    ``members[g]`` are the indices (into ``encoder.columns_``) a group covers:
+    one column of a table or sequence position, one pixel, or a patch of pixels.
+    """
+
+    names: list[str]
+    members: list[np.ndarray]
+
+    @classmethod
+    def of(cls, encoder: Any, image_shape: tuple[int, ...] | None = None) -> Groups:
+        """One group per encoder column; square patches for images wider than MAX_GROUPS."""
+        names = [c.name for c in encoder.columns_]
+        if image_shape is None or len(names) != int(np.prod(image_shape)):
+            return cls(names, [np.array([j]) for j in range(len(names))])
+        c, h, w = (int(v) for v in image_shape)
+        side = int(np.ceil(np.sqrt(h * w / MAX_GROUPS)))
+        grid = np.arange(c * h * w).reshape(c, h, w)
+        out_names, members = [], []
+        for r in range(0, h, side):
+            for q in range(0, w, side):
+                members.append(grid[:, r : r + side, q : q + side].ravel())
+                last = (min(r + side, h) - 1, min(q + side, w) - 1)
+                single = side == 1 and c == 1
+                out_names.append(names[r * w + q] if single else _patch_name(r, q, last, side))
+        return cls(out_names, members)
+
+    def masks(self, encoder: Any, numeric: bool = False) -> torch.Tensor:
+        """(n_groups, n_encoded) 0/1: the encoded slots each group's substitution sets.
+
+        With ``numeric=True``, only the slots of numbers (those :func:`score_drops`
+        settles).
+        """
+        mask = torch.zeros(len(self.members), encoder.n_features_out_)
+        for g, cols in enumerate(self.members):
+            for j in cols:
+                col = encoder.columns_[j]
+                if numeric and col.kind != "numeric":
+                    continue
+                width = 1 if col.kind == "numeric" else len(col.categories) + 1
+                mask[g, col.start : col.start + width] = 1.0
+        return mask
+
+
+def _patch_name(r: int, q: int, last: tuple[int, int], side: int) -> str:
+    if side == 1:
+        return f"pixel {r},{q}"
+    return f"pixels {r}-{last[0]},{q}-{last[1]}"
+
+
+def expected_encoded(encoder: Any, X: np.ndarray, recon: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return what the model expects in every encoded slot, and each category's probability.
+
+    Returns ``(expected, probability)``: ``expected`` is ``X`` with every number
+    replaced by its reconstruction (an ordinal token by its nearest code) and every
+    one-hot block by the model's distribution over the categories seen in training
+    (the reconstructed block clipped to [0, 1] and normalised: a network trained
+    on one-hot targets estimates the conditional frequencies); missing-value
+    indicators stay as seen. Setting a category to that distribution removes its
+    surprise without betting on one category where the model is unsure (a token
+    drawn uniformly from eight), so the tokens the model finds unlikely stand
+    out. ``probability`` (n, n_columns) is the most likely category's
+    probability, NaN for numbers; decoding ``expected`` gives that category.
+    """
+    expected = np.array(X, dtype=np.float32, copy=True)
+    prob = np.full((len(X), len(encoder.columns_)), np.nan)
+    alphabets = encoder._ordinal_alphabets()
+    for j, col in enumerate(encoder.columns_):
+        if col.kind == "numeric":
+            value = recon[:, col.start].astype(np.float64)
+            if col.name in alphabets:  # a token's integer code: the nearest one
+                top = len(alphabets[col.name]) - 1
+                codes = np.clip(np.rint(value * col.scale + col.offset), 0, top)
+                value = (codes - col.offset) / col.scale
+            expected[:, col.start] = value
+            continue
+        k = len(col.categories)
+        block = np.clip(recon[:, col.start : col.start + k], 0.0, 1.0).astype(np.float64)
+        total = block.sum(axis=1, keepdims=True)
+        hard = np.eye(k)[block.argmax(axis=1)]  # when the block is all <= 0
+        dist = np.where(total > 0, block / np.where(total > 0, total, 1.0), hard)
+        expected[:, col.start : col.start + k] = dist
+        expected[:, col.start + k] = 0.0  # the "unseen" slot
+        prob[:, j] = dist.max(axis=1)
+    return expected, prob
+
+
+Expect = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+@torch.no_grad()
+def score_drops(
+    score: Callable[[torch.Tensor], np.ndarray],
+    expect: Expect,
+    X: torch.Tensor,
+    masks: torch.Tensor,
+    settle: torch.Tensor | None = None,
+    steps: int = STEPS,
+) -> tuple[np.ndarray, ...]:
+    """Each row's score and how far it falls when one group alone is set as expected.
+
+    ``expect(x)`` gives the expected encoding of rows ``x`` (see
+    :func:`expected_encoded`) and their reconstruction. A group's expected value
+    is first read from the row's own reconstruction; the slots in ``settle``
+    (default: all of ``masks``; :meth:`Groups.masks` with ``numeric=True`` gives
+    the numbers) are then settled ``steps`` times by reconstructing the copy that
+    holds them: what the model expects there given every other column, rather
+    than given the broken one too. Every row's copies, one per group, go through
+    each step and the scoring as one batch; rows are taken together as far as
+    :data:`BUDGET` allows.
+
+    Returns
+    -------
+    base : ndarray of shape (n,)
+        The rows' scores.
+    drops : ndarray of shape (n, n_groups)
+        ``base - score(copy)``; negative when the substitution makes the row odder.
+    settled, recon : ndarray of shape (n, n_encoded)
+        The expected encoding that was substituted (each group's slots from its
+        own copy) and the reconstruction it was read from.
+    """
+    n, m, width = len(X), len(masks), X.shape[1]
+    masks = masks.to(X.device, X.dtype)
+    keep = 1.0 - masks
+    settle = masks if settle is None else settle.to(X.device, X.dtype)
+    base = np.asarray(score(X), dtype=np.float64)
+    per_pass = max(1, BUDGET // max(1, m * width))
+    drops = np.empty((n, m), dtype=np.float64)
+    settled, recon = np.empty((n, width), np.float32), np.empty((n, width), np.float32)
+    for start in range(0, n, per_pass):
+        x = X[start : start + per_pass]
+        rows = slice(start, start + len(x))
+        expected, rec = expect(x)
+        copies = x[:, None, :] * keep + expected[:, None, :] * masks  # (rows, m, width)
+        rec = rec[:, None, :].expand_as(copies)
+        for _ in range(steps if bool(settle.any()) else 0):
+            expected, new = (t.reshape(copies.shape) for t in expect(copies.reshape(-1, width)))
+            copies = copies * (1.0 - settle) + expected * settle
+            rec = rec * (1.0 - settle) + new * settle
+        scored = np.asarray(score(copies.reshape(-1, width)), dtype=np.float64)
+        drops[rows] = base[rows, None] - scored.reshape(-1, m)
+        settled[rows] = (copies * masks).sum(dim=1).cpu().numpy()
+        recon[rows] = (rec * masks).sum(dim=1).cpu().numpy()
+    return base, drops, settled, recon
+
+
+def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``values / reference`` per row, clipped to [0, 1] (0 where the reference is not > 0)."""
+    ref = np.asarray(reference, dtype=np.float64)[:, None]
+    out = np.divide(values, ref, out=np.zeros_like(values, dtype=np.float64), where=ref > 0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def collect_parts(
+    encoder: Any,
+    frame: pd.DataFrame,
+    encoded: np.ndarray,
+    recon: np.ndarray,
+    groups: Groups,
+    drops: np.ndarray,
+    reference: np.ndarray,
+    expected: tuple[np.ndarray, np.ndarray],
+) -> dict[str, Any]:
+    """Per-row, per-group arrays for :func:`explanation_frame` (see its ``parts``).
+
+    ``encoded`` / ``recon`` are the rows as the network sees them and their
+    reconstruction (for the errors); ``reference`` is the part of each row's
+    score a share is of; ``expected`` the substituted encoding and the
+    reconstruction it was read from (:func:`score_drops`).
+    """
+    settled, settled_from = expected
+    _, prob = expected_encoded(encoder, settled, settled_from)
+    errors = encoder.column_errors(np.square(recon - encoded), positions=True)
+    seen, expected_values = encoder.readable(frame), encoder.inverse_transform(settled)
+    cats = np.array([c.kind == "categorical" for c in encoder.columns_])
+    unseen = np.zeros(seen.shape, dtype=bool)
+    for j, col in enumerate(encoder.columns_):
+        if col.kind == "categorical":
+            values = seen.iloc[:, j]
+            unseen[:, j] = values.notna().to_numpy() & ~values.astype(str).isin(col.categories)
+    if any(len(m) > 1 for m in groups.members):  # patches: sum the errors, average the values
+        seen, expected_values, errors, prob, unseen, cats = _pooled(
+            groups, seen, expected_values, errors
+        )
+    totals = errors.sum(axis=1)
+    return {
+        "names": groups.names,
+        "seen": seen,
+        "expected": expected_values,
+        "probability": prob,
+        "unseen": unseen,
+        "categorical": cats,
+        "drop": drops,
+        "share": shares(drops, reference),
+        "error": errors,
+        "error_share": shares(errors, totals),
+    }
+
+
+def _pooled(
+    groups: Groups, seen: pd.DataFrame, expected: pd.DataFrame, errors: np.ndarray, *_: Any
+) -> tuple[Any, ...]:
+    """Group-level values of patches: mean seen / expected value, summed error."""
+
+    def mean(values: pd.DataFrame) -> pd.DataFrame:
+        v = values.to_numpy(dtype=np.float64)
+        return pd.DataFrame(np.column_stack([v[:, m].mean(axis=1) for m in groups.members]))
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.column_stack([values[:, m].sum(axis=1) for m in groups.members])
+
+    n, m = len(errors), len(groups.members)
+    return (
+        mean(seen),
+        mean(expected),
+        total(errors),
+        np.full((n, m), np.nan),
+        np.zeros((n, m), dtype=bool),
+        np.zeros(m, dtype=bool),
+    )
+
+
+def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.DataFrame:
+    """Return the ``top`` lines of each row, ranked by cause (score drop) or by error.
+
+    ``parts`` holds per-row, per-group arrays: ``names``, ``seen`` and ``expected``
+    (readable values, DataFrames), ``share`` (of the score, by cause), ``drop``,
+    ``error`` and ``error_share`` (reconstruction error), ``probability`` (of the
+    expected category) and ``unseen`` (True for a token or category never seen
+    in training). A line whose seen value is the expected category, or whose
+    share in the ranking view is below :data:`MIN_SHARE`, is left out.
+    """
+    if by not in EXPLAIN_BY:
+        raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
+    key = parts["share"] if by == "cause" else parts["error_share"]
+    seen, expected = parts["seen"], parts["expected"]
+    same = parts["categorical"][None, :] & (seen.to_numpy() == expected.to_numpy())
+    eligible = (key >= MIN_SHARE) & ~same
+    records = []
+    for i in range(len(key)):
+        order = np.argsort(-key[i], kind="stable")
+        for j in [j for j in order if eligible[i, j]][: max(1, int(top))]:
+            records.append(
+                (
+                    i,
+                    parts["names"][j],
+                    seen.iat[i, j],
+                    expected.iat[i, j],
+                    parts["probability"][i, j],
+                    bool(parts["unseen"][i, j]),
+                    parts["share"][i, j],
+                    parts["drop"][i, j],
+                    parts["error"][i, j],
+                    parts["error_share"][i, j],
+                )
+            )
+    return pd.DataFrame(records, columns=list(COLUMNS))
+
+
+COLUMNS = {
+    "row": "0-based position of the row in X",
+    "column": "the column, sequence position (seq[3]), pixel or patch",
+    "seen": "the value in the row",
+    "expected": "what the model expects there: a number, or the most likely category/token",
+    "probability": "the expected category's or token's probability (empty for numbers)",
+    "unseen": "True when the seen category/token never occurred there in training",
+    "share": "share of the row's score that goes when this column alone is as expected",
+    "drop": "how far the score falls when this column alone is as expected",
+    "error": "the column's weighted squared reconstruction error",
+    "error_share": "its share of the row's reconstruction error",
+}
