@@ -13,11 +13,12 @@ any other class) is refused with a :class:`DataError` before anything runs.
 
 from __future__ import annotations
 
-import gzip
 import io
 import pickle
 import struct
 import tarfile
+import warnings
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Largest image read (pixels), and most bytes a gzip or tar member may unpack to.
+MAX_PIXELS, MAX_DECOMPRESSED = 2**25, 2**29
 
 
 # ---------------------------------------------------------------- layouts
@@ -133,10 +136,7 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
             raise DataError(f"{p}: no such file")
         data = p.read_bytes()
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{p}: damaged gzip file ({exc})") from None
+        data = _gunzip(p, data)
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_TYPES:
         raise DataError(f"{p}: not an IDX file (bad magic number)")
     ndim = data[3]
@@ -153,6 +153,20 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
         )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
+
+
+def _gunzip(p: Path, data: bytes) -> bytes:
+    """Decompress gzip ``data``, refusing more than :data:`MAX_DECOMPRESSED` bytes (a bomb)."""
+    unzip = zlib.decompressobj(wbits=31)
+    try:
+        out = unzip.decompress(data, MAX_DECOMPRESSED + 1)
+    except zlib.error as exc:
+        raise DataError(f"{p}: damaged gzip file ({exc})") from None
+    if len(out) > MAX_DECOMPRESSED:
+        raise DataError(f"{p}: decompresses to more than {MAX_DECOMPRESSED // 2**20} MB; refused")
+    if not unzip.eof:
+        raise DataError(f"{p}: damaged gzip file (truncated)")
+    return out
 
 
 # ------------------------------------------------------------------ CIFAR
@@ -255,6 +269,8 @@ def read_cifar(
         with tarfile.open(p) as tar:  # members are read, never extracted to disk
             for m in sorted(tar.getmembers(), key=lambda m: m.name):
                 if m.isfile() and _is_batch(Path(m.name).name, members):
+                    if m.size > MAX_DECOMPRESSED:
+                        raise DataError(f"{p}:{m.name}: {m.size} bytes; a CIFAR batch is smaller")
                     fh = tar.extractfile(m)
                     if fh is not None:
                         parts.append((f"{p}:{m.name}", fh.read()))
@@ -289,7 +305,7 @@ def read_image_folder(
     color : {"gray", "rgb"}, optional
         By default gray when every image is grayscale, else RGB.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     p = Path(path)
     if not p.is_dir():
@@ -297,14 +313,7 @@ def read_image_folder(
     files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     if not files:
         raise DataError(f"{p}: no .png, .jpg or .jpeg files in the folder")
-    images = []
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                im.load()
-                images.append(im.copy())
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise DataError(f"{f}: not a readable image ({exc})") from None
+    images = [_open_image(f) for f in files]
     if color is None:
         gray = all(im.mode in ("1", "L", "LA", "I", "I;16", "F") for im in images)
         color = "gray" if gray else "rgb"
@@ -325,6 +334,30 @@ def read_image_folder(
         ]
     )
     return out[:, None] if out.ndim == 3 else out.transpose(0, 3, 1, 2)
+
+
+def _open_image(f: Path) -> Any:
+    """One image file, read whole; its size is checked before its pixels are decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below
+            im = Image.open(f)
+        with im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise DataError(
+                    f"{f}: {width}x{height} pixels; at most {MAX_PIXELS} pixels per image"
+                )
+            im.load()
+            return im.copy()
+    except DataError:
+        raise
+    except Image.DecompressionBombError:
+        raise DataError(f"{f}: more than {MAX_PIXELS} pixels (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{f}: not a readable image ({exc})") from None
 
 
 def read_npy_images(path: str | Path) -> np.ndarray:
