@@ -1,17 +1,15 @@
 """The ``aedetect`` command line: thin commands over the library.
 
-Library errors become one line on stderr and an exit code here, and only here:
-2 for a usage or parameter error, 1 for a data or model-file problem.
+Library errors become one line on stderr and an exit code here, and only here
+(:mod:`aedetect.cli_errors`): 2 for a usage or parameter error, 1 for a data or
+model-file problem, 3 for an unexpected error.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +17,8 @@ import typer
 
 from aedetect import pipeline  # lazy: each use case imports its libraries on first use
 from aedetect._version import __version__
+from aedetect.cli_errors import OneLineGroup
+from aedetect.cli_errors import guarded as _guarded
 from aedetect.cli_options import (
     DATA_HELP,
     DATA_OPTIONS,
@@ -31,13 +31,13 @@ from aedetect.cli_options import (
     reproduce,
     request_from_options,
     seed_device,
-    speak_flags,
     with_options,
 )
-from aedetect.exceptions import AedetectError, ConfigError
+from aedetect.exceptions import ConfigError
 from aedetect.outputs import exit_cleanly_on_sigterm
 
 app = typer.Typer(
+    cls=OneLineGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -46,35 +46,8 @@ app = typer.Typer(
 )
 log = logging.getLogger("aedetect")
 
-EXIT_DATA, EXIT_USAGE = 1, 2
-
 
 # ----------------------------------------------------------------- helpers
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn library errors into one line on stderr and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except ConfigError as exc:
-            _fail(speak_flags(str(exc)), EXIT_USAGE)
-        except AedetectError as exc:
-            _fail(speak_flags(str(exc)), EXIT_DATA)
-        except BrokenPipeError:  # `aedetect score ... | head`: the reader left
-            sys.stdout = open(os.devnull, "w")
-            raise typer.Exit(0) from None
-        except OSError as exc:  # unwritable output folder, disk full, ...
-            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), EXIT_DATA)
-
-    return wrapper
-
-
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
     logging.getLogger("aedetect").setLevel(logging.INFO if verbose else logging.WARNING)
