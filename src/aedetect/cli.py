@@ -34,7 +34,7 @@ from aedetect.cli_options import (
     with_options,
 )
 from aedetect.exceptions import ConfigError
-from aedetect.outputs import exit_cleanly_on_sigterm
+from aedetect.outputs import exit_cleanly_on_sigterm, is_stdout
 
 app = typer.Typer(
     cls=OneLineGroup,
@@ -59,7 +59,9 @@ def _setup_logging(verbose: bool) -> None:
 @with_options(MODEL_OPTIONS, DATA_OPTIONS, seed_device(None))
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Model file to write (-: stdout).")
+    ],
     quiet: Quiet = False,
     verbose: Verbose = False,
     **options: Any,
@@ -73,7 +75,7 @@ def fit(
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
         result = pipeline.fit(det, request, output, on_epoch=on_epoch, progress=not quiet)
-    typer.echo(result.message())
+    typer.echo(result.message(), err=is_stdout(output))  # `-o -`: stdout holds the model
 
 
 @app.command()
@@ -150,7 +152,8 @@ def explain(
     ] = None,
     top: Annotated[int, typer.Option(help="Columns (or sequence positions) to show per row.")] = 5,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the explanation as CSV (-: stdout)."),
     ] = None,
     images_dir: Annotated[
         Path | None,
@@ -193,7 +196,7 @@ def explain(
         write_csv(result.frame, output)
     if images_dir is not None:
         typer.echo(f"heat maps written to {images_dir}/: {', '.join(result.heatmaps)}", err=True)
-    typer.echo(result.text())
+    typer.echo(result.text(), err=is_stdout(output))  # `-o -`: stdout holds the CSV
 
 
 @app.command()
@@ -264,9 +267,9 @@ def report(
         Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
-        "report.html"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (-: stdout).")
+    ] = Path("report.html"),
     quiet: Quiet = False,
     **options: Any,
 ) -> None:
@@ -283,7 +286,7 @@ def report(
         report, "report", {"model": model, "data": data, "output": output, **options}
     )
     pipeline.report(model, request_from_options(data, options), output, command)
-    typer.echo(f"report written to {output}")
+    typer.echo(f"report written to {output}", err=is_stdout(output))
 
 
 @app.command()

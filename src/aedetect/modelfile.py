@@ -222,6 +222,8 @@ def read_metadata(path: str | os.PathLike[str], tensor: str | None = None) -> di
     if tensor is not None:
         if tensor not in tensors or tensors[tensor][3] is None:
             raise ModelFileError(f"{path}: damaged model file (no tensor {tensor!r})")
+        if tensor == "decision_scores" and (len(tensors[tensor][1]) != 1 or not tensors[tensor][2]):
+            raise ModelFileError(f"{path}: damaged model file (no training scores)")
         import numpy as np
 
         _, shape, raw, np_dtype = tensors[tensor]
