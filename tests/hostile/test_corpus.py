@@ -16,12 +16,17 @@ corpus runs in well under a minute.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 from tests.hostile.inputs import BAD_DATA, BAD_MODELS, DATA_WORDS, good_frame
 from typer.testing import CliRunner
 
@@ -30,6 +35,9 @@ from aedetect.cli import app
 runner = CliRunner()
 FAST = ["--epochs", "1", "--seed", "0", "-q", "--hidden", "4,2"]
 PREVIOUS = b"previous output, must survive\n"
+# Each input here is under 10 MB: it must be done with (or refused) within these.
+LIMIT_S, LIMIT_BYTES = 10.0, 2**30
+_PEAK_BEFORE = [0]
 
 
 @dataclass(frozen=True)
@@ -210,9 +218,18 @@ CASES: dict[str, Case] = {**_data_cases(), **_model_cases(), **_param_cases(), *
 
 
 # --------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module", autouse=True)
+def _command_built_once():
+    """Build the Click command once: rebuilding it is most of a refused case's time."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(typer.testing, "_get_command", functools.lru_cache(typer.main.get_command))
+        yield
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     """Every input of the corpus, made once; placeholder -> path."""
+    _PEAK_BEFORE[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     from aedetect.cli import app as cli_app
 
     folder = tmp_path_factory.mktemp("hostile-inputs")
@@ -236,17 +253,18 @@ def inputs(tmp_path_factory):
     return folder, paths
 
 
-def _snapshot(folder: Path) -> dict[str, str]:
-    """Every entry under ``folder`` (not following links): kind, size and content digest."""
+def _snapshot(folder: Path, digests: bool = True) -> dict[str, str]:
+    """Every entry under ``folder`` (not following links): kind, size, mtime, content digest."""
     out = {}
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
             path = Path(root, name)
             st = path.lstat()
             digest = ""
-            if path.is_file() and not path.is_symlink():
+            if digests and path.is_file() and not path.is_symlink():
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            out[str(path.relative_to(folder))] = f"{st.st_mode:o}:{st.st_size}:{digest}"
+            key = str(path.relative_to(folder))
+            out[key] = f"{st.st_mode:o}:{st.st_size}:{st.st_mtime_ns}:{digest}"
     return out
 
 
@@ -269,9 +287,11 @@ def test_hostile_input_is_refused_in_one_line(name, inputs, tmp_path, monkeypatc
         (out / target).write_bytes(PREVIOUS)
     os.mkfifo(out / "fifo")
     monkeypatch.chdir(work)
-    before, inputs_before = _snapshot(work), _snapshot(folder)
+    before, inputs_before = _snapshot(work), _snapshot(folder, digests=False)
 
+    started = time.perf_counter()
     result = runner.invoke(app, [_fill(a, paths) for a in case.args])
+    assert time.perf_counter() - started < LIMIT_S, "too slow for a small hostile input"
 
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.output, result.output
@@ -280,7 +300,17 @@ def test_hostile_input_is_refused_in_one_line(name, inputs, tmp_path, monkeypatc
     for word in case.words:
         assert word in lines[0], (word, lines[0])
     assert _snapshot(work) == before
-    assert _snapshot(folder) == inputs_before
+    assert _snapshot(folder, digests=False) == inputs_before
+
+
+def test_corpus_memory(inputs):
+    """Every case ran in this process: its peak memory grew less than 1 GB over the corpus.
+
+    (``ru_maxrss`` is the peak so far; an input that made aedetect allocate what a
+    header claims, gigabytes, would show here.) Runs after the cases: named to sort last.
+    """
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - _PEAK_BEFORE[0]
+    assert grown < LIMIT_BYTES, f"peak memory grew {grown / 2**20:.0f} MB"
 
 
 def test_corpus_size():

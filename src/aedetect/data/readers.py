@@ -60,6 +60,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _one_line(exc: BaseException) -> str:
+    """Give an exception's message on one line (a parser's may span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def check_regular(p: Path) -> None:
     """Refuse a path that is not a regular file (a FIFO, a device such as ``/dev/zero``).
 
@@ -82,7 +87,7 @@ def _check_header_line(p: Path, sep: str) -> None:
         first = fh.readline(MAX_HEADER_BYTES + 1)
     if len(first) > MAX_HEADER_BYTES:
         raise DataError(f"{p}: the first line is longer than {MAX_HEADER_BYTES // 2**20} MB")
-    n = len(next(csv.reader([first.decode("utf-8", "replace")], delimiter=sep), []))
+    n = first.count(sep.encode()) + 1  # an upper bound (quoted separators count too)
     if n > MAX_COLUMNS:
         raise DataError(f"{p}: the header has {n} columns; at most {MAX_COLUMNS} are read")
 
@@ -108,12 +113,15 @@ def _read_csv(p: Path, sep: str) -> pd.DataFrame:
 
 def _check_short_rows(p: Path, sep: str, width: int) -> None:
     # pandas pads short rows with NaN silently; find them so the message is right.
-    with p.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(
-            csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1
-        ):
-            if row and len(row) < width:
-                raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+        try:
+            for line_no, row in enumerate(
+                csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1
+            ):
+                if row and len(row) < width:
+                    raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
+        except csv.Error as exc:
+            raise DataError(f"{p}: cannot parse CSV: {exc}") from None
 
 
 def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype, int]:
@@ -140,8 +148,8 @@ def load_npy(p: Path) -> np.ndarray:
     check_regular(p)
     try:
         shape, dtype, offset = _npy_header(p)
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
-        raise DataError(f"{p}: not a valid .npy file ({exc})") from None
+    except Exception as exc:  # numpy parses the header with ast/tokenize: many error types
+        raise DataError(f"{p}: not a valid .npy file ({_one_line(exc)})") from None
     if dtype.hasobject:
         raise DataError(f"{p}: holds Python objects; aedetect never unpickles data files")
     need, held = math.prod(shape) * dtype.itemsize, p.stat().st_size - offset
