@@ -185,6 +185,8 @@ BAD_DATA: dict[str, Maker] = {
     "synthetic-huge-rows": _spec("synthetic:n_rows=99999999999"),
     "synthetic-unknown-kind": _spec("synthetic:kind=nope"),
     "photos-negative-n": _spec("photos:n=-1"),
+    "photos-huge-n": _spec("photos:n=100000000"),
+    "photos-huge-size": _spec("photos:size=1000"),
     "digits-option": _spec("digits:x=1"),
 }
 
@@ -237,7 +239,9 @@ DATA_WORDS: dict[str, list[str]] = {
     "synthetic-huge-dim": ["dim", "100000000"],
     "synthetic-huge-rows": ["n_rows"],
     "synthetic-unknown-kind": ["kind", "nope"],
-    "photos-negative-n": ["photos:n=-1"],
+    "photos-negative-n": ["photos", "n=-1"],
+    "photos-huge-n": ["photos", "n=100000000"],
+    "photos-huge-size": ["photos", "size", "1000"],
     "digits-option": ["digits:x=1"],
 }
 

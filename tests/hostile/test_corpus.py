@@ -209,6 +209,11 @@ OTHER: dict[str, Case] = {
     "run-output-is-file": _case(
         ["run", "{good}", "-o", "out/previous.txt", *FAST], 1, ["not a folder"]
     ),
+    "image-size-huge": _case(
+        ["fit", "{good}", "--image-size", "100000x100000", "-o", "out/m.aedetect", *FAST],
+        1,
+        ["100000x100000", "pixels"],
+    ),
     "score-columns-differ": _case(
         ["score", "{model}", "{seq}", "-o", "out/scores.csv"], 1, ["columns"]
     ),

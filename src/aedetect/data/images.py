@@ -102,6 +102,8 @@ def parse_image_size(value: str | int | None) -> tuple[int, int] | None:
         sizes = sizes * 2
     if len(sizes) != 2 or min(sizes) < 1:
         raise DataError(f"image size must be like 28 or 28x28 (height x width), got {value!r}")
+    if sizes[0] * sizes[1] > MAX_PIXELS:
+        raise DataError(f"image size {value!r} has more than {MAX_PIXELS} pixels")
     return sizes[0], sizes[1]
 
 
@@ -384,12 +386,20 @@ def sample_photo_patches(n: int = 1000, size: int = 28, seed: int = 0) -> np.nda
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
+    if not (isinstance(n, int) and 1 <= n <= 1_000_000 and isinstance(size, int) and size >= 1):
+        raise DataError(
+            f"photos: n must be in [1, 1000000] and size >= 1, got n={n!r}, size={size!r}"
+        )
     rng = np.random.default_rng(seed)
     photos = []
     for img in load_sample_images().images:
         im = Image.fromarray(img).convert("L")
         im = im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR)
         photos.append(np.asarray(im))
+    if size > min(min(p.shape) for p in photos):
+        raise DataError(
+            f"photos: size must be at most {min(min(p.shape) for p in photos)}, got {size}"
+        )
     out = np.empty((n, 1, size, size), dtype=np.uint8)
     i = tries = 0
     while i < n:
