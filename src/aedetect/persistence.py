@@ -42,6 +42,7 @@ from aedetect.modelfile import (
 )
 from aedetect.models.factory import ModelSpec, build, spec_from_params
 from aedetect.outputs import write_bytes
+from aedetect.scoring import layer_outputs
 from aedetect.state import params_from_json, prefixed
 
 __all__ = [
@@ -128,7 +129,10 @@ def _check_network(
     """
     try:
         with torch.device("meta"):
-            expected = {k: tuple(v.shape) for k, v in build(_spec(parsed)).state_dict().items()}
+            spec = _spec(parsed)
+            module = build(spec)
+            expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+            widths = [h.shape[1] for h in layer_outputs(module, torch.empty(2, spec.n_features))]
     except (ConfigError, TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(f"{path}: damaged model file (network spec: {msg})") from None
@@ -140,6 +144,36 @@ def _check_network(
                 f"{path}: damaged model file (network weight module.{name}: "
                 f"the spec needs {_shape(want)}, the file holds {_shape(have)})"
             )
+
+    _check_scorer(path, widths, spec.n_features, tensors)
+
+
+def _check_scorer(
+    path: str | os.PathLike[str], widths: list[int], n_features: int, tensors: dict
+) -> None:
+    """Refuse scorer arrays whose shapes do not fit the network's layers."""
+    want: dict[str, tuple[int | None, ...]] = {"decision_scores": (None,)}
+    scorer = prefixed("scorer", tensors)
+    if "n_layers" in scorer:
+        want["scorer.n_layers"] = (1,)
+        for i, width in enumerate(widths):
+            want[f"scorer.layer{i}.centroids"] = (None, width)
+            want[f"scorer.layer{i}.whiten"] = (width, width)
+            want[f"scorer.layer{i}.euclidean"] = want[f"scorer.layer{i}.mahalanobis"] = (2,)
+    if "vae.eps" in scorer or "vae.log_var" in scorer:
+        want["scorer.vae.eps"], want["scorer.vae.log_var"] = (None, widths[-1]), (n_features,)
+    want.update({f"scorer.{k}": (None,) for k in scorer if k.startswith("train.")})
+    for name, shape in want.items():
+        have = tuple(tensors[name].shape) if name in tensors else None
+        fits = have is not None and len(have) == len(shape)
+        if not fits or any(w is not None and w != h for w, h in zip(shape, have, strict=True)):
+            wanted = "x".join("n" if w is None else str(w) for w in shape)
+            raise ModelFileError(
+                f"{path}: damaged model file (tensor {name}: needs {wanted}, "
+                f"the file holds {_shape(have)})"
+            )
+    if "n_layers" in scorer and int(scorer["n_layers"].reshape(-1)[0]) != len(widths):
+        raise ModelFileError(f"{path}: damaged model file (scorer.n_layers is not {len(widths)})")
 
 
 def _shape(shape: tuple[int, ...] | None) -> str:

@@ -254,6 +254,21 @@ def _resealed(name: str, edit: Callable[[dict], None]) -> Callable[[Path, Path],
     return make
 
 
+def _retensored(name: str, edit: Callable[[dict], None]) -> Callable[[Path, Path], str]:
+    def make(folder: Path, model: Path) -> str:
+        return str(resealed(model, folder / name, tensor_edit=edit))
+
+    return make
+
+
+def _array(name: str, array: np.ndarray) -> Callable[[dict], None]:
+    def edit(tensors: dict) -> None:
+        dtype = {"f": "torch.float32", "i": "torch.int64"}[array.dtype.kind]
+        tensors[name] = (dtype, array.shape, array.tobytes())
+
+    return edit
+
+
 def _bytes_model(name: str, edit: Callable[[bytes], bytes]) -> Callable[[Path, Path], str]:
     def make(folder: Path, model: Path) -> str:
         (folder / name).write_bytes(edit(model.read_bytes()))
@@ -472,6 +487,41 @@ BAD_MODELS: dict[str, tuple[Callable[[Path, Path], str], list[str], bool]] = {
         _resealed("specf.aedetect", lambda m: m["state"]["model_spec"].__setitem__("bogus", 1)),
         ["specf.aedetect", "network spec"],
         False,
+    ),
+    "model-centroids-shape": (
+        _retensored("cent.aedetect", _array("scorer.layer0.centroids", np.zeros((2, 7), "f4"))),
+        ["cent.aedetect", "scorer.layer0.centroids"],
+        False,
+    ),
+    "model-whiten-shape": (
+        _retensored("white.aedetect", _array("scorer.layer1.whiten", np.zeros((3, 3), "f4"))),
+        ["white.aedetect", "scorer.layer1.whiten"],
+        False,
+    ),
+    "model-centroids-missing": (
+        _retensored("nocent.aedetect", lambda t: t.pop("scorer.layer0.centroids")),
+        ["nocent.aedetect", "scorer.layer0.centroids"],
+        False,
+    ),
+    "model-n-layers-wrong": (
+        _retensored("nl.aedetect", _array("scorer.n_layers", np.array([7], "i8"))),
+        ["nl.aedetect", "n_layers"],
+        False,
+    ),
+    "model-train-scores-2d": (
+        _retensored("t2d.aedetect", _array("scorer.train.reconstruction", np.zeros((2, 2), "f4"))),
+        ["t2d.aedetect", "scorer.train.reconstruction"],
+        False,
+    ),
+    "model-decision-scores-2d": (
+        _retensored("d2d.aedetect", _array("decision_scores", np.zeros((4, 10), "f4"))),
+        ["d2d.aedetect", "decision_scores"],
+        False,
+    ),
+    "model-decision-scores-missing": (
+        _retensored("nods.aedetect", lambda t: t.pop("decision_scores")),
+        ["nods.aedetect", "decision_scores"],
+        False,  # info --json prints the metadata alone; plain info: a case of its own
     ),
     "model-old-file-1e9-inputs": (
         _resealed("old.aedetect", _old_file_huge),

@@ -209,6 +209,9 @@ OTHER: dict[str, Case] = {
     "run-output-is-file": _case(
         ["run", "{good}", "-o", "out/previous.txt", *FAST], 1, ["not a folder"]
     ),
+    "info-no-training-scores": _case(
+        ["info", "{model:model-decision-scores-missing}"], 1, ["decision_scores"]
+    ),
     "image-size-huge": _case(
         ["fit", "{good}", "--image-size", "100000x100000", "-o", "out/m.aedetect", *FAST],
         1,
