@@ -386,7 +386,12 @@ def sample_photo_patches(n: int = 1000, size: int = 28, seed: int = 0) -> np.nda
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
-    if not (isinstance(n, int) and 1 <= n <= 1_000_000 and isinstance(size, int) and size >= 1):
+    if not (
+        isinstance(n, int | np.integer)
+        and 1 <= n <= 1_000_000
+        and isinstance(size, int | np.integer)
+        and size >= 1
+    ):
         raise DataError(
             f"photos: n must be in [1, 1000000] and size >= 1, got n={n!r}, size={size!r}"
         )
