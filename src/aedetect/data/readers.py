@@ -134,6 +134,8 @@ def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype, int]:
             shape, _, dtype = npy_format.read_array_header_1_0(fh)
         elif version == (2, 0):
             shape, _, dtype = npy_format.read_array_header_2_0(fh)
+        elif version == (3, 0):  # a UTF-8 header (field names); numpy reads it privately
+            shape, _, dtype = npy_format._read_array_header(fh, version)
         else:
             raise ValueError(f"unsupported .npy format version {version}")
         return tuple(shape), dtype, fh.tell()
