@@ -140,6 +140,9 @@ BAD_DATA: dict[str, Maker] = {
     "value-1e160": _frame_csv("big160.csv", _cell(6, "c", 1e160)),
     "value-minus-1e39": _frame_csv("neg39.csv", _cell(7, "a", -1e39)),
     "wide-header": _csv("wide.csv", _wide_header(70_000)),
+    "two-million-columns": _csv(
+        "wide2m.csv", b"a," * 1_999_999 + b"a\n" + b"1," * 1_999_999 + b"1\n"
+    ),
     "unsupported-suffix": _csv("table.xlsx", "a,b\n1,2\n"),
     "no-suffix-file": _csv("table", "a,b\n1,2\n"),
     "folder-named-csv": _folder("folder.csv"),
@@ -204,6 +207,7 @@ DATA_WORDS: dict[str, list[str]] = {
     "value-1e160": ["'c'", "row 7", "float32"],
     "value-minus-1e39": ["'a'", "row 8", "float32"],
     "wide-header": ["wide.csv", "70000 columns"],
+    "two-million-columns": ["wide2m.csv", "2000000 columns"],
     "unsupported-suffix": ["table.xlsx", "unsupported"],
     "no-suffix-file": ["table", "unsupported"],
     "folder-named-csv": ["folder.csv", "folder"],
