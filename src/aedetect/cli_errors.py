@@ -126,4 +126,9 @@ class OneLineGroup(TyperGroup):
         except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(EXIT_DATA)
+        except Exception as exc:  # raised outside a command body (an option's callback)
+            if debugging():
+                raise
+            typer.echo(f"error: {one_line(unexpected(exc))}", err=True)
+            sys.exit(EXIT_UNEXPECTED)
         sys.exit(rv if isinstance(rv, int) else 0)
