@@ -59,15 +59,19 @@ def resealed(
     return target
 
 
-def png(path: Path, width: int, height: int) -> Path:
-    """A grayscale PNG whose header says ``width`` x ``height`` (pixel data tiny, not whole)."""
+def png(path: Path, width: int, height: int, whole: bool = False) -> Path:
+    """A grayscale PNG whose header says ``width`` x ``height``.
+
+    Its pixel data is a few bytes (not the whole image) unless ``whole``: then
+    every row, all black, compressed about 1000:1.
+    """
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    idat = zlib.compress(b"\0" * 64)
+    idat = zlib.compress(b"\0" * ((width + 1) * height if whole else 64), 9)
     sig = b"\x89PNG\r\n\x1a\n"
     path.write_bytes(sig + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     return path

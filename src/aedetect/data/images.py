@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-#: Largest image read (pixels), and most bytes a gzip or tar member may unpack to.
-MAX_PIXELS, MAX_DECOMPRESSED = 2**25, 2**29
+#: Largest image read (pixels), most pixels (values) in a folder's images, and most bytes
+#: a gzip or tar member may unpack to.
+MAX_PIXELS, MAX_FOLDER_PIXELS, MAX_DECOMPRESSED = 2**25, 2**28, 2**29
 
 
 # ---------------------------------------------------------------- layouts
@@ -315,7 +316,10 @@ def read_image_folder(
     files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     if not files:
         raise DataError(f"{p}: no .png, .jpg or .jpeg files in the folder")
-    images = [_open_image(f) for f in files]
+    images, budget = [], MAX_FOLDER_PIXELS
+    for f in files:
+        images.append(_open_image(f, min(MAX_PIXELS, budget), p))
+        budget -= images[-1].width * images[-1].height
     if color is None:
         gray = all(im.mode in ("1", "L", "LA", "I", "I;16", "F") for im in images)
         color = "gray" if gray else "rgb"
@@ -325,6 +329,11 @@ def read_image_folder(
         w, h = Counter(im.size for im in images).most_common(1)[0][0]
         size = (h, w)
     mode = "L" if color == "gray" else "RGB"
+    if len(images) * size[0] * size[1] * (1 if color == "gray" else 3) > MAX_FOLDER_PIXELS:
+        raise DataError(
+            f"{p}: {len(images)} images of {size[0]}x{size[1]} make more than "
+            f"{MAX_FOLDER_PIXELS} values; use a smaller image_size"
+        )
     out = np.stack(
         [
             np.asarray(
@@ -338,8 +347,12 @@ def read_image_folder(
     return out[:, None] if out.ndim == 3 else out.transpose(0, 3, 1, 2)
 
 
-def _open_image(f: Path) -> Any:
-    """One image file, read whole; its size is checked before its pixels are decoded."""
+def _open_image(f: Path, budget: int = MAX_PIXELS, folder: Path | None = None) -> Any:
+    """Read one image file whole; its size is checked before its pixels are decoded.
+
+    ``budget`` is the most pixels it may have: :data:`MAX_PIXELS`, or what is
+    left of the folder's :data:`MAX_FOLDER_PIXELS`.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -351,6 +364,10 @@ def _open_image(f: Path) -> Any:
             if width * height > MAX_PIXELS:
                 raise DataError(
                     f"{f}: {width}x{height} pixels; at most {MAX_PIXELS} pixels per image"
+                )
+            if width * height > budget:
+                raise DataError(
+                    f"{folder}: the images hold more than {MAX_FOLDER_PIXELS} pixels in all"
                 )
             im.load()
             return im.copy()
