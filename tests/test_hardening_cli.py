@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import typer
 from typer.testing import CliRunner
 
 from aedetect.cli import app
 from aedetect.cli_errors import OneLineGroup, guarded, one_line
 from aedetect.exceptions import DataError
+from aedetect.modelfile import read_metadata
 
 runner = CliRunner()
 
@@ -76,3 +79,23 @@ def test_help_and_version_still_exit_0():
     assert runner.invoke(app, ["--version"]).exit_code == 0
     res = runner.invoke(app, ["fit", "--help"])
     assert res.exit_code == 0 and "Usage" in res.stdout
+
+
+def test_dash_writes_the_one_output_to_stdout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc")).to_csv(data, index=False)
+    res = runner.invoke(app, ["fit", str(data), "-o", "-", "--epochs", "1", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "model written to -" in res.stderr and "written" not in res.stdout
+    model = tmp_path / "model.aedetect"
+    model.write_bytes(res.stdout_bytes)
+    assert read_metadata(model)["format_version"] == 1
+    res = runner.invoke(app, ["report", str(model), str(data), "-o", "-"])
+    assert res.exit_code == 0 and res.stdout.startswith("<!DOCTYPE html>")
+    res = runner.invoke(app, ["explain", str(model), str(data), "--rows", "2", "-o", "-"])
+    assert res.exit_code == 0
+    assert res.stdout.splitlines()[0] == "row,column,seen,expected,error,share"
+    assert "row 2" in res.stderr  # the text explanation moves to stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "model.aedetect"]
