@@ -1,17 +1,15 @@
 """The ``aedetect`` command line: thin commands over the library.
 
-Library errors become one line on stderr and an exit code here, and only here:
-2 for a usage or parameter error, 1 for a data or model-file problem.
+Library errors become one line on stderr and an exit code here, and only here
+(:mod:`aedetect.cli_errors`): 2 for a usage or parameter error, 1 for a data or
+model-file problem, 3 for an unexpected error.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +17,8 @@ import typer
 
 from aedetect import cli_serve, pipeline  # lazy: each use case imports its libraries on first use
 from aedetect._version import __version__
+from aedetect.cli_errors import OneLineGroup
+from aedetect.cli_errors import guarded as _guarded
 from aedetect.cli_options import (
     DATA_HELP,
     DATA_OPTIONS,
@@ -31,13 +31,13 @@ from aedetect.cli_options import (
     reproduce,
     request_from_options,
     seed_device,
-    speak_flags,
     with_options,
 )
-from aedetect.exceptions import AedetectError, ConfigError
-from aedetect.outputs import exit_cleanly_on_sigterm
+from aedetect.exceptions import ConfigError
+from aedetect.outputs import exit_cleanly_on_sigterm, is_stdout
 
 app = typer.Typer(
+    cls=OneLineGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -46,35 +46,8 @@ app = typer.Typer(
 )
 log = logging.getLogger("aedetect")
 
-EXIT_DATA, EXIT_USAGE = 1, 2
-
 
 # ----------------------------------------------------------------- helpers
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _guarded(fn: Callable[..., None]) -> Callable[..., None]:
-    """Turn library errors into one line on stderr and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except ConfigError as exc:
-            _fail(speak_flags(str(exc)), EXIT_USAGE)
-        except AedetectError as exc:
-            _fail(speak_flags(str(exc)), EXIT_DATA)
-        except BrokenPipeError:  # `aedetect score ... | head`: the reader left
-            sys.stdout = open(os.devnull, "w")
-            raise typer.Exit(0) from None
-        except OSError as exc:  # unwritable output folder, disk full, ...
-            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), EXIT_DATA)
-
-    return wrapper
-
-
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
     logging.getLogger("aedetect").setLevel(logging.INFO if verbose else logging.WARNING)
@@ -86,7 +59,9 @@ def _setup_logging(verbose: bool) -> None:
 @with_options(MODEL_OPTIONS, DATA_OPTIONS, seed_device(None))
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Model file to write (-: stdout).")
+    ],
     quiet: Quiet = False,
     verbose: Verbose = False,
     **options: Any,
@@ -100,7 +75,7 @@ def fit(
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
         result = pipeline.fit(det, request, output, on_epoch=on_epoch, progress=not quiet)
-    typer.echo(result.message())
+    typer.echo(result.message(), err=is_stdout(output))  # `-o -`: stdout holds the model
 
 
 @app.command()
@@ -180,7 +155,8 @@ def explain(
         str, typer.Option(help="Rank columns by 'cause' (score drop) or 'error' (per-column).")
     ] = "cause",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the explanation as CSV.")
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the explanation as CSV (-: stdout)."),
     ] = None,
     images_dir: Annotated[
         Path | None,
@@ -224,7 +200,7 @@ def explain(
         write_csv(result.frame, output)
     if images_dir is not None:
         typer.echo(f"heat maps written to {images_dir}/: {', '.join(result.heatmaps)}", err=True)
-    typer.echo(result.text())
+    typer.echo(result.text(), err=is_stdout(output))  # `-o -`: stdout holds the CSV
 
 
 @app.command()
@@ -295,9 +271,9 @@ def report(
         Path, typer.Argument(help="Model file written by `aedetect fit`.", show_default=False)
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
-        "report.html"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write (-: stdout).")
+    ] = Path("report.html"),
     quiet: Quiet = False,
     **options: Any,
 ) -> None:
@@ -314,7 +290,7 @@ def report(
         report, "report", {"model": model, "data": data, "output": output, **options}
     )
     pipeline.report(model, request_from_options(data, options), output, command)
-    typer.echo(f"report written to {output}")
+    typer.echo(f"report written to {output}", err=is_stdout(output))
 
 
 @app.command()

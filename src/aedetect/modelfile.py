@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import struct
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,10 +22,12 @@ from typing import Any
 
 from aedetect._version import __version__
 from aedetect.exceptions import ModelFileError
+from aedetect.modelschema import check_metadata
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_DEPTH",
     "RawTensor",
     "checksum",
     "parse_metadata",
@@ -38,6 +41,8 @@ __all__ = [
 FORMAT = "aedetect-model"
 FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 2**20
+#: Deepest JSON nesting read from a model file (its own data is about 5 levels deep).
+MAX_DEPTH = 32
 
 # safetensors dtype -> (torch's name of it, which the checksum hashes; NumPy dtype or None,
 # bytes per item). NumPy itself loads only when a tensor is asked for.
@@ -82,23 +87,31 @@ def checksum(
 def read_file(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
     """Return a model file's bytes and its string metadata, format checked."""
     p = Path(path)
-    if not p.exists():
-        raise ModelFileError(f"{p}: model file does not exist")
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise ModelFileError(f"{p}: model file does not exist") from None
+    except OSError as exc:
+        raise ModelFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
         raise ModelFileError(f"{p}: is a folder, not a model file")
-    data = p.read_bytes()
+    if not stat.S_ISREG(mode):  # a FIFO could block, a device such as /dev/zero never end
+        raise ModelFileError(f"{p}: is not a regular file (a FIFO or device?), not a model file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
     if len(data) < 8:
         raise ModelFileError(f"{p}: not an aedetect model file (only {len(data)} bytes)")
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > min(_MAX_HEADER, len(data) - 8):
         raise ModelFileError(f"{p}: not an aedetect model file, or truncated (bad header length)")
-    try:
-        header = json.loads(data[8 : 8 + header_len])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ModelFileError(f"{p}: not an aedetect model file (unreadable header)") from None
+    header = _json(p, data[8 : 8 + header_len], "not an aedetect model file (unreadable header)")
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{p}: not an aedetect model file (no aedetect metadata)")
+    if not all(isinstance(v, str) for v in meta.values()):
+        raise ModelFileError(f"{p}: damaged model file (metadata values must be text)")
     try:
         file_version = int(meta.get("format_version", ""))
     except ValueError:
@@ -116,13 +129,15 @@ def raw_tensors(path: str | os.PathLike[str], data: bytes) -> dict[str, RawTenso
     """Every stored tensor's dtype, shape and bytes, read from the safetensors layout."""
     damaged = ModelFileError(f"{path}: model file is truncated or damaged")
     (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + header_len])
+    header = _json(path, data[8 : 8 + header_len], "model file is truncated or damaged")
     body = memoryview(data)[8 + header_len :]
     out: dict[str, RawTensor] = {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
         try:
+            if len(entry["shape"]) > 8:
+                raise ValueError("too many dimensions")
             torch_dtype, np_dtype, itemsize = _DTYPES[entry["dtype"]]
             shape = tuple(int(n) for n in entry["shape"])
             start, end = (int(n) for n in entry["data_offsets"])
@@ -145,18 +160,44 @@ def verified_tensors(
     return tensors
 
 
-def parse_metadata(path: str | os.PathLike[str], meta: dict[str, str]) -> dict[str, Any]:
-    """Parse the metadata's JSON fields."""
+def _json(path: str | os.PathLike[str], text: bytes | str, problem: str) -> Any:
+    """Parse JSON at most :data:`MAX_DEPTH` levels deep, else :class:`ModelFileError`."""
     try:
-        return {
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ModelFileError(f"{path}: {problem}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise ModelFileError(f"{path}: {problem} (nested more than {MAX_DEPTH} levels)")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_DEPTH and isinstance(item, dict | list):
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((v, level + 1) for v in children)
+    return deepest
+
+
+def parse_metadata(path: str | os.PathLike[str], meta: dict[str, str]) -> dict[str, Any]:
+    """Parse the metadata's JSON fields and check their layout (:func:`check_metadata`)."""
+    unreadable = "damaged model file (unreadable metadata)"
+    try:
+        parsed = {
             "aedetect_version": meta.get("aedetect_version"),
             "format_version": int(meta["format_version"]),
-            "params": json.loads(meta["params"]),
-            "state": json.loads(meta["state"]),
-            "extra": json.loads(meta.get("extra", "{}")),
+            "params": _json(path, meta["params"], unreadable),
+            "state": _json(path, meta["state"], unreadable),
+            "extra": _json(path, meta.get("extra", "{}"), unreadable),
         }
     except (KeyError, ValueError):
-        raise ModelFileError(f"{path}: damaged model file (unreadable metadata)") from None
+        raise ModelFileError(f"{path}: {unreadable}") from None
+    check_metadata(path, parsed)
+    return parsed
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -181,6 +222,8 @@ def read_metadata(path: str | os.PathLike[str], tensor: str | None = None) -> di
     if tensor is not None:
         if tensor not in tensors or tensors[tensor][3] is None:
             raise ModelFileError(f"{path}: damaged model file (no tensor {tensor!r})")
+        if tensor == "decision_scores" and (len(tensors[tensor][1]) != 1 or not tensors[tensor][2]):
+            raise ModelFileError(f"{path}: damaged model file (no training scores)")
         import numpy as np
 
         _, shape, raw, np_dtype = tensors[tensor]

@@ -15,17 +15,21 @@ the old file or the new one, never half of one. Rules:
   registry until then, so that a process ended by a signal can remove it
   (:func:`exit_cleanly_on_sigterm`, used by the CLI, turns SIGTERM into a clean
   exit that does);
-- errors name the user's path, never the temporary file.
+- errors name the user's path, never the temporary file;
+- ``-`` is standard output: the content is gathered whole, then written there
+  (nothing is written if making it fails).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
 import signal
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +38,11 @@ from typing import BinaryIO
 from aedetect.exceptions import OutputError
 
 __all__ = [
+    "STDOUT",
     "check_target",
     "copy_file",
     "exit_cleanly_on_sigterm",
+    "is_stdout",
     "remove_pending",
     "replacing",
     "write_bytes",
@@ -49,6 +55,8 @@ _KINDS = {
     stat.S_ISBLK: "a device",
     stat.S_ISSOCK: "a socket",
 }
+#: The path that means standard output.
+STDOUT = "-"
 _pending: set[str] = set()
 _lock = threading.Lock()
 
@@ -67,6 +75,8 @@ def check_target(path: str | os.PathLike[str]) -> Path:
         file (nor a link to one).
     """
     target = Path(path)
+    if is_stdout(path):
+        return target
     if target.is_symlink():
         if not target.exists():
             raise OutputError(f"{path}: is a symbolic link to a missing file")
@@ -131,6 +141,10 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         ``path`` cannot be written (see :func:`check_target`), or writing fails
         (disk full, permission denied): the message names ``path``.
     """
+    if is_stdout(path):
+        with _to_stdout() as fh:
+            yield fh
+        return
     target = check_target(path)
     try:
         old_mode = stat.S_IMODE(target.stat().st_mode)
@@ -159,6 +173,24 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         _discard(tmp)
         raise
     _fsync_folder(target.parent)
+
+
+def is_stdout(path: str | os.PathLike[str] | None) -> bool:
+    """Whether ``path`` is ``-``, standard output."""
+    return path is not None and os.fspath(path) == STDOUT
+
+
+@contextlib.contextmanager
+def _to_stdout() -> Iterator[BinaryIO]:
+    buffer = io.BytesIO()
+    yield buffer
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (captured output): bytes as text
+        sys.stdout.write(buffer.getvalue().decode("utf-8", "replace"))
+    else:
+        sys.stdout.flush()
+        out.write(buffer.getvalue())
+        out.flush()
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -35,6 +35,8 @@ __all__ = [
     "ENSEMBLE_METHODS",
     "LAYER_COMBINES",
     "LOSSES",
+    "MAX_LAYERS",
+    "MAX_UNITS",
     "MISSING",
     "MODELS",
     "OPTIMIZERS",
@@ -209,12 +211,17 @@ def validate(
 
 
 # ------------------------------------------------------------------ shaped values
+#: Most units (or channels) one layer may have, and most layers: a bound that keeps
+#: a typo such as ``hidden=(100000000000,)`` from trying to allocate terabytes.
+MAX_UNITS, MAX_LAYERS = 65_536, 64
+
+
 def _int_sequence(value: Any) -> bool:
     return (
         not isinstance(value, str | bytes)
         and hasattr(value, "__len__")
-        and len(value) > 0
-        and all(_is_int(h) and h >= 1 for h in value)
+        and 0 < len(value) <= MAX_LAYERS
+        and all(_is_int(h) and 1 <= h <= MAX_UNITS for h in value)
     )
 
 
@@ -255,10 +262,11 @@ def check_tokens(tokens: Any, name: str, allowed: str) -> None:
     if isinstance(tokens, str | bytes) or not hasattr(tokens, "__iter__"):
         raise ConfigError(f"{name} must be a sequence like (32, 'pool', 16), got {tokens!r}")
     for t in tokens:
-        ok = t == allowed if isinstance(t, str) else _is_int(t) and t >= 1
+        ok = t == allowed if isinstance(t, str) else _is_int(t) and 1 <= t <= MAX_UNITS
         if not ok:
             raise ConfigError(
-                f"{name} entries must be positive channel counts or {allowed!r}, got {t!r}"
+                f"{name} entries must be channel counts in [1, {MAX_UNITS}] or {allowed!r}, "
+                f"got {t!r}"
             )
 
 
@@ -293,18 +301,24 @@ ENCODER: dict[str, list[Constraint]] = {
     "missing": [Options(MISSING)],
     "clip": [POSITIVE, None],
     "sequences": [NAMES, None],
-    "token_sep": [Check(lambda v: isinstance(v, str), "a string"), None],
+    "token_sep": [Check(lambda v: isinstance(v, str) and v != "", "a non-empty string"), None],
     "sequence_encoding": [Options(SEQUENCE_ENCODINGS)],
 }
 
 #: Shape parameters of the networks (see :mod:`aedetect.models.factory`).
 MODEL: dict[str, list[Constraint]] = {
-    "hidden": [Check(_int_sequence, "a non-empty sequence of positive integers")],
+    "hidden": [
+        Check(
+            _int_sequence,
+            "a non-empty sequence of positive integers "
+            f"(at most {MAX_LAYERS} layers of at most {MAX_UNITS} units)",
+        )
+    ],
     "activation": [Check(_activation, f"one of {', '.join(ACTIVATIONS)} (or one per layer)")],
     "output_activation": [Options(OUTPUT_ACTIVATIONS)],
     "dropout": [Interval("real", 0.0, 1.0, "left")],
     "activity_l1": [NON_NEGATIVE],
-    "kernel_size": [AT_LEAST_ONE],
+    "kernel_size": [Interval("int", 1, 99, "both")],
     "pooling": [Options(POOLINGS)],
     "upsampling": [Options(UPSAMPLINGS)],
     "kl_weight": [NON_NEGATIVE],
@@ -340,8 +354,8 @@ SCORING: dict[str, list[Constraint]] = {
         Check(_weights, "a non-empty tuple of non-negative numbers with a positive sum"),
         None,
     ],
-    "n_neighbors": [AT_LEAST_ONE],
-    "mc_samples": [AT_LEAST_ONE],
+    "n_neighbors": [Interval("int", 1, 10_000, "both")],
+    "mc_samples": [Interval("int", 1, 10_000, "both")],
 }
 
 #: Threshold settings (see :mod:`aedetect.thresholds`).

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from aedetect.exceptions import ConfigError
 from aedetect.latent import knn_distance, latent_code
 from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
 from aedetect.scales import log_stats, logz, rank, zscore
@@ -217,9 +218,24 @@ def whitening(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     diag = torch.diagonal(cov)
     level = float(diag.mean()) + 1e-12
     cov = 0.99 * cov + 0.01 * torch.diag(diag) + 1e-4 * level * eye
-    chol = torch.linalg.cholesky(cov)
-    inv = torch.linalg.solve_triangular(chol, eye, upper=False)
-    return inv.T.contiguous()
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if int(info) == 0 and bool(torch.isfinite(chol).all()):
+        inv = torch.linalg.solve_triangular(chol, eye, upper=False)
+        return inv.T.contiguous()
+    return _pseudo_whitening(cov, eye)
+
+
+def _pseudo_whitening(cov: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
+    """Whitening from the eigenvalues, floored: for a covariance Cholesky cannot factor.
+
+    Units so large that their covariance overflows fall back to plain (Euclidean)
+    distances instead of failing the fit.
+    """
+    if not bool(torch.isfinite(cov).all()):
+        return eye.clone()
+    values, vectors = torch.linalg.eigh(cov)
+    floor = max(float(values.max()), 1e-300) * 1e-10
+    return (vectors / values.clamp_min(floor).sqrt()).contiguous()
 
 
 def nearest_distance(
@@ -404,6 +420,11 @@ class Scorer:
         rows = torch.randperm(n, generator=generator)[: cfg.fit_rows] if n > cfg.fit_rows else None
         sample = X if rows is None else X[rows.to(X.device)]
         layers = [h.cpu() for h in self._layers(module, sample)]  # k-means on the CPU
+        if not all(bool(torch.isfinite(h).all()) for h in layers):
+            raise ConfigError(
+                "the trained network gives NaN or infinite values (training diverged): "
+                "lower lr or check the data's scale"
+            )
         for i, h in enumerate(layers):
             centroids = kmeans(h, cfg.n_clusters, generator, cfg.kmeans_iter)
             state[f"layer{i}.centroids"] = centroids.cpu().numpy()

@@ -237,11 +237,27 @@ class TailThreshold(Threshold):
         self.tail_start = tail_start
 
     def _fit(self, scores: np.ndarray, y: np.ndarray | None) -> float:
-        from scipy import stats
-
         alpha = _number(f"{self.distribution} alpha", self.alpha, 0.0, 1.0, "right")
         if self.distribution not in ("gpd", "gamma"):
             raise ConfigError(f"distribution must be gpd or gamma, got {self.distribution!r}")
+        if self.distribution == "gamma" and np.ptp(scores) == 0:
+            raise ConfigError(
+                f"{self.distribution} threshold needs scores that vary; all {len(scores)} "
+                f"are {scores[0]:.6g}: use fixed:VALUE or mad:3"
+            )
+        try:
+            threshold = float(self._fit_tail(scores, alpha))
+        except (ValueError, RuntimeError, FloatingPointError, OverflowError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{self.distribution} fit failed on these scores ({exc})") from None
+        if not np.isfinite(threshold):
+            raise ConfigError(f"{self.distribution} fit gave no finite threshold: use mad:3")
+        return threshold
+
+    def _fit_tail(self, scores: np.ndarray, alpha: float) -> float:
+        from scipy import stats
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scipy's optimiser chatters on odd data
             if self.distribution == "gamma":

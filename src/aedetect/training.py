@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from aedetect.exceptions import ConfigError
 from aedetect.params import OPTIMIZERS
 
 __all__ = [
@@ -221,6 +223,11 @@ def train(
         for cb in callbacks:
             cb.on_epoch_start(epoch, state)
         train_loss = _epoch(module, X, loss_fn, opt, bs, config.noise, state, generator)
+        if not math.isfinite(train_loss):
+            raise ConfigError(
+                f"training diverged at epoch {epoch} (loss {train_loss}): lower lr "
+                f"(got {config.lr:g}) or check the data's scale"
+            )
         history.train_loss.append(train_loss)
         val_loss = (
             evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None

@@ -10,6 +10,7 @@ import pandas as pd
 from aedetect.data.image_datasets import IMAGE_SETS
 from aedetect.data.synthetic import make_synthetic
 from aedetect.data.table import Table
+from aedetect.exceptions import DataError
 
 __all__ = [
     "BUILTIN",
@@ -36,6 +37,21 @@ def load_digits_table() -> Table:
     )
 
 
+#: Most rows a generator makes.
+MAX_ROWS = 10_000_000
+
+
+def _int_option(source: str, name: str, value: object, low: int, high: int) -> int:
+    """Check a generator's integer option (it may arrive as text from ``NAME:key=value``)."""
+    try:
+        number = int(value) if not isinstance(value, bool | float) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not low <= number <= high:
+        raise DataError(f"{source}: {name} must be an integer in [{low}, {high}], got {value!r}")
+    return number
+
+
 _REGIONS = ("north", "south", "east", "west")
 _PLANS = ("basic", "plus", "premium")
 
@@ -49,8 +65,9 @@ def make_mixed_table(n_rows: int = 2000, n_anomalies: int = 10, seed: int = 0) -
     the other half have an out-of-range number (an age of 150 to 200, or a spend
     ten times what the income allows). Labels are 1 for anomalies.
     """
-    rng = np.random.default_rng(seed)
-    n = n_rows
+    n = n_rows = _int_option("mixed", "n_rows", n_rows, 2, MAX_ROWS)
+    n_anomalies = _int_option("mixed", "n_anomalies", n_anomalies, 0, n_rows)
+    rng = np.random.default_rng(_int_option("mixed", "seed", seed, 0, 2**63 - 1))
     city_idx = rng.integers(0, 20, n)
     region_idx = city_idx % 4
     age = np.clip(rng.normal(42, 12, n), 18, 90)
@@ -100,13 +117,15 @@ def make_sequences(size: int = 25_000, anomalies: str | int = "reference", seed:
     injects that many random 8-character rows over ``A-Z0-9`` that break the
     pattern. Rows are shuffled; labels are 1 for the injected rows.
     """
-    rng = np.random.default_rng(seed)
+    size = _int_option("sequences", "size", size, 1, MAX_ROWS)
+    rng = np.random.default_rng(_int_option("sequences", "seed", seed, 0, 2**63 - 1))
     normal = np.column_stack([rng.choice(list(chars), size) for chars in _SEQUENCE_PATTERN])
     rows = ["".join(r) for r in normal]
     if anomalies == "reference":
         bad = list(REFERENCE_SEQUENCE_ANOMALIES)
     else:
-        bad = _random_sequence_anomalies(int(anomalies), rng)
+        n_bad = _int_option("sequences", "anomalies", anomalies, 0, 1_000_000)
+        bad = _random_sequence_anomalies(n_bad, rng)
     values = np.array(rows + bad, dtype=object)
     labels = np.r_[np.zeros(len(rows), dtype=int), np.ones(len(bad), dtype=int)]
     order = rng.permutation(len(values))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data import frames
 from aedetect.data.frames import as_frame, first_true, is_text_dtype, looks_numeric, numeric_matrix
 from aedetect.data.sequences import expand_sequences, fit_sequences, position_names
 from aedetect.exceptions import DataError
@@ -258,9 +259,7 @@ class TabularEncoder:
         }
 
     def _check_matrix(self, values: np.ndarray, names: list[str], allow_nan: bool) -> None:
-        if np.isfinite(values).all():
-            return
-        bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+        bad = frames.unusable(values, allow_nan)
         if bad.any():
             j, _ = first_true(bad.T)  # first bad column, then its first bad row
             self._check_finite(values[:, j], names[j], allow_nan)
@@ -366,12 +365,12 @@ class TabularEncoder:
         out[np.arange(len(slot)), col.start + slot] = 1.0
 
     def _check_finite(self, values: np.ndarray, name: str, allow_nan: bool) -> None:
-        bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+        bad = frames.unusable(values, allow_nan)
         if bad.any():
             row = int(np.argmax(bad))
             if np.isnan(values[row]):
                 raise DataError(self._missing_message(name, row))
-            raise DataError(f"column '{name}' row {row + 1}: infinite value {values[row]}")
+            raise DataError(f"column '{name}' row {row + 1}: {frames.beyond_float32(values[row])}")
 
     @staticmethod
     def _missing_message(name: str, row: int) -> str:

@@ -10,13 +10,33 @@ import pandas as pd
 from aedetect.exceptions import DataError
 
 __all__ = [
+    "FLOAT32_MAX",
     "as_frame",
+    "beyond_float32",
     "first_true",
     "is_text_dtype",
     "looks_numeric",
     "numeric_matrix",
     "parse_numeric",
+    "unusable",
 ]
+
+#: The largest number training (in float32) can hold.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def unusable(values: np.ndarray, allow_nan: bool = False) -> np.ndarray:
+    """Mark NaN (unless ``allow_nan``), infinity and numbers float32 cannot hold."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) <= FLOAT32_MAX)  # NaN compares False: marked here
+    return bad & ~np.isnan(values) if allow_nan else bad
+
+
+def beyond_float32(value: float) -> str:
+    """Say why a non-NaN ``value`` marked by :func:`unusable` cannot be used."""
+    if np.isinf(value):
+        return f"infinite value {value}"
+    return f"{value:.6g} is beyond float32's range (+-{FLOAT32_MAX:.3g}): rescale the column"
 
 
 def as_frame(X: Any) -> pd.DataFrame:

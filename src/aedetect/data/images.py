@@ -13,11 +13,12 @@ any other class) is refused with a :class:`DataError` before anything runs.
 
 from __future__ import annotations
 
-import gzip
 import io
 import pickle
 import struct
 import tarfile
+import warnings
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: Largest image read (pixels), most pixels (values) in a folder's images, and most bytes
+#: a gzip or tar member may unpack to.
+MAX_PIXELS, MAX_FOLDER_PIXELS, MAX_DECOMPRESSED = 2**25, 2**28, 2**29
 
 
 # ---------------------------------------------------------------- layouts
@@ -99,6 +103,8 @@ def parse_image_size(value: str | int | None) -> tuple[int, int] | None:
         sizes = sizes * 2
     if len(sizes) != 2 or min(sizes) < 1:
         raise DataError(f"image size must be like 28 or 28x28 (height x width), got {value!r}")
+    if sizes[0] * sizes[1] > MAX_PIXELS:
+        raise DataError(f"image size {value!r} has more than {MAX_PIXELS} pixels")
     return sizes[0], sizes[1]
 
 
@@ -133,10 +139,7 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
             raise DataError(f"{p}: no such file")
         data = p.read_bytes()
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{p}: damaged gzip file ({exc})") from None
+        data = _gunzip(p, data)
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_TYPES:
         raise DataError(f"{p}: not an IDX file (bad magic number)")
     ndim = data[3]
@@ -153,6 +156,20 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
         )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
+
+
+def _gunzip(p: Path, data: bytes) -> bytes:
+    """Decompress gzip ``data``, refusing more than :data:`MAX_DECOMPRESSED` bytes (a bomb)."""
+    unzip = zlib.decompressobj(wbits=31)
+    try:
+        out = unzip.decompress(data, MAX_DECOMPRESSED + 1)
+    except zlib.error as exc:
+        raise DataError(f"{p}: damaged gzip file ({exc})") from None
+    if len(out) > MAX_DECOMPRESSED:
+        raise DataError(f"{p}: decompresses to more than {MAX_DECOMPRESSED // 2**20} MB; refused")
+    if not unzip.eof:
+        raise DataError(f"{p}: damaged gzip file (truncated)")
+    return out
 
 
 # ------------------------------------------------------------------ CIFAR
@@ -255,6 +272,8 @@ def read_cifar(
         with tarfile.open(p) as tar:  # members are read, never extracted to disk
             for m in sorted(tar.getmembers(), key=lambda m: m.name):
                 if m.isfile() and _is_batch(Path(m.name).name, members):
+                    if m.size > MAX_DECOMPRESSED:
+                        raise DataError(f"{p}:{m.name}: {m.size} bytes; a CIFAR batch is smaller")
                     fh = tar.extractfile(m)
                     if fh is not None:
                         parts.append((f"{p}:{m.name}", fh.read()))
@@ -289,7 +308,7 @@ def read_image_folder(
     color : {"gray", "rgb"}, optional
         By default gray when every image is grayscale, else RGB.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     p = Path(path)
     if not p.is_dir():
@@ -297,14 +316,10 @@ def read_image_folder(
     files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
     if not files:
         raise DataError(f"{p}: no .png, .jpg or .jpeg files in the folder")
-    images = []
+    images, budget = [], MAX_FOLDER_PIXELS
     for f in files:
-        try:
-            with Image.open(f) as im:
-                im.load()
-                images.append(im.copy())
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise DataError(f"{f}: not a readable image ({exc})") from None
+        images.append(_open_image(f, min(MAX_PIXELS, budget), p))
+        budget -= images[-1].width * images[-1].height
     if color is None:
         gray = all(im.mode in ("1", "L", "LA", "I", "I;16", "F") for im in images)
         color = "gray" if gray else "rgb"
@@ -314,6 +329,11 @@ def read_image_folder(
         w, h = Counter(im.size for im in images).most_common(1)[0][0]
         size = (h, w)
     mode = "L" if color == "gray" else "RGB"
+    if len(images) * size[0] * size[1] * (1 if color == "gray" else 3) > MAX_FOLDER_PIXELS:
+        raise DataError(
+            f"{p}: {len(images)} images of {size[0]}x{size[1]} make more than "
+            f"{MAX_FOLDER_PIXELS} values; use a smaller image_size"
+        )
     out = np.stack(
         [
             np.asarray(
@@ -325,6 +345,38 @@ def read_image_folder(
         ]
     )
     return out[:, None] if out.ndim == 3 else out.transpose(0, 3, 1, 2)
+
+
+def _open_image(f: Path, budget: int = MAX_PIXELS, folder: Path | None = None) -> Any:
+    """Read one image file whole; its size is checked before its pixels are decoded.
+
+    ``budget`` is the most pixels it may have: :data:`MAX_PIXELS`, or what is
+    left of the folder's :data:`MAX_FOLDER_PIXELS`.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below
+            im = Image.open(f)
+        with im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise DataError(
+                    f"{f}: {width}x{height} pixels; at most {MAX_PIXELS} pixels per image"
+                )
+            if width * height > budget:
+                raise DataError(
+                    f"{folder}: the images hold more than {MAX_FOLDER_PIXELS} pixels in all"
+                )
+            im.load()
+            return im.copy()
+    except DataError:
+        raise
+    except Image.DecompressionBombError:
+        raise DataError(f"{f}: more than {MAX_PIXELS} pixels (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{f}: not a readable image ({exc})") from None
 
 
 def read_npy_images(path: str | Path) -> np.ndarray:
@@ -351,12 +403,25 @@ def sample_photo_patches(n: int = 1000, size: int = 28, seed: int = 0) -> np.nda
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
+    if not (
+        isinstance(n, int | np.integer)
+        and 1 <= n <= 1_000_000
+        and isinstance(size, int | np.integer)
+        and size >= 1
+    ):
+        raise DataError(
+            f"photos: n must be in [1, 1000000] and size >= 1, got n={n!r}, size={size!r}"
+        )
     rng = np.random.default_rng(seed)
     photos = []
     for img in load_sample_images().images:
         im = Image.fromarray(img).convert("L")
         im = im.resize((im.width // 4, im.height // 4), Image.Resampling.BILINEAR)
         photos.append(np.asarray(im))
+    if size > min(min(p.shape) for p in photos):
+        raise DataError(
+            f"photos: size must be at most {min(min(p.shape) for p in photos)}, got {size}"
+        )
     out = np.empty((n, 1, size, size), dtype=np.uint8)
     i = tries = 0
     while i < n:

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,19 @@ import pandas as pd
 from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
-__all__ = ["TABLE_SUFFIXES", "Table", "read_table", "split_columns"]
+__all__ = [
+    "MAX_COLUMNS",
+    "TABLE_SUFFIXES",
+    "Table",
+    "check_regular",
+    "load_npy",
+    "read_table",
+    "split_columns",
+]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npy")
+#: Most columns a CSV header may name, and the longest first line read to count them.
+MAX_COLUMNS, MAX_HEADER_BYTES = 65_536, 16 * 2**20
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -32,6 +44,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(
             f"{p}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .parquet or .npy"
         )
+    check_regular(p)
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
     if suffix == ".npy":
@@ -47,7 +60,40 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _one_line(exc: BaseException) -> str:
+    """Give an exception's message on one line (a parser's may span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def check_regular(p: Path) -> None:
+    """Refuse a path that is not a regular file (a FIFO, a device such as ``/dev/zero``).
+
+    Reading one could block or never end; sizes cannot be checked against it.
+    """
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:
+        raise DataError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{p}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise DataError(f"{p}: is {kind}, not a regular file")
+
+
+def _check_header_line(p: Path, sep: str) -> None:
+    """Refuse a first line too long or with too many columns, before pandas reads it all."""
+    with p.open("rb") as fh:
+        first = fh.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        raise DataError(f"{p}: the first line is longer than {MAX_HEADER_BYTES // 2**20} MB")
+    n = first.count(sep.encode()) + 1  # an upper bound (quoted separators count too)
+    if n > MAX_COLUMNS:
+        raise DataError(f"{p}: the header has {n} columns; at most {MAX_COLUMNS} are read")
+
+
 def _read_csv(p: Path, sep: str) -> pd.DataFrame:
+    _check_header_line(p, sep)
     try:
         frame = pd.read_csv(p, sep=sep, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -67,16 +113,53 @@ def _read_csv(p: Path, sep: str) -> pd.DataFrame:
 
 def _check_short_rows(p: Path, sep: str, width: int) -> None:
     # pandas pads short rows with NaN silently; find them so the message is right.
-    with p.open(newline="", encoding="utf-8") as fh:
-        for line_no, row in enumerate(
-            csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1
-        ):
-            if row and len(row) < width:
-                raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+        try:
+            for line_no, row in enumerate(
+                csv.reader(fh, delimiter=sep, skipinitialspace=True), start=1
+            ):
+                if row and len(row) < width:
+                    raise DataError(f"{p}: line {line_no} has {len(row)} fields, expected {width}")
+        except csv.Error as exc:
+            raise DataError(f"{p}: cannot parse CSV: {exc}") from None
+
+
+def _npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and data offset of a .npy file, read from its header alone."""
+    from numpy.lib import format as npy_format
+
+    with p.open("rb") as fh:
+        version = npy_format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(fh)
+        elif version == (3, 0):  # a UTF-8 header (field names); numpy reads it privately
+            shape, _, dtype = npy_format._read_array_header(fh, version)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+        return tuple(shape), dtype, fh.tell()
 
 
 def load_npy(p: Path) -> np.ndarray:
-    """Load a .npy array without ever unpickling; raise :class:`DataError` naming the file."""
+    """Load a .npy array without ever unpickling; raise :class:`DataError` naming the file.
+
+    The header's shape is checked against the file's size before anything is
+    allocated: a header that claims more values than the file holds is refused.
+    """
+    check_regular(p)
+    try:
+        shape, dtype, offset = _npy_header(p)
+    except Exception as exc:  # numpy parses the header with ast/tokenize: many error types
+        raise DataError(f"{p}: not a valid .npy file ({_one_line(exc)})") from None
+    if dtype.hasobject:
+        raise DataError(f"{p}: holds Python objects; aedetect never unpickles data files")
+    need, held = math.prod(shape) * dtype.itemsize, p.stat().st_size - offset
+    if need > held:
+        raise DataError(
+            f"{p}: .npy header says {'x'.join(map(str, shape)) or 'one value'} of {dtype} "
+            f"({need} bytes), the file holds {held}: truncated or damaged"
+        )
     try:
         return np.load(p, allow_pickle=False)
     except ValueError as exc:
@@ -91,6 +174,10 @@ def load_npy(p: Path) -> np.ndarray:
 
 def _read_npy(p: Path) -> pd.DataFrame:
     arr = load_npy(p)
+    if arr.ndim == 0:
+        raise DataError(f"{p}: holds a single value (a 0-d array); expected rows x columns")
+    if arr.dtype.kind == "c":
+        raise DataError(f"{p}: complex numbers ({arr.dtype}); aedetect needs real numbers")
     if arr.ndim == 1:
         raise DataError(f"{p}: 1D array of shape {arr.shape}; expected rows x columns")
     if arr.ndim > 2:

@@ -53,7 +53,9 @@ def load_builtin(name: str, progress: bool = False) -> Table:
         options["progress"] = progress
     try:
         table = BUILTIN[base](**options)
-    except TypeError as exc:
+    except DataError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:  # an option the generator chokes on
         raise DataError(f"{name}: bad data set option ({exc})") from None
     table.source = name
     return table

@@ -35,15 +35,18 @@ SYNTHETIC_KINDS = ("local", "global", "dependency", "clustered")
 _ALIASES = {"cluster": "clustered"}
 
 
-def _number(name: str, value: object, low: float, integer: bool) -> float:
+def _number(
+    name: str, value: object, low: float, integer: bool, high: float = float("inf")
+) -> float:
     """Check a generator option (may arrive as a string from ``NAME:key=value``)."""
     try:
         number = float(value) if not integer else int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         kind = "an integer" if integer else "a number"
         raise DataError(f"synthetic: {name} must be {kind}, got {value!r}") from None
-    if not np.isfinite(number) or number < low:
-        raise DataError(f"synthetic: {name} must be >= {low:g}, got {value!r}")
+    if not np.isfinite(number) or not low <= number <= high:
+        rule = f">= {low:g}" if high == float("inf") else f"in [{low:g}, {high:g}]"
+        raise DataError(f"synthetic: {name} must be {rule}, got {value!r}")
     return number
 
 
@@ -129,13 +132,15 @@ def synthetic_arrays(
         raise DataError(
             f"synthetic: kind must be one of {', '.join(SYNTHETIC_KINDS)}, got {kind!r}"
         )
-    n_rows = int(_number("n_rows", n_rows, 2, True))
+    n_rows = int(_number("n_rows", n_rows, 2, True, 10_000_000))
     n_anomalies = int(_number("n_anomalies", n_anomalies, 0, True))
-    dim = int(_number("dim", dim, 1, True))
-    n_components = int(_number("n_components", n_components, 1, True))
-    alpha = _number("alpha", alpha, 0, False)
-    percentage = _number("percentage", percentage, 0, False)
-    seed = int(_number("seed", seed, 0, True))
+    dim = int(_number("dim", dim, 1, True, 1000))  # a dim x dim covariance per component
+    n_components = int(_number("n_components", n_components, 1, True, 100))
+    alpha = _number("alpha", alpha, 0, False, 1e6)
+    percentage = _number("percentage", percentage, 0, False, 1e6)
+    seed = int(_number("seed", seed, 0, True, 2**63 - 1))
+    if n_rows * dim > 50_000_000:
+        raise DataError(f"synthetic: n_rows x dim must be at most 50000000, got {n_rows * dim}")
     if n_anomalies >= n_rows:
         raise DataError(
             f"synthetic: n_anomalies must be smaller than n_rows ({n_rows}), got {n_anomalies}"

@@ -9,9 +9,15 @@ from typing import Any
 
 from aedetect.exceptions import ConfigError
 from aedetect.outputs import write_bytes
+from aedetect.params import AT_LEAST_ONE, validate
 from aedetect.pipeline.data import check_folder, write_csv
 
 __all__ = ["ExperimentRun", "experiment", "experiment_parameters"]
+
+_COUNTS = {
+    name: [AT_LEAST_ONE, None]
+    for name in ("epochs", "batch_size", "test_samples", "train_samples", "top")
+}
 
 
 @dataclass
@@ -45,6 +51,7 @@ def experiment(name: str, output_dir: Path, **kwargs: Any) -> ExperimentRun:
     from aedetect.report.plots import figure_png
 
     experiment_parameters(name)
+    validate(kwargs, _COUNTS)
     check_folder(output_dir)
     result = EXPERIMENTS[name](**kwargs)
     output_dir.mkdir(parents=True, exist_ok=True)

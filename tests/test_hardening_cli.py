@@ -1,0 +1,101 @@
+"""The command line's last-resort handler and one-line messages (aedetect.cli_errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import typer
+from typer.testing import CliRunner
+
+from aedetect.cli import app
+from aedetect.cli_errors import OneLineGroup, guarded, one_line
+from aedetect.exceptions import DataError
+from aedetect.modelfile import read_metadata
+
+runner = CliRunner()
+
+
+def _toy_app() -> typer.Typer:
+    toy = typer.Typer(cls=OneLineGroup, add_completion=False)
+
+    @toy.command()
+    @guarded
+    def boom(kind: str) -> None:
+        if kind == "key":
+            raise KeyError("missing")
+        if kind == "data":
+            raise DataError("data.csv: column 'a' row 3: bad\nsecond line")
+        raise MemoryError
+
+    @toy.command()
+    def other() -> None:
+        pass
+
+    return toy
+
+
+def test_an_unexpected_error_is_one_line_with_its_type_and_exit_code_3():
+    res = runner.invoke(_toy_app(), ["boom", "key"])
+    assert res.exit_code == 3
+    assert res.stderr.strip().splitlines() == [
+        "error: unexpected error: KeyError: 'missing' (run with AEDETECT_DEBUG=1 to see the "
+        "traceback)"
+    ]
+    res = runner.invoke(_toy_app(), ["boom", "memory"])
+    assert res.exit_code == 3 and "MemoryError" in res.stderr
+
+
+def test_aedetect_debug_shows_the_traceback():
+    res = runner.invoke(_toy_app(), ["boom", "key"], env={"AEDETECT_DEBUG": "1"})
+    assert isinstance(res.exception, KeyError)
+
+
+def test_a_library_message_is_flattened_to_one_line():
+    res = runner.invoke(_toy_app(), ["boom", "data"])
+    assert res.exit_code == 1
+    assert res.stderr == "error: data.csv: column 'a' row 3: bad second line\n"
+
+
+def test_usage_errors_are_one_line_with_exit_code_2():
+    res = runner.invoke(_toy_app(), ["boom"])
+    assert res.exit_code == 2
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "Missing argument" in res.stderr and "--help" in res.stderr
+    res = runner.invoke(app, ["fit", "digits", "-o", "m.aedetect", "--hidden", "a,b"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "a,b" in res.stderr and "╭" not in res.stderr
+
+
+def test_control_characters_never_reach_the_terminal_raw(tmp_path):
+    assert one_line("bad \x1b[31mred\x1b[0m\tname") == "bad \\x1b[31mred\\x1b[0m\tname"
+    data = tmp_path / "data.csv"
+    data.write_text("\x1b[2Jclear,b\n1,2\n3,4\n")
+    res = runner.invoke(app, ["fit", str(data), "-o", str(tmp_path / "m"), "--id-column", "x"])
+    assert res.exit_code == 1
+    assert "\x1b" not in res.stderr and "\\x1b[2Jclear" in res.stderr
+
+
+def test_help_and_version_still_exit_0():
+    assert runner.invoke(app, ["--version"]).exit_code == 0
+    res = runner.invoke(app, ["fit", "--help"])
+    assert res.exit_code == 0 and "Usage" in res.stdout
+
+
+def test_dash_writes_the_one_output_to_stdout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "data.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc")).to_csv(data, index=False)
+    res = runner.invoke(app, ["fit", str(data), "-o", "-", "--epochs", "1", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "model written to -" in res.stderr and "written" not in res.stdout
+    model = tmp_path / "model.aedetect"
+    model.write_bytes(res.stdout_bytes)
+    assert read_metadata(model)["format_version"] == 1
+    res = runner.invoke(app, ["report", str(model), str(data), "-o", "-"])
+    assert res.exit_code == 0 and res.stdout.startswith("<!DOCTYPE html>")
+    res = runner.invoke(app, ["explain", str(model), str(data), "--rows", "2", "-o", "-"])
+    assert res.exit_code == 0
+    assert res.stdout.splitlines()[0] == "row,column,seen,expected,error,share"
+    assert "row 2" in res.stderr  # the text explanation moves to stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "model.aedetect"]
