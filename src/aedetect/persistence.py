@@ -162,6 +162,8 @@ def _check_scorer(
             want[f"scorer.layer{i}.euclidean"] = want[f"scorer.layer{i}.mahalanobis"] = (2,)
     if "vae.eps" in scorer or "vae.log_var" in scorer:
         want["scorer.vae.eps"], want["scorer.vae.log_var"] = (None, widths[-1]), (n_features,)
+    if "latent.reference" in scorer:  # codes: one row per kept training row
+        want["scorer.latent.reference"] = (None, None)
     want.update({f"scorer.{k}": (None,) for k in scorer if k.startswith("train.")})
     for name, shape in want.items():
         have = tuple(tensors[name].shape) if name in tensors else None
