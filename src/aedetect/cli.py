@@ -20,9 +20,11 @@ import typer
 from aedetect import pipeline  # lazy: each use case imports its libraries on first use
 from aedetect._version import __version__
 from aedetect.cli_options import (
+    CHUNK_ROWS,
     DATA_HELP,
     DATA_OPTIONS,
     MODEL_OPTIONS,
+    ChunkRows,
     Quiet,
     Seed,
     Verbose,
@@ -112,7 +114,10 @@ def score(
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV to write (default or -: stdout).")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="CSV or .parquet file to write (default or -: CSV on stdout)."
+        ),
     ] = None,
     all_scores: Annotated[
         bool,
@@ -122,6 +127,7 @@ def score(
             "(reconstruction, latent-kmeans, layerwise, ensemble, ...).",
         ),
     ] = False,
+    chunk_rows: ChunkRows = CHUNK_ROWS,
     quiet: Quiet = False,
     **options: Any,
 ) -> None:
@@ -130,24 +136,17 @@ def score(
     Writes one row per input row, in input order: the id column when known,
     `score` (the model's score; higher = more anomalous) and `is_anomaly` (0/1);
     with `--all-scores`, one more column per score. The id and label columns used
-    at fit time are reused unless given here.
+    at fit time are reused unless given here. CSV and Parquet input is read and
+    scored `--chunk-rows` rows at a time, so memory does not grow with the file.
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
-    from aedetect.pipeline.data import check_writable, write_csv
+    from aedetect.cli_stream import score_command
 
     _setup_logging(False)
     output = None if output == Path("-") else output
-    if output is not None:
-        check_writable(output)
-    frame = pipeline.score(model, request_from_options(data, options), all_scores=all_scores)
-    if output is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    write_csv(frame, output)
-    if not quiet:
-        n = int(frame["is_anomaly"].sum())
-        typer.echo(f"scored {len(frame)} rows, {n} anomalies; written to {output}", err=True)
+    request = request_from_options(data, options)
+    score_command(model, request, output, all_scores, chunk_rows, quiet)
 
 
 def _rows(value: str | None) -> list[int] | None:

@@ -85,6 +85,13 @@ Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar or status line on stderr.")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
+CHUNK_ROWS = 65536  # pipeline.streaming.CHUNK_ROWS, without importing pandas at start-up
+ChunkRows = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Rows read and scored at a time (CSV, Parquet); memory grows with it."
+    ),
+]
 # (name, type, default, help panel, help[, flags]): declared once, shared by commands.
 _Opt = tuple[Any, ...]
 # fmt: off

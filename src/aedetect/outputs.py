@@ -29,7 +29,10 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from aedetect.exceptions import OutputError
 
@@ -39,7 +42,9 @@ __all__ = [
     "exit_cleanly_on_sigterm",
     "remove_pending",
     "replacing",
+    "table_format",
     "write_bytes",
+    "writing_frames",
 ]
 
 _KINDS = {
@@ -171,6 +176,62 @@ def copy_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> N
     """Replace ``path`` with a copy of file ``source``, whole or not at all."""
     with open(source, "rb") as src, replacing(path) as fh:
         shutil.copyfileobj(src, fh)
+
+
+def table_format(path: str | os.PathLike[str]) -> str:
+    """``"parquet"`` for a ``.parquet`` / ``.pq`` name, else ``"csv"``."""
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+
+
+class _FrameWriter:
+    """Appends DataFrames to an open binary file as one CSV or one Parquet table."""
+
+    def __init__(self, fh: BinaryIO, fmt: str) -> None:
+        self.fh, self.fmt, self.rows = fh, fmt, 0
+        self._parquet: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows (the first frame sets the columns and, for Parquet, types)."""
+        if self.fmt == "csv":
+            text = frame.to_csv(index=False, header=self.rows == 0, lineterminator="\n")
+            self.fh.write(text.encode())
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                schema = pa.Schema.from_pandas(frame, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self.fh, schema)
+            table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
+            self._parquet.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        """Finish the file (Parquet's footer)."""
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+@contextlib.contextmanager
+def writing_frames(path: str | os.PathLike[str], fmt: str | None = None) -> Iterator[_FrameWriter]:
+    """Yield a writer whose ``write(frame)`` appends rows to ``path``, replaced at the end.
+
+    The rows go to the temporary file as they come (memory stays flat) and
+    ``path`` is replaced only when the block ends without error, as with
+    :func:`replacing`; on an error or Ctrl-C no output is left and an existing
+    ``path`` stays intact. ``fmt``: ``"csv"`` or ``"parquet"`` (default: from
+    the suffix, :func:`table_format`).
+    """
+    fmt = fmt or table_format(path)
+    with replacing(path) as fh:
+        writer = _FrameWriter(fh, fmt)
+        try:
+            yield writer
+        except BaseException:
+            with contextlib.suppress(Exception):  # the temporary file is discarded anyway
+                writer.close()
+            raise
+        writer.close()
 
 
 def remove_pending() -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aedetect.pipeline.reporting import report
     from aedetect.pipeline.running import RunResult, run
     from aedetect.pipeline.scoring import ExplainResult, explain, score
+    from aedetect.pipeline.streaming import StreamResult, score_chunks
 
 __all__ = [
     "DataRequest",
@@ -27,6 +28,7 @@ __all__ = [
     "FitResult",
     "ModelInfo",
     "RunResult",
+    "StreamResult",
     "evaluate",
     "experiment",
     "experiment_parameters",
@@ -37,6 +39,7 @@ __all__ = [
     "report",
     "run",
     "score",
+    "score_chunks",
     "scores_frame",
 ]
 
@@ -57,5 +60,6 @@ __getattr__ = lazy_exports(
         "report": "aedetect.pipeline.reporting",
         **dict.fromkeys(("RunResult", "run"), "aedetect.pipeline.running"),
         **dict.fromkeys(("ExplainResult", "explain", "score"), "aedetect.pipeline.scoring"),
+        **dict.fromkeys(("StreamResult", "score_chunks"), "aedetect.pipeline.streaming"),
     },
 )

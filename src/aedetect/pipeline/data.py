@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -68,10 +68,25 @@ class DataRequest:
         ):
             return load_data(self.data, self.label_column, self.id_column, **select)
         frame = read_table(path)
-        saved_label, saved_id = extra.get("label_column"), extra.get("id_column")
-        label = self.label_column or (saved_label if saved_label in frame else None)
-        id_ = self.id_column or (saved_id if saved_id in frame else None)
+        label, id_ = self.model_columns(frame.columns, extra)
         return split_columns(frame, str(path), label, id_)
+
+    def model_columns(
+        self, columns: Iterable[Any], extra: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """Return the label and id columns: as asked, else the model's when ``columns`` has them."""
+        names = set(columns)
+        saved_label, saved_id = extra.get("label_column"), extra.get("id_column")
+        label = self.label_column or (saved_label if saved_label in names else None)
+        id_ = self.id_column or (saved_id if saved_id in names else None)
+        return label, id_
+
+    def streams(self) -> bool:
+        """Tell whether DATA can be read in chunks: a CSV / Parquet file or Parquet folder."""
+        from aedetect.data.chunks import can_chunk
+
+        selected = any(v is not None for v in (self.normal, self.abnormal, self.abnormal_data))
+        return not selected and can_chunk(self.data)
 
     def with_data(self, data: str) -> DataRequest:
         """Return the same request for another DATA."""
