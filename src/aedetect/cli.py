@@ -25,6 +25,7 @@ from aedetect.cli_options import (
     DATA_OPTIONS,
     MODEL_OPTIONS,
     ChunkRows,
+    DaskAddress,
     Quiet,
     Seed,
     Verbose,
@@ -128,6 +129,7 @@ def score(
         ),
     ] = False,
     chunk_rows: ChunkRows = CHUNK_ROWS,
+    dask: DaskAddress = None,
     quiet: Quiet = False,
     **options: Any,
 ) -> None:
@@ -138,6 +140,7 @@ def score(
     with `--all-scores`, one more column per score. The id and label columns used
     at fit time are reused unless given here. CSV and Parquet input is read and
     scored `--chunk-rows` rows at a time, so memory does not grow with the file.
+    With `--dask`, a Parquet file or folder is scored on Dask into a folder of Parquet files.
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
@@ -146,7 +149,7 @@ def score(
     _setup_logging(False)
     output = None if output == Path("-") else output
     request = request_from_options(data, options)
-    score_command(model, request, output, all_scores, chunk_rows, quiet)
+    score_command(model, request, output, all_scores, chunk_rows, dask, quiet)
 
 
 def _rows(value: str | None) -> list[int] | None:

@@ -92,6 +92,15 @@ ChunkRows = Annotated[
         min=1, help="Rows read and scored at a time (CSV, Parquet); memory grows with it."
     ),
 ]
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        help="Score a Parquet file or folder on Dask: `local` (a LocalCluster) or a "
+        "scheduler `tcp://HOST:PORT`; --output is then a folder of Parquet files "
+        "(pip install 'aedetect[dask]').",
+        show_default=False,
+    ),
+]
 # (name, type, default, help panel, help[, flags]): declared once, shared by commands.
 _Opt = tuple[Any, ...]
 # fmt: off

@@ -7,6 +7,7 @@ here runs inside ``cli._guarded``, so library errors still become one line.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -75,12 +76,16 @@ def score_command(
     output: Path | None,
     all_scores: bool,
     chunk_rows: int,
+    dask: str | None,
     quiet: bool,
 ) -> None:
     """Score DATA chunk by chunk into ``output`` (CSV or Parquet; None: CSV on stdout)."""
     from aedetect.outputs import check_target, writing_frames
     from aedetect.pipeline.streaming import score_chunks
 
+    if dask is not None:
+        _score_on_dask(model, request, output, all_scores, dask, quiet)
+        return
     if output is not None:
         check_target(output)
     with rows_progress(quiet) as on_rows:
@@ -91,3 +96,27 @@ def score_command(
             result = score_chunks(model, request, sink, chunk_rows, all_scores, on_rows)
     if not quiet:
         typer.echo(result.message(output), err=True)
+
+
+def _score_on_dask(
+    model: Path, request: Any, output: Path | None, all_scores: bool, address: str, quiet: bool
+) -> None:
+    """``--dask``: a Parquet file or folder scored on Dask into a partitioned Parquet folder."""
+    from aedetect.data.chunks import parquet_files
+    from aedetect.exceptions import ConfigError, DataError
+
+    if output is None:
+        raise ConfigError("--dask writes a folder of Parquet files: give it with --output DIR")
+    if not parquet_files(request.data):
+        raise DataError(f"{request.data}: --dask reads a Parquet file or a folder of them")
+    from aedetect import dask as ae_dask
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # its INFO lines drown the output
+    with ae_dask.cluster(address) as client:
+        if not quiet:
+            typer.echo(f"dask: {address}, dashboard {client.dashboard_link}", err=True)
+        rows = ae_dask.score_parquet(
+            model, request.data, output, all_scores, request.label_column, request.id_column
+        )
+    if not quiet:
+        typer.echo(f"scored {rows} rows; written to {output}/", err=True)

@@ -42,6 +42,7 @@ __all__ = [
     "exit_cleanly_on_sigterm",
     "remove_pending",
     "replacing",
+    "replacing_folder",
     "table_format",
     "write_bytes",
     "writing_frames",
@@ -113,7 +114,10 @@ def _forget(tmp: str) -> None:
 
 def _discard(tmp: str) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(tmp)
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            shutil.rmtree(tmp)  # a folder from replacing_folder
+        else:
+            os.unlink(tmp)
     _forget(tmp)
 
 
@@ -232,6 +236,56 @@ def writing_frames(path: str | os.PathLike[str], fmt: str | None = None) -> Iter
                 writer.close()
             raise
         writer.close()
+
+
+@contextlib.contextmanager
+def replacing_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary folder that becomes ``path`` when the block ends without error.
+
+    For outputs written as many files (a partitioned Parquet table). An existing
+    folder at ``path`` is replaced only then: moved aside, the new one renamed
+    in, the old one removed; on an error or Ctrl-C the temporary folder is
+    removed and ``path`` is left as it was.
+
+    Raises
+    ------
+    OutputError
+        ``path``'s folder is missing, or ``path`` exists and is not a folder.
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    with _lock:
+        _pending.add(str(tmp))
+    try:
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        yield tmp
+        _swap_in(tmp, target, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _forget(str(tmp))
+    _fsync_folder(parent)
+
+
+def _swap_in(tmp: Path, target: Path, path: str | os.PathLike[str]) -> None:
+    """Rename folder ``tmp`` to ``target``, an existing ``target`` moved aside then removed."""
+    try:
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def remove_pending() -> None:

@@ -19,7 +19,14 @@ import pandas as pd
 from aedetect.data.readers import _check_short_rows, csv_error
 from aedetect.exceptions import ConfigError, DataError
 
-__all__ = ["CHUNKED_SUFFIXES", "can_chunk", "parquet_files", "read_chunks", "table_rows"]
+__all__ = [
+    "CHUNKED_SUFFIXES",
+    "can_chunk",
+    "parquet_files",
+    "read_chunks",
+    "read_whole",
+    "table_rows",
+]
 
 CHUNKED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 _PARQUET = (".parquet", ".pq")
@@ -85,6 +92,11 @@ def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             yield frame
     if not seen:
         raise DataError(f"{p}: has a header but no data rows")
+
+
+def read_whole(path: str | Path) -> pd.DataFrame:
+    """Read the whole table (a folder of Parquet files too), as :func:`read_chunks` reads it."""
+    return pd.concat(read_chunks(path, 1 << 20), ignore_index=True)
 
 
 def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from aedetect.data.chunks import read_whole
 from aedetect.data.readers import read_table, split_columns
 from aedetect.data.resolve import load_data
 from aedetect.data.table import Table
@@ -60,14 +61,17 @@ class DataRequest:
             if select["image_size"] is None:
                 select["image_size"] = tuple(shape[1:])
         path = Path(self.data)
-        if (
+        if path.is_dir() and self.streams():  # a folder of Parquet files
+            frame = read_whole(path)
+        elif (
             not path.exists()
             or path.is_dir()
             or path.suffix.lower() == ".npy"
             or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
         ):
             return load_data(self.data, self.label_column, self.id_column, **select)
-        frame = read_table(path)
+        else:
+            frame = read_table(path)
         label, id_ = self.model_columns(frame.columns, extra)
         return split_columns(frame, str(path), label, id_)
 
