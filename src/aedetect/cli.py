@@ -28,6 +28,7 @@ from aedetect.cli_options import (
     DaskAddress,
     Quiet,
     Seed,
+    StreamFit,
     Verbose,
     detector_from_options,
     progress_bar,
@@ -90,6 +91,7 @@ def _setup_logging(verbose: bool) -> None:
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    stream: StreamFit = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
     **options: Any,
@@ -102,7 +104,7 @@ def fit(
     request = request_from_options(data, options)
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
-        result = pipeline.fit(det, request, output, on_epoch=on_epoch, progress=not quiet)
+        result = pipeline.fit(det, request, output, on_epoch, not quiet, stream)
     typer.echo(result.message())
 
 

@@ -92,6 +92,15 @@ ChunkRows = Annotated[
         min=1, help="Rows read and scored at a time (CSV, Parquet); memory grows with it."
     ),
 ]
+StreamFit = Annotated[
+    bool | None,
+    typer.Option(
+        "--stream/--no-stream",
+        help="Train on a Parquet file or folder without loading it: encoder and threshold "
+        "from a seeded sample, epochs over shuffled row groups (default: above 1 GiB).",
+        show_default=False,
+    ),
+]
 DaskAddress = Annotated[
     str | None,
     typer.Option(
@@ -240,6 +249,9 @@ _SPOKEN = (
     "images_dir",
     "rows",
     "labels",
+    "stream",
+    "chunk_rows",
+    "dask",
 )
 
 

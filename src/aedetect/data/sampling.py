@@ -55,9 +55,10 @@ class RowSample:
         order = np.argsort(both[KEY_COLUMNS[0]].to_numpy(), kind="stable")[: self.k]
         self._held = both.iloc[order].reset_index(drop=True)
 
-    def frame(self) -> pd.DataFrame:
-        """Return the sample in input order (by part, then row), without the key columns."""
+    def frame(self, keys: bool = False) -> pd.DataFrame:
+        """Return the sample in input order (by part, then row); with ``keys``, the key columns."""
         if self._held is None:
             raise ConfigError("the sample is empty: no rows were added")
         held = self._held.sort_values(list(KEY_COLUMNS[1:]), kind="stable")
-        return held.drop(columns=list(KEY_COLUMNS)).reset_index(drop=True)
+        held = held.reset_index(drop=True)
+        return held if keys else held.drop(columns=list(KEY_COLUMNS))
