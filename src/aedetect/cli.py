@@ -20,11 +20,15 @@ from aedetect._version import __version__
 from aedetect.cli_errors import OneLineGroup
 from aedetect.cli_errors import guarded as _guarded
 from aedetect.cli_options import (
+    CHUNK_ROWS,
     DATA_HELP,
     DATA_OPTIONS,
     MODEL_OPTIONS,
+    ChunkRows,
+    DaskAddress,
     Quiet,
     Seed,
+    StreamFit,
     Verbose,
     detector_from_options,
     progress_bar,
@@ -62,6 +66,7 @@ def fit(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Model file to write (-: stdout).")
     ],
+    stream: StreamFit = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
     **options: Any,
@@ -74,7 +79,9 @@ def fit(
     request = request_from_options(data, options)
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
-        result = pipeline.fit(det, request, output, on_epoch=on_epoch, progress=not quiet)
+        result = pipeline.fit(
+            det, request, output, on_epoch=on_epoch, progress=not quiet, stream=stream
+        )
     typer.echo(result.message(), err=is_stdout(output))  # `-o -`: stdout holds the model
 
 
@@ -87,7 +94,10 @@ def score(
     ],
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="CSV to write (default or -: stdout).")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="CSV or .parquet file to write (default or -: CSV on stdout)."
+        ),
     ] = None,
     all_scores: Annotated[
         bool,
@@ -97,6 +107,8 @@ def score(
             "(reconstruction, latent-kmeans, layerwise, ensemble, ...).",
         ),
     ] = False,
+    chunk_rows: ChunkRows = CHUNK_ROWS,
+    dask: DaskAddress = None,
     quiet: Quiet = False,
     **options: Any,
 ) -> None:
@@ -105,24 +117,18 @@ def score(
     Writes one row per input row, in input order: the id column when known,
     `score` (the model's score; higher = more anomalous) and `is_anomaly` (0/1);
     with `--all-scores`, one more column per score. The id and label columns used
-    at fit time are reused unless given here.
+    at fit time are reused unless given here. CSV and Parquet input is read and
+    scored `--chunk-rows` rows at a time, so memory does not grow with the file.
+    With `--dask`, a Parquet file or folder is scored on Dask into a folder of Parquet files.
 
     Example: `aedetect score model.aedetect new.csv --output scores.csv`
     """
-    from aedetect.pipeline.data import check_writable, write_csv
+    from aedetect.cli_stream import score_command
 
     _setup_logging(False)
     output = None if output == Path("-") else output
-    if output is not None:
-        check_writable(output)
-    frame = pipeline.score(model, request_from_options(data, options), all_scores=all_scores)
-    if output is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    write_csv(frame, output)
-    if not quiet:
-        n = int(frame["is_anomaly"].sum())
-        typer.echo(f"scored {len(frame)} rows, {n} anomalies; written to {output}", err=True)
+    request = request_from_options(data, options)
+    score_command(model, request, output, all_scores, chunk_rows, dask, quiet)
 
 
 def _rows(value: str | None) -> list[int] | None:

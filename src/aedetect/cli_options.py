@@ -93,6 +93,31 @@ Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar or status line on stderr.")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
+CHUNK_ROWS = 65536  # pipeline.streaming.CHUNK_ROWS, without importing pandas at start-up
+ChunkRows = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Rows read and scored at a time (CSV, Parquet); memory grows with it."
+    ),
+]
+StreamFit = Annotated[
+    bool | None,
+    typer.Option(
+        "--stream/--no-stream",
+        help="Train on a Parquet file or folder without loading it: encoder and threshold "
+        "from a seeded sample, epochs over shuffled row groups (default: above 1 GiB).",
+        show_default=False,
+    ),
+]
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        help="Score a Parquet file or folder on Dask: `local` (a LocalCluster) or a "
+        "scheduler `tcp://HOST:PORT`; --output is then a folder of Parquet files "
+        "(pip install 'aedetect[dask]').",
+        show_default=False,
+    ),
+]
 # (name, type, default, help panel, help[, flags]): declared once, shared by commands.
 _Opt = tuple[Any, ...]
 # fmt: off
@@ -238,6 +263,9 @@ _SPOKEN = (
     "images_dir",
     "rows",
     "labels",
+    "stream",
+    "chunk_rows",
+    "dask",
 )
 
 

@@ -29,7 +29,7 @@ from aedetect.params import DETECTOR
 from aedetect.runtime import compute, resolve_device, resolve_seed
 from aedetect.scoring import Scorer
 from aedetect.thresholds import fit_rule, threshold_rule
-from aedetect.training import EpochCallback, History
+from aedetect.training import EpochCallback, History, RowView
 
 __all__ = ["AutoencoderDetector", "History"]
 
@@ -380,29 +380,44 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         train_idx, val_idx = fitting.validation_split(len(frame), self.validation_fraction, seed)
         X_all = torch.from_numpy(encoded).to(device)
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
-        X_fit = X_all.clamp(*self._bounds_)
+        # The one float32 copy of the table: training gathers clamped blocks of it.
+        X_train = RowView(X_all, train_idx.to(device), self._clamp)
+        X_val = self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None
+        self._train_and_threshold(params, spec, X_train, X_val, X_all, val_idx, seed, y, on_epoch)
+        return self
+
+    def _clamp(self, block: torch.Tensor) -> torch.Tensor:
+        """Clamp a freshly gathered block to the encoder's bounds, in place."""
+        return block.clamp_(*self._bounds_)
+
+    def _train_and_threshold(
+        self,
+        params: dict[str, Any],
+        spec: ModelSpec,
+        X_train: Any,
+        X_val: torch.Tensor | None,
+        X_scores: torch.Tensor,
+        val_idx: torch.Tensor | None,
+        seed: int,
+        y: Any,
+        on_epoch: EpochCallback | None,
+    ) -> None:
+        """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped)."""
         loss_fn = fitting.make_loss(
-            self.loss, self._weights_, len(encoder.columns_), float(self.trim)
+            self.loss, self._weights_, len(self.encoder_.columns_), float(self.trim)
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(
-                params,
-                spec,
-                X_fit[train_idx] if val_idx is not None else X_fit,
-                loss_fn,
-                seed,
-                X_val=X_fit[val_idx] if val_idx is not None else None,
-                on_epoch=on_epoch,
+                params, spec, X_train, loss_fn, seed, X_val=X_val, on_epoch=on_epoch
             )
             self.scorer_ = self._new_scorer()
-            scores = self.scorer_.fit(self.module_, X_all, seed)
+            scores = self.scorer_.fit(self.module_, X_scores, seed)
         rule = threshold_rule(
             self.threshold, self.contamination, self.scoring, self.ensemble_method
         )
         val_scores = scores[val_idx.numpy()] if val_idx is not None else None
         fit_rule(rule, scores, val_scores, y, name=f"threshold={self.threshold!r}")
         self._set_scores(scores, float(rule.threshold_), rule.describe())
-        return self
 
     def _set_fitted(
         self,

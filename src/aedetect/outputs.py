@@ -33,7 +33,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from aedetect.exceptions import OutputError
 
@@ -45,7 +48,10 @@ __all__ = [
     "is_stdout",
     "remove_pending",
     "replacing",
+    "replacing_folder",
+    "table_format",
     "write_bytes",
+    "writing_frames",
 ]
 
 _KINDS = {
@@ -118,7 +124,10 @@ def _forget(tmp: str) -> None:
 
 def _discard(tmp: str) -> None:
     with contextlib.suppress(OSError):
-        os.unlink(tmp)
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            shutil.rmtree(tmp)  # a folder from replacing_folder
+        else:
+            os.unlink(tmp)
     _forget(tmp)
 
 
@@ -203,6 +212,112 @@ def copy_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> N
     """Replace ``path`` with a copy of file ``source``, whole or not at all."""
     with open(source, "rb") as src, replacing(path) as fh:
         shutil.copyfileobj(src, fh)
+
+
+def table_format(path: str | os.PathLike[str]) -> str:
+    """``"parquet"`` for a ``.parquet`` / ``.pq`` name, else ``"csv"``."""
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+
+
+class _FrameWriter:
+    """Appends DataFrames to an open binary file as one CSV or one Parquet table."""
+
+    def __init__(self, fh: BinaryIO, fmt: str) -> None:
+        self.fh, self.fmt, self.rows = fh, fmt, 0
+        self._parquet: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows (the first frame sets the columns and, for Parquet, types)."""
+        if self.fmt == "csv":
+            text = frame.to_csv(index=False, header=self.rows == 0, lineterminator="\n")
+            self.fh.write(text.encode())
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._parquet is None:
+                schema = pa.Schema.from_pandas(frame, preserve_index=False)
+                self._parquet = pq.ParquetWriter(self.fh, schema)
+            table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
+            self._parquet.write_table(table)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        """Finish the file (Parquet's footer)."""
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+@contextlib.contextmanager
+def writing_frames(path: str | os.PathLike[str], fmt: str | None = None) -> Iterator[_FrameWriter]:
+    """Yield a writer whose ``write(frame)`` appends rows to ``path``, replaced at the end.
+
+    The rows go to the temporary file as they come (memory stays flat) and
+    ``path`` is replaced only when the block ends without error, as with
+    :func:`replacing`; on an error or Ctrl-C no output is left and an existing
+    ``path`` stays intact. ``fmt``: ``"csv"`` or ``"parquet"`` (default: from
+    the suffix, :func:`table_format`).
+    """
+    fmt = fmt or table_format(path)
+    with replacing(path) as fh:
+        writer = _FrameWriter(fh, fmt)
+        try:
+            yield writer
+        except BaseException:
+            with contextlib.suppress(Exception):  # the temporary file is discarded anyway
+                writer.close()
+            raise
+        writer.close()
+
+
+@contextlib.contextmanager
+def replacing_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary folder that becomes ``path`` when the block ends without error.
+
+    For outputs written as many files (a partitioned Parquet table). An existing
+    folder at ``path`` is replaced only then: moved aside, the new one renamed
+    in, the old one removed; on an error or Ctrl-C the temporary folder is
+    removed and ``path`` is left as it was.
+
+    Raises
+    ------
+    OutputError
+        ``path``'s folder is missing, or ``path`` exists and is not a folder.
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    with _lock:
+        _pending.add(str(tmp))
+    try:
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        yield tmp
+        _swap_in(tmp, target, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _forget(str(tmp))
+    _fsync_folder(parent)
+
+
+def _swap_in(tmp: Path, target: Path, path: str | os.PathLike[str]) -> None:
+    """Rename folder ``tmp`` to ``target``, an existing ``target`` moved aside then removed."""
+    try:
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def remove_pending() -> None:

@@ -15,8 +15,9 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -27,9 +28,11 @@ from aedetect.params import OPTIMIZERS
 __all__ = [
     "OPTIMIZERS",
     "Callback",
+    "EpochData",
     "History",
     "LoopState",
     "PenaltyWarmup",
+    "RowView",
     "TrainConfig",
     "train",
 ]
@@ -85,6 +88,55 @@ class LoopState:
     """What epoch callbacks may change while training runs."""
 
     penalty_scale: float = 1.0
+
+
+# Rows gathered at once when shuffling (rounded to whole batches): bounds the copy.
+GATHER_ROWS = 65536
+
+
+@dataclass(frozen=True)
+class RowView:
+    """Rows ``rows`` of ``X``, each gathered block passed through ``prepare``: no table copy.
+
+    Training on ``RowView(X, train_rows, clamp)`` gives the same batches, and so
+    the same model, as training on ``clamp(X[train_rows])``, without holding
+    that second copy of the table.
+    """
+
+    X: torch.Tensor
+    rows: torch.Tensor
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def device(self) -> torch.device:
+        """The rows' device."""
+        return self.X.device
+
+    def take(self, index: torch.Tensor) -> torch.Tensor:
+        """Gather the view's rows at positions ``index`` (a new tensor)."""
+        block = self.X[self.rows[index]]
+        return block if self.prepare is None else self.prepare(block)
+
+
+@runtime_checkable
+class EpochData(Protocol):
+    """Training rows that do not fit in memory: handed over in parts, one epoch at a time.
+
+    ``len()`` is the number of rows; ``parts(epoch)`` yields tensors on
+    ``device`` in this epoch's order (shuffle the parts; the loop shuffles the
+    rows within each part). Memory holds one part at a time.
+    """
+
+    device: torch.device
+
+    def __len__(self) -> int:
+        """Rows per epoch."""
+
+    def parts(self, epoch: int) -> Iterator[torch.Tensor]:
+        """Yield epoch ``epoch``'s parts (1-based epochs)."""
 
 
 class Callback:
@@ -146,7 +198,7 @@ def evaluate_loss(module: nn.Module, X: torch.Tensor, loss_fn: LossFn, chunk: in
 
 def _epoch(
     module: nn.Module,
-    X: torch.Tensor,
+    X: torch.Tensor | RowView,
     loss_fn: LossFn,
     opt: torch.optim.Optimizer,
     bs: int,
@@ -156,12 +208,16 @@ def _epoch(
 ) -> float:
     """One pass over shuffled batches; the mean training loss over rows."""
     n, device = len(X), X.device
-    # One gather per epoch, then contiguous slices: cheaper than per-batch indexing.
     order = torch.randperm(n, generator=generator, device="cpu").to(device)
-    shuffled = X[order]
+    take = X.take if isinstance(X, RowView) else X.__getitem__
     batch_losses = []
+    # Gather whole batches a block at a time, then contiguous slices: cheaper than
+    # per-batch indexing, and no shuffled copy of the whole table.
+    block_rows = bs * max(1, GATHER_ROWS // bs)
     for start in range(0, n, bs):
-        xb = shuffled[start : start + bs]
+        if start % block_rows == 0:
+            block = take(order[start : start + block_rows])
+        xb = block[start % block_rows : start % block_rows + bs]
         xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
         out, penalty = forward_with_penalty(module, xin)
         loss = loss_fn(out, xb)
@@ -171,16 +227,27 @@ def _epoch(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        batch_losses.append(loss.detach())
+        # clone: mse_loss's 0-d result shares its batch-sized buffer; keeping that
+        # for every batch would hold a whole extra copy of the table per epoch.
+        batch_losses.append(loss.detach().clone())
     # Mean over rows: every batch but the last has bs rows. One sync per epoch.
     sizes = torch.full((len(batch_losses),), float(bs), dtype=torch.float64)
     sizes[-1] = n - bs * (len(batch_losses) - 1)
     return float(torch.stack(batch_losses).double().cpu() @ sizes) / n
 
 
+def _streamed_epoch(module: nn.Module, data: EpochData, epoch: int, *args: object) -> float:
+    """One epoch over the parts of ``data``; the mean training loss over rows."""
+    total, rows = 0.0, 0
+    for part in data.parts(epoch):
+        total += _epoch(module, part, *args) * len(part)  # type: ignore[arg-type]
+        rows += len(part)
+    return total / max(1, rows)
+
+
 def train(
     module: nn.Module,
-    X: torch.Tensor,
+    X: torch.Tensor | RowView | EpochData,
     loss_fn: LossFn,
     config: TrainConfig,
     *,
@@ -195,8 +262,10 @@ def train(
     ----------
     module : torch.nn.Module
         Maps a batch to its reconstruction; may define ``forward_with_penalty``.
-    X : torch.Tensor
-        Training rows, already on the module's device.
+    X : torch.Tensor or EpochData
+        Training rows, already on the module's device; or an :class:`EpochData`
+        that hands them over in parts (data larger than memory); or a
+        :class:`RowView` (some rows of a tensor, prepared block by block).
     loss_fn : callable
         ``loss_fn(output, target)`` returning a scalar.
     config : TrainConfig
@@ -222,7 +291,11 @@ def train(
     for epoch in range(1, config.epochs + 1):
         for cb in callbacks:
             cb.on_epoch_start(epoch, state)
-        train_loss = _epoch(module, X, loss_fn, opt, bs, config.noise, state, generator)
+        args = (loss_fn, opt, bs, config.noise, state, generator)
+        if isinstance(X, (torch.Tensor, RowView)):
+            train_loss = _epoch(module, X, *args)
+        else:
+            train_loss = _streamed_epoch(module, X, epoch, *args)
         if not math.isfinite(train_loss):
             raise ConfigError(
                 f"training diverged at epoch {epoch} (loss {train_loss}): lower lr "

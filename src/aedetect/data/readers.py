@@ -22,6 +22,7 @@ __all__ = [
     "TABLE_SUFFIXES",
     "Table",
     "check_regular",
+    "csv_error",
     "load_npy",
     "read_table",
     "split_columns",
@@ -96,19 +97,24 @@ def _read_csv(p: Path, sep: str) -> pd.DataFrame:
     _check_header_line(p, sep)
     try:
         frame = pd.read_csv(p, sep=sep, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{p}: file is empty") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if m:
-            want, line, saw = m.groups()
-            raise DataError(f"{p}: line {line} has {saw} fields, expected {want}") from None
-        raise DataError(f"{p}: cannot parse CSV: {str(exc).strip().splitlines()[-1]}") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise csv_error(p, exc) from None
     if frame.isna().to_numpy().any():
         _check_short_rows(p, sep, frame.shape[1])
     return frame
+
+
+def csv_error(p: Path, exc: Exception) -> DataError:
+    """Return the :class:`DataError` for a CSV that pandas could not read: file, line, cause."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return DataError(f"{p}: file is empty")
+    if isinstance(exc, UnicodeDecodeError):
+        return DataError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})")
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if m:
+        want, line, saw = m.groups()
+        return DataError(f"{p}: line {line} has {saw} fields, expected {want}")
+    return DataError(f"{p}: cannot parse CSV: {str(exc).strip().splitlines()[-1]}")
 
 
 def _check_short_rows(p: Path, sep: str, width: int) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aedetect.pipeline.reporting import report
     from aedetect.pipeline.running import RunResult, run
     from aedetect.pipeline.scoring import score
+    from aedetect.pipeline.streaming import StreamResult, score_chunks
 
 __all__ = [
     "DataRequest",
@@ -28,6 +29,7 @@ __all__ = [
     "FitResult",
     "ModelInfo",
     "RunResult",
+    "StreamResult",
     "evaluate",
     "experiment",
     "experiment_parameters",
@@ -38,6 +40,7 @@ __all__ = [
     "report",
     "run",
     "score",
+    "score_chunks",
     "scores_frame",
 ]
 
@@ -59,5 +62,6 @@ __getattr__ = lazy_exports(
         **dict.fromkeys(("RunResult", "run"), "aedetect.pipeline.running"),
         **dict.fromkeys(("ExplainResult", "explain"), "aedetect.pipeline.explaining"),
         "score": "aedetect.pipeline.scoring",
+        **dict.fromkeys(("StreamResult", "score_chunks"), "aedetect.pipeline.streaming"),
     },
 )

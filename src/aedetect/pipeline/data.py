@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from aedetect.data.chunks import read_whole
 from aedetect.data.readers import read_table, split_columns
 from aedetect.data.resolve import load_data
 from aedetect.data.table import Table
@@ -60,18 +61,36 @@ class DataRequest:
             if select["image_size"] is None:
                 select["image_size"] = tuple(shape[1:])
         path = Path(self.data)
-        if (
+        if path.is_dir() and self.streams():  # a folder of Parquet files
+            frame = read_whole(path)
+        elif (
             not path.exists()
             or path.is_dir()
             or path.suffix.lower() == ".npy"
             or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
         ):
             return load_data(self.data, self.label_column, self.id_column, **select)
-        frame = read_table(path)
-        saved_label, saved_id = extra.get("label_column"), extra.get("id_column")
-        label = self.label_column or (saved_label if saved_label in frame else None)
-        id_ = self.id_column or (saved_id if saved_id in frame else None)
+        else:
+            frame = read_table(path)
+        label, id_ = self.model_columns(frame.columns, extra)
         return split_columns(frame, str(path), label, id_)
+
+    def model_columns(
+        self, columns: Iterable[Any], extra: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """Return the label and id columns: as asked, else the model's when ``columns`` has them."""
+        names = set(columns)
+        saved_label, saved_id = extra.get("label_column"), extra.get("id_column")
+        label = self.label_column or (saved_label if saved_label in names else None)
+        id_ = self.id_column or (saved_id if saved_id in names else None)
+        return label, id_
+
+    def streams(self) -> bool:
+        """Tell whether DATA can be read in chunks: a CSV / Parquet file or Parquet folder."""
+        from aedetect.data.chunks import can_chunk
+
+        selected = any(v is not None for v in (self.normal, self.abnormal, self.abnormal_data))
+        return not selected and can_chunk(self.data)
 
     def with_data(self, data: str) -> DataRequest:
         """Return the same request for another DATA."""

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aedetect.data.table import Table, binary_labels
+from aedetect.exceptions import ConfigError
 from aedetect.persistence import load_model, save_detector
 from aedetect.pipeline.data import DataRequest, about, check_writable
 
@@ -100,13 +101,16 @@ class FitResult:
     detector: Any
     table: Table
     output: Path
+    rows: int | None = None  # rows trained on, when not the table's (a streamed fit)
 
     def message(self) -> str:
         """Return the one line ``aedetect fit`` prints."""
         det, table = self.detector, self.table
         n_rows = len(table.features) if table.fit_rows is None else int(table.fit_rows.sum())
+        streamed = "" if self.rows is None else " streamed"
+        n_rows = n_rows if self.rows is None else self.rows
         return (
-            f"fitted on {n_rows} rows x {table.features.shape[1]} columns in "
+            f"fitted{streamed} on {n_rows} rows x {table.features.shape[1]} columns in "
             f"{len(det.history_.train_loss)} epochs ({det.history_.seconds:.1f}s); "
             f"threshold {det.threshold_:.4g} flags {int(det.labels_.sum())} training rows; "
             f"model written to {self.output}"
@@ -119,11 +123,42 @@ def fit(
     output: Path,
     on_epoch: EpochCallback | None = None,
     progress: bool = False,
+    stream: bool | None = None,
 ) -> FitResult:
-    """Fit ``det`` on the requested data and save it to ``output``."""
+    """Fit ``det`` on the requested data and save it to ``output``.
+
+    ``stream``: train on a Parquet file or folder without loading it
+    (:func:`aedetect.streamfit.fit_parquet`); None: when it is larger than
+    :data:`aedetect.streamfit.STREAM_ABOVE` on disk.
+    """
     check_params(det)
     check_writable(output)
+    if stream or (stream is None and _large_parquet(request)):
+        return _fit_streamed(det, request, output, on_epoch)
     table = request.load(progress=progress)
     fit_table(det, table, on_epoch)
     save_detector(det, output, extra=model_extra(table))
     return FitResult(det, table, output)
+
+
+def _large_parquet(request: DataRequest) -> bool:
+    from aedetect.data.chunks import parquet_files
+    from aedetect.streamfit import should_stream
+
+    return request.streams() and bool(parquet_files(request.data)) and should_stream(request.data)
+
+
+def _fit_streamed(
+    det: Any, request: DataRequest, output: Path, on_epoch: EpochCallback | None
+) -> FitResult:
+    from aedetect.data.chunks import parquet_files, table_rows
+    from aedetect.streamfit import fit_parquet
+
+    if not request.streams() or not parquet_files(request.data):
+        raise ConfigError(f"stream needs a Parquet file or a folder of them, got {request.data!r}")
+    fit_parquet(det, request.data, request.label_column, request.id_column, on_epoch=on_epoch)
+    names = [str(n) for n in det.feature_names_in_]
+    table = Table(pd.DataFrame(columns=names), source=request.data)
+    extra = {"id_column": request.id_column, "label_column": request.label_column}
+    save_detector(det, output, extra={**extra, "data": request.data})
+    return FitResult(det, table, output, rows=table_rows(request.data))

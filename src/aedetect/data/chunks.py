@@ -1,0 +1,132 @@
+"""Read CSV and Parquet tables a chunk of rows at a time, in bounded memory.
+
+:func:`read_chunks` yields the rows of a ``.csv`` / ``.tsv`` / ``.parquet``
+file, or of a folder of Parquet files (taken in sorted path order), as
+DataFrames of at most ``chunk_rows`` rows each; concatenated, they equal what
+:func:`aedetect.data.readers.read_table` returns for the same file (the same
+columns, values and types, as long as a CSV column's type does not change from
+one chunk to the next). Errors name the file and, for CSV, the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aedetect.data.readers import _check_short_rows, csv_error
+from aedetect.exceptions import ConfigError, DataError
+
+__all__ = [
+    "CHUNKED_SUFFIXES",
+    "can_chunk",
+    "parquet_files",
+    "read_chunks",
+    "read_whole",
+    "table_rows",
+]
+
+CHUNKED_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+_PARQUET = (".parquet", ".pq")
+
+
+def parquet_files(path: str | Path) -> list[Path]:
+    """Return the Parquet files of ``path``: itself, or a folder's, sorted (subfolders too)."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.suffix.lower() in _PARQUET and f.is_file())
+    return [p] if p.suffix.lower() in _PARQUET else []
+
+
+def can_chunk(path: str | Path) -> bool:
+    """Tell whether ``path`` is a CSV / TSV / Parquet file or a folder holding Parquet files."""
+    p = Path(path)
+    if p.is_dir():
+        return bool(parquet_files(p))
+    return p.is_file() and p.suffix.lower() in CHUNKED_SUFFIXES
+
+
+def table_rows(path: str | Path) -> int | None:
+    """Return the number of rows from Parquet metadata (no data read); None for CSV."""
+    files = parquet_files(path)
+    if not files:
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    except Exception:  # pyarrow raises several unrelated types; read_chunks names the file
+        return None
+
+
+def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Yield the table at ``path`` as DataFrames of at most ``chunk_rows`` rows.
+
+    Raises
+    ------
+    ConfigError
+        ``chunk_rows`` is not a positive integer.
+    DataError
+        The file is missing, empty, of another type, or cannot be parsed; the
+        message names the file (and for CSV the line).
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)):
+        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    if chunk_rows < 1:
+        raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows}")
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such file")
+    if not can_chunk(p):
+        kind = "a folder without Parquet files" if p.is_dir() else f"a {p.suffix!r} file"
+        raise DataError(f"{p}: is {kind}; chunks are read from CSV, TSV and Parquet")
+    parts = _parquet_chunks(p, int(chunk_rows)) if parquet_files(p) else _csv_chunks(p, chunk_rows)
+    seen = False
+    for frame in parts:
+        if frame.shape[1] == 0:
+            raise DataError(f"{p}: no columns")
+        if len(frame):
+            seen = True
+            yield frame
+    if not seen:
+        raise DataError(f"{p}: has a header but no data rows")
+
+
+def read_whole(path: str | Path) -> pd.DataFrame:
+    """Read the whole table (a folder of Parquet files too), as :func:`read_chunks` reads it."""
+    return pd.concat(read_chunks(path, 1 << 20), ignore_index=True)
+
+
+def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for f in parquet_files(p):
+        try:
+            pf = pq.ParquetFile(f)
+            schema = pf.schema_arrow
+            for batch in pf.iter_batches(batch_size=chunk_rows):
+                frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
+                yield frame.reset_index(drop=True)
+        except Exception as exc:  # pyarrow raises several unrelated types
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{f}: not a readable Parquet file ({msg})") from None
+
+
+def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if p.stat().st_size == 0:
+        raise DataError(f"{p}: file is empty")
+    sep = "\t" if p.suffix.lower() == ".tsv" else ","
+    checked = False
+    try:
+        with pd.read_csv(p, sep=sep, skipinitialspace=True, chunksize=chunk_rows) as reader:
+            for frame in reader:
+                if not checked and frame.isna().to_numpy().any():
+                    # pandas pads short rows with NaN; one pass over the file finds them
+                    _check_short_rows(p, sep, frame.shape[1])
+                    checked = True
+                yield frame.reset_index(drop=True)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise csv_error(p, exc) from None
