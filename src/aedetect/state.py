@@ -14,7 +14,7 @@ import torch
 
 __all__ = ["params_from_json", "params_to_json", "prefixed", "tensors_of"]
 
-_TUPLES = ("categorical", "sequence_columns", "ensemble", "image_shape")
+_TUPLES = ("categorical", "sequence_columns", "ensemble", "image_shape", "series_shape")
 _TOKENS = ("conv_encoder", "conv_decoder")
 
 
@@ -32,7 +32,7 @@ def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
     out["ensemble"] = list(out["ensemble"])
     if not isinstance(out["activation"], str):
         out["activation"] = list(out["activation"])
-    for key in ("image_shape", *_TOKENS):
+    for key in ("image_shape", "series_shape", *_TOKENS):
         out[key] = None if out[key] is None else [_plain(v) for v in out[key]]
     if not (out["random_state"] is None or isinstance(out["random_state"], int)):
         out["random_state"] = None
