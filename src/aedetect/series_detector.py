@@ -54,7 +54,7 @@ _BATCH = 64
 
 
 def series_model(detector: AutoencoderDetector | None = None) -> AutoencoderDetector:
-    """The window model: ``detector``'s parameters, :data:`SERIES_DEFAULTS` where left default."""
+    """Return the window model: ``detector``'s parameters, :data:`SERIES_DEFAULTS` if default."""
     params = (detector or AutoencoderDetector()).get_params(deep=False)
     for key, value in SERIES_DEFAULTS.items():
         if params[key] == DEFAULTS[key]:
@@ -63,7 +63,7 @@ def series_model(detector: AutoencoderDetector | None = None) -> AutoencoderDete
 
 
 def _values(X: Any) -> tuple[np.ndarray, list[str]]:
-    """A series as a float (rows, channels) array and its channel names."""
+    """Return a series as a float (rows, channels) array and its channel names."""
     if isinstance(X, pd.DataFrame):
         names = [str(c) for c in X.columns]
         try:
@@ -169,7 +169,7 @@ class SeriesStream:
             self.previous = np.nan if state["previous"] is None else float(state["previous"])
 
     def state(self) -> dict[str, Any]:
-        """The stream's position as plain JSON-ready data."""
+        """Return the stream's position as plain JSON-ready data."""
         tail = self.windows.tail
         prev = None if np.isnan(self.previous) else float(self.previous)
         return {
@@ -367,12 +367,10 @@ class SeriesDetector:
     def flags(self, out: SeriesScores) -> np.ndarray:
         """0/1 per row: a window end whose score is above the threshold and a new high."""
         self._check_fitted()
-        return (out.alarms & (np.nan_to_num(out.scores, nan=-np.inf) > self.threshold_)).astype(
-            int
-        )
+        return (out.alarms & (np.nan_to_num(out.scores, nan=-np.inf) > self.threshold_)).astype(int)
 
     def stream(self, resume: bool = False) -> SeriesStream:
-        """A scoring stream: fresh, or (``resume``) continuing the training series."""
+        """Return a scoring stream: fresh, or (``resume``) continuing the training series."""
         self._check_fitted()
         return SeriesStream(self, self.state_ if resume else None)
 

@@ -83,7 +83,7 @@ class Conv1dAutoencoder(nn.Module):
         return self.to_code(self.convs(self._maps(x)).flatten(1))
 
     def layer_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The latent code only (what latent scores cluster)."""
+        """Return the latent code only (what latent scores cluster)."""
         return [self.encode(x)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

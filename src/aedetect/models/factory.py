@@ -3,7 +3,8 @@
 ``model`` picks the network: ``ae`` (dense autoencoder), ``conv`` (convolutional
 autoencoder), ``vae`` (dense variational) or ``conv-vae`` (convolutional
 variational); over windows of a series also ``conv1d`` (1-D convolutional) and
-``lstm`` (LSTM encoder-decoder), which need the windows' ``series_shape``. The older ``architecture`` parameter (``dense`` / ``conv``) is
+``lstm`` (LSTM encoder-decoder), which need the windows' ``series_shape``. The
+older ``architecture`` parameter (``dense`` / ``conv``) is
 mapped onto it with a ``FutureWarning`` for one release:
 
 ==================  ======================  =========================
@@ -213,9 +214,7 @@ def _series_module(spec: ModelSpec) -> nn.Module:
             f"got {spec.n_features} columns"
         )
     if spec.kind == "lstm":
-        return LSTMAutoencoder(
-            window, channels, spec.hidden, spec.output_activation, spec.dropout
-        )
+        return LSTMAutoencoder(window, channels, spec.hidden, spec.output_activation, spec.dropout)
     act = spec.activation if isinstance(spec.activation, str) else spec.activation[0]
     return Conv1dAutoencoder(
         window, channels, spec.hidden, spec.kernel_size, act, spec.output_activation, spec.dropout

@@ -57,7 +57,7 @@ class LSTMAutoencoder(nn.Module):
         return self.to_code(h[-1])
 
     def layer_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The latent code only (what latent scores cluster)."""
+        """Return the latent code only (what latent scores cluster)."""
         return [self.encode(x)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
