@@ -267,6 +267,11 @@ class SeriesDetector:
         self.history = history
         self.suppress = suppress
 
+    @property
+    def epochs(self) -> int | str:
+        """The window model's epochs (for a progress bar)."""
+        return series_model(self.detector).epochs
+
     def check_params(self) -> None:
         """Validate the parameters; raise ConfigError naming the first bad one."""
         checks = [
@@ -315,7 +320,7 @@ class SeriesDetector:
             self.window_source_ = "given"
             return int(self.window)
         window = default_window(values)
-        self.window_source_ = "from the data (dominant period by autocorrelation, 8..256)"
+        self.window_source_ = "from the data: dominant period by autocorrelation, in 8..256"
         if window > len(values) // 2:
             window = max(2, len(values) // 2)
             self.window_source_ += ", cut to half the series"

@@ -21,6 +21,10 @@ __all__ = ["ExplainResult", "explain", "score"]
 def score(model: Path, request: DataRequest, all_scores: bool = False) -> pd.DataFrame:
     """Score every row of the requested data with a saved model (one row per input row)."""
     det, extra = open_model(model)
+    if "series" in extra:
+        from aedetect.pipeline.series_cases import score_series
+
+        return score_series(det, extra, request)
     table = request.load_for_model(det, extra)
     return scores_frame(det, table, every=all_scores)
 
@@ -53,6 +57,10 @@ def explain(
     """
     check_folder(images_dir)
     det, extra = open_model(model)
+    if "series" in extra:
+        from aedetect.pipeline.series_cases import explain_series
+
+        return ExplainResult(*explain_series(det, extra, request, rows, top))
     shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = request.load_for_model(det, extra)
     with about(table.source):

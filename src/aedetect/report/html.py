@@ -20,6 +20,7 @@ import pandas as pd
 
 from aedetect.data.table import binary_labels
 from aedetect.report import plots
+from aedetect.report.series import SeriesView, series_figures
 
 __all__ = ["ReportData", "ReportInput", "collect_report", "flagged_rows", "render_report"]
 
@@ -69,6 +70,10 @@ class ReportInput:
     sequences: Sequence[str] = ()
     image_shape: tuple[int, ...] | None = None
     reconstructions: np.ndarray | None = None
+    # A series: its figures and settings; ``flagged`` (positions, highest score first)
+    # then replaces the rows above the threshold (a series flags one row per burst).
+    series: SeriesView | None = None
+    flagged: list[int] | None = None
 
 
 def flagged_rows(scores: np.ndarray, threshold: float, limit: int = MAX_FLAGGED) -> list[int]:
@@ -84,6 +89,8 @@ def collect_report(inp: ReportInput) -> ReportData:
     scores, thr, hist = inp.scores, inp.threshold, inp.history
     binary = binary_labels(inp.labels)
     flagged_mask = scores > thr
+    if inp.series is not None:
+        flagged_mask = np.asarray(inp.series.flags, dtype=bool)
     figures = {
         "Training loss per epoch": plots.loss_plot(
             hist["train_loss"], hist.get("val_loss") or None, hist["best_epoch"]
@@ -98,7 +105,9 @@ def collect_report(inp: ReportInput) -> ReportData:
     figures["Latent codes" + (" (PCA)" if codes.shape[1] > 2 else "")] = plots.latent_scatter(
         plots.project_2d(codes), flagged_mask.astype(int), title="Latent codes"
     )
-    rows = flagged_rows(scores, thr)
+    if inp.series is not None:
+        figures.update(series_figures(inp.series))
+    rows = flagged_rows(scores, thr) if inp.flagged is None else inp.flagged
     if inp.image_shape is not None and inp.reconstructions is not None and rows:
         figures["Most anomalous images (below each: its reconstruction)"] = _worst_images(
             inp, rows[:MAX_IMAGES]
@@ -132,6 +141,8 @@ def _data_lines(inp: ReportInput, flagged_mask: np.ndarray) -> list[tuple[str, s
     ]
     if inp.labels is not None:
         lines.append(("Labels", f"column '{inp.labels.name}'"))
+    if inp.series is not None:
+        lines += [(k.capitalize(), v) for k, v in inp.series.lines]
     return lines
 
 
