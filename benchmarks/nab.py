@@ -104,7 +104,7 @@ DESIGNS: dict[str, Design] = {
     # third round: the larger of the last-row and the window z-scores
     "w32-both-z1-h3000-s200": Design(),
 }
-RECOMMENDED = "w32-both-z1-h3000-s200"
+RECOMMENDED = "cli-default"  # the command line's default (LIBRARY below)
 
 
 def load_corpus(limit: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -211,13 +211,66 @@ def finish(
     return suppress(rows, design.suppress)
 
 
+@dataclass(frozen=True)
+class LibraryDesign:
+    """The command line's series detector (``aedetect fit`` on the probationary rows, then
+    ``aedetect score`` of the rest as a continuation), through the same library calls.
+
+    window : rows per window (None: the CLI default, from the probationary data).
+    model : the window model (``ae``, ``conv1d``, ``lstm``).
+    """
+
+    window: int | None = None
+    model: str = "ae"
+
+
+LIBRARY: dict[str, LibraryDesign] = {
+    "cli-default": LibraryDesign(),
+    "cli-w32": LibraryDesign(window=32),
+    "cli-conv1d": LibraryDesign(model="conv1d"),
+    "cli-lstm": LibraryDesign(model="lstm"),
+}
+
+
+def detect_library(file: str, design: LibraryDesign) -> np.ndarray:
+    """Per-row NAB scores of one series from the CLI's code path (causal).
+
+    ``series_data`` reads ``nab:<file>`` as the CLI does; the detector is fitted on the
+    probationary rows and scores the rest as a continuation (``score`` of a later
+    file). NAB thresholds a score, so a row's NAB score is its score where the CLI
+    would raise an alarm (a new high over the ``suppress`` windows before it), else
+    the file's lowest score: the CLI's flags for every threshold NAB tries.
+    """
+    from aedetect import AutoencoderDetector
+    from aedetect.data.resolve import load_data
+    from aedetect.pipeline.series import series_data
+    from aedetect.series_detector import SeriesDetector
+
+    data = series_data(load_data(f"nab:{file}"))
+    probation = probationary_length(len(data.values))
+    model = AutoencoderDetector(model=design.model, random_state=0, device="cpu")
+    det = SeriesDetector(model, window=design.window).fit(data.values.iloc[:probation])
+    out = det.score_series(data.values.iloc[probation:], resume=True)
+    scores = np.full(len(data.values), np.nan)
+    scores[probation:] = np.where(out.alarms, out.scores, np.nan)
+    floor = np.nanmin(out.scores) - 1.0
+    return np.where(np.isnan(scores), floor, scores)
+
+
 def run_design(
-    name: str, design: Design, series: dict, bounds: dict, log: Callable[[str], None]
+    name: str,
+    design: Design | LibraryDesign,
+    series: dict,
+    bounds: dict,
+    log: Callable[[str], None],
 ) -> dict:
     start = time.perf_counter()
     scores = {}
     for i, (file, frame) in enumerate(series.items()):
-        scores[file] = detect(frame, design)
+        if isinstance(design, LibraryDesign):
+            scores[file] = detect_library(file, design)
+        else:
+            scores[file] = detect(frame, design)
         log(f"  {name} {i + 1}/{len(series)} {file} {time.perf_counter() - start:.0f}s")
     seconds = time.perf_counter() - start
     result = score_corpus_all_profiles(scores, bounds)
@@ -251,13 +304,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     limit_threads()
     names = list(DESIGNS) if args.designs == "all" else args.designs.split(",")
+    catalogue: dict[str, Design | LibraryDesign] = {**DESIGNS, **LIBRARY}
     series, bounds = load_corpus(args.files)
     rows = []
     for name in names:
-        design = DESIGNS[name]
+        design = catalogue[name]
         for item in args.set:
             key, value = item.split("=", 1)
             field_type = type(getattr(design, key))
+            field_type = int if field_type is type(None) else field_type  # window=None
             parsed = (
                 tuple(int(v) for v in value.split("x"))
                 if field_type is tuple

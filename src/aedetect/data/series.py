@@ -22,7 +22,7 @@ Row numbers in messages are 1-based data rows (the header is not counted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -57,15 +57,23 @@ class TimeCheck:
         Each gap as (1-based row after the gap, timestamp before, timestamp after).
     sorted : bool
         Whether the rows had to be sorted (only with ``sort=True``).
+    repeated : list of (int, pandas.Timestamp)
+        Rows (1-based, in time order) whose timestamp equals the previous row's (only
+        with ``duplicates=True``).
     """
 
     step: pd.Timedelta | None
     gaps: list[tuple[int, pd.Timestamp, pd.Timestamp]]
     sorted: bool
+    repeated: list[tuple[int, pd.Timestamp]] = field(default_factory=list)
 
 
 def parse_time(
-    frame: pd.DataFrame, time_column: str, name: str = "data", sort: bool = False
+    frame: pd.DataFrame,
+    time_column: str,
+    name: str = "data",
+    sort: bool = False,
+    duplicates: bool = False,
 ) -> tuple[pd.DataFrame, TimeCheck]:
     """Parse ``time_column`` into datetimes; check order, duplicates and gaps.
 
@@ -79,6 +87,9 @@ def parse_time(
         The file name used in messages.
     sort : bool, default=False
         Sort out-of-order rows by time instead of raising.
+    duplicates : bool, default=False
+        Keep rows that repeat a timestamp (in file order; listed in the check, as a
+        clock turned back for daylight saving gives) instead of raising.
 
     Returns
     -------
@@ -119,6 +130,10 @@ def parse_time(
     out = out.reset_index(drop=True)
     values = out[time_column].to_numpy()
     same = np.flatnonzero(values[1:] == values[:-1])
+    if len(same) and duplicates:
+        check = _gaps(out[time_column], bool(len(back)))
+        check.repeated.extend((int(i) + 2, out[time_column].iloc[i + 1]) for i in same)
+        return out, check
     if len(same):
         a, b = sorted(original_rows[same[0] : same[0] + 2])
         raise DataError(

@@ -93,7 +93,7 @@ def series_data(
     frame = frame.assign(**{k: v.to_numpy() for k, v in extra.items() if v is not None})
     check = None
     if time_column:
-        frame, check = parse_time(frame, time_column, table.source, sort=True)
+        frame, check = parse_time(frame, time_column, table.source, sort=True, duplicates=True)
     notes = _time_notes(table.source, time_column, check)
     for note in notes:
         log.warning("%s", note)
@@ -123,6 +123,11 @@ def _time_notes(source: str, time_column: str | None, check: TimeCheck | None) -
     notes = []
     if check.sorted:
         notes.append(f"{source}: rows were not in time order; sorted by {time_column!r}")
+    if check.repeated:
+        shown = ", ".join(f"row {row} ({t})" for row, t in check.repeated[:MAX_GAPS_SHOWN])
+        notes.append(
+            f"{source}: {len(check.repeated)} row(s) repeat the timestamp before them: {shown}"
+        )
     if check.gaps:
         shown = ", ".join(
             f"before row {row} ({a} -> {b})" for row, a, b in check.gaps[:MAX_GAPS_SHOWN]
