@@ -125,7 +125,7 @@ def test_window_defaults_and_parameter_checks():
 
 
 def test_too_short_series_and_bad_values_are_clear_errors():
-    with pytest.raises(DataError, match=r"20 rows is shorter than one window \(32 rows\)"):
+    with pytest.raises(DataError, match=r"^20 rows is shorter than one window \(32 rows\)"):
         SeriesDetector(window=32).fit(_series(20))
     x = _series(100)
     x.iloc[5, 0] = np.nan

@@ -348,10 +348,15 @@ class SeriesDetector:
         self.mean_ = values.mean(axis=0)
         sd = values.std(axis=0)
         self.scale_ = np.where(sd > 1e-12 * (1 + np.abs(self.mean_)), sd, 1.0)
-        windows = sliding_windows(self._scaled(values), window, self.stride_, "series")
+        if len(values) < window:
+            raise DataError(
+                f"{len(values)} rows is shorter than one window ({window} rows); "
+                "use a smaller window"
+            )
+        windows = sliding_windows(self._scaled(values), window, self.stride_)
         if len(windows) < 2:
             raise DataError(
-                f"series: {len(values)} rows give {len(windows)} window of {window} rows; "
+                f"{len(values)} rows give {len(windows)} window of {window} rows; "
                 "need at least 2 to fit: use a smaller window"
             )
         model = series_model(self.detector)

@@ -158,8 +158,12 @@ def series_extra(det: SeriesDetector, data: SeriesData) -> dict[str, Any]:
 
 
 def _duration(step: pd.Timedelta) -> str:
-    text = str(step)
-    return text.removeprefix("0 days ") if text.startswith("0 days ") else text
+    """``5min``, ``1h``, ``1D``: a step as pandas writes a frequency."""
+    try:
+        text = pd.tseries.frequencies.to_offset(step).freqstr
+    except ValueError:
+        return str(step)
+    return text if text[:1].isdigit() else f"1{text}"
 
 
 def open_series(det: Any, extra: dict[str, Any]) -> SeriesDetector | None:
