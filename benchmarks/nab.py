@@ -222,6 +222,8 @@ class LibraryDesign:
 
     window: int | None = None
     model: str = "ae"
+    range_tolerance: float | None = None
+    suppress: int = 200
 
 
 LIBRARY: dict[str, LibraryDesign] = {
@@ -229,6 +231,7 @@ LIBRARY: dict[str, LibraryDesign] = {
     "cli-w32": LibraryDesign(window=32),
     "cli-conv1d": LibraryDesign(model="conv1d"),
     "cli-lstm": LibraryDesign(model="lstm"),
+    "cli-range05": LibraryDesign(range_tolerance=0.05),
 }
 
 
@@ -249,7 +252,12 @@ def detect_library(file: str, design: LibraryDesign) -> np.ndarray:
     data = series_data(load_data(f"nab:{file}"))
     probation = probationary_length(len(data.values))
     model = AutoencoderDetector(model=design.model, random_state=0, device="cpu")
-    det = SeriesDetector(model, window=design.window).fit(data.values.iloc[:probation])
+    det = SeriesDetector(
+        model,
+        window=design.window,
+        suppress=design.suppress,
+        range_tolerance=design.range_tolerance,
+    ).fit(data.values.iloc[:probation])
     out = det.score_series(data.values.iloc[probation:], resume=True)
     scores = np.full(len(data.values), np.nan)
     scores[probation:] = np.where(out.alarms, out.scores, np.nan)
@@ -298,6 +306,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default=RECOMMENDED, help="comma-separated names, or all")
     parser.add_argument("--files", type=int, default=None, help="first N files only (smoke)")
+    parser.add_argument(
+        "--half", choices=("select", "check"), default=None,
+        help="only the odd-numbered (select) or even-numbered (check) files, as nab_explore",
+    )  # fmt: skip
     parser.add_argument("--set", action="append", default=[], help="override: field=value")
     parser.add_argument("--out", default=str(RESULTS / "nab_designs.csv"))
     parser.add_argument("--verbose", action="store_true")
@@ -306,6 +318,9 @@ def main(argv: list[str] | None = None) -> None:
     names = list(DESIGNS) if args.designs == "all" else args.designs.split(",")
     catalogue: dict[str, Design | LibraryDesign] = {**DESIGNS, **LIBRARY}
     series, bounds = load_corpus(args.files)
+    if args.half:
+        keep = list(series)[1::2] if args.half == "select" else list(series)[0::2]
+        series, bounds = {k: series[k] for k in keep}, {k: bounds[k] for k in keep}
     rows = []
     for name in names:
         design = catalogue[name]

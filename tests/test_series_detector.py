@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from aedetect import AutoencoderDetector
+from aedetect.data.series import new_highs, rolling_z
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.persistence import load_model, save_detector
-from aedetect.series_detector import SeriesDetector, new_highs, rolling_z, series_model
+from aedetect.series_detector import SeriesDetector, series_model
 
 WINDOW = 16
 

@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.series import WindowStream, causal_scores, default_window, sliding_windows
+from aedetect.data.series import (
+    WindowStream,
+    causal_scores,
+    default_window,
+    new_highs,
+    range_exits,
+    rolling_z,
+    sliding_windows,
+)
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.params import DEFAULTS
@@ -48,9 +56,9 @@ SERIES_DEFAULTS: dict[str, Any] = {
     "validation_fraction": 0.0,
 }
 ERRORS = ("both", "last", "window")
-MIN_PERIODS = 10  # a z-score needs this many earlier windows (before: 0)
-_CHUNK = 2048
 _BATCH = 64
+#: Score of a window whose new rows leave the range seen so far (``range_tolerance``).
+RANGE_SCORE = 50.0
 
 
 def series_model(detector: AutoencoderDetector | None = None) -> AutoencoderDetector:
@@ -81,43 +89,6 @@ def _values(X: Any) -> tuple[np.ndarray, list[str]]:
         row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise DataError(f"row {row + 1}: a series value is missing or not finite")
     return values, names
-
-
-def rolling_z(new: np.ndarray, past: np.ndarray, history: int) -> np.ndarray:
-    """z-score of each new value against the ``history`` values before it (past included).
-
-    Each value's mean and standard deviation come from exactly its own earlier
-    values, so the result does not depend on how the values were split into calls.
-    Fewer than :data:`MIN_PERIODS` earlier values give 0.
-    """
-    buf = np.concatenate([past, new])
-    idx = len(past) + np.arange(len(new))
-    count = np.minimum(idx, history)
-    mean = np.zeros(len(new))
-    sd = np.ones(len(new))
-    full = np.flatnonzero(count == history)
-    view = np.lib.stride_tricks.sliding_window_view(buf, history) if len(full) else None
-    for a in range(0, len(full), _CHUNK):
-        rows = view[idx[full[a : a + _CHUNK]] - history]
-        m = rows.mean(axis=1)
-        mean[full[a : a + _CHUNK]] = m
-        sd[full[a : a + _CHUNK]] = np.sqrt(((rows - m[:, None]) ** 2).sum(axis=1) / (history - 1))
-    for j in np.flatnonzero((count < history) & (count >= MIN_PERIODS)):
-        seg = buf[idx[j] - count[j] : idx[j]]
-        mean[j], sd[j] = seg.mean(), seg.std(ddof=1)
-    z = (new - mean) / (sd + 1e-9 * np.abs(mean) + 1e-12)
-    z[count < MIN_PERIODS] = 0.0
-    return z
-
-
-def new_highs(scores: np.ndarray, past: np.ndarray, k: int) -> np.ndarray:
-    """Whether each score beats every one of the ``k`` scores before it (past included)."""
-    if k <= 0:
-        return np.ones(len(scores), dtype=bool)
-    buf = np.concatenate([np.full(k, -np.inf), past[-k:], scores])
-    start = len(buf) - len(scores)
-    prev = np.lib.stride_tricks.sliding_window_view(buf[:-1], k)[start - k :].max(axis=1)
-    return scores > prev
 
 
 @dataclass
@@ -160,6 +131,9 @@ class SeriesStream:
         self.errors = {k: np.empty(0) for k in det._kinds()}
         self.recent = np.empty(0)
         self.previous = np.nan
+        # the range seen so far: the training series', then every row scored
+        self.low, self.high = det.range_low_.copy(), det.range_high_.copy()
+        self.pending = False  # a row beyond the range since the last window end
         if state is not None:
             self.windows.seen = int(state["seen"])
             tail = np.asarray(state["tail"], dtype=np.float64).reshape(-1, len(det.channels_))
@@ -167,6 +141,10 @@ class SeriesStream:
             self.errors = {k: np.asarray(v, dtype=np.float64) for k, v in state["errors"].items()}
             self.recent = np.asarray(state["recent"], dtype=np.float64)
             self.previous = np.nan if state["previous"] is None else float(state["previous"])
+            if "low" in state:
+                self.low = np.asarray(state["low"], dtype=np.float64)
+                self.high = np.asarray(state["high"], dtype=np.float64)
+                self.pending = bool(state["pending"])
 
     def state(self) -> dict[str, Any]:
         """Return the stream's position as plain JSON-ready data."""
@@ -178,7 +156,25 @@ class SeriesStream:
             "errors": {k: v.tolist() for k, v in self.errors.items()},
             "recent": self.recent.tolist(),
             "previous": prev,
+            "low": self.low.tolist(),
+            "high": self.high.tolist(),
+            "pending": self.pending,
         }
+
+    def _new_range(self, x: np.ndarray, ends: np.ndarray, tolerance: float) -> np.ndarray:
+        """Per window: whether a row since the previous window left the range seen before it.
+
+        A row leaves the range when it is more than ``tolerance`` times the range's
+        width above its highest or below its lowest earlier value (any channel).
+        """
+        beyond, self.low, self.high = range_exits(x, self.low, self.high, tolerance)
+        count = int(self.pending) + np.cumsum(beyond)  # rows beyond the range, so far
+        before = np.where(ends >= self.det.stride_, count[ends - self.det.stride_], 0)
+        fresh = count[ends] > before if len(ends) else np.zeros(0, dtype=bool)
+        last = int(ends[-1]) if len(ends) else -1
+        if len(x):
+            self.pending = bool(count[-1] - (count[last] if last >= 0 else 0) > 0)
+        return fresh
 
     def push(self, chunk: Any) -> SeriesScores:
         """Score the next rows of the series."""
@@ -198,6 +194,9 @@ class SeriesStream:
             zs.append(rolling_z(err, past, det.history) if det.history else err)
             self.errors[kind] = np.concatenate([past, err])[-max(det.history, 1) :]
         window_scores = np.max(zs, axis=0) if len(windows) else np.empty(0)
+        if det.range_tolerance is not None:
+            fresh = self._new_range(det._scaled(values), ends - start, det.range_tolerance)
+            window_scores = np.where(fresh, np.maximum(window_scores, RANGE_SCORE), window_scores)
         high = new_highs(window_scores, self.recent, det.suppress)
         self.recent = np.concatenate([self.recent, window_scores])[-max(det.suppress, 1) :]
         scores = causal_scores(window_scores, ends, len(values), start, self.previous)
@@ -232,6 +231,11 @@ class SeriesDetector:
     suppress : int, default=200
         A row is flagged only when its score beats the scores of this many windows
         before it (one alarm per burst); 0 flags every row above the threshold.
+    range_tolerance : float, optional
+        A window whose new rows leave the range of every value seen before them (the
+        training series' and the rows scored since) by more than this share of the
+        range's width scores at least :data:`RANGE_SCORE` (as NAB's HTM detector's
+        "spatial anomaly"). None: off.
 
     Attributes
     ----------
@@ -259,6 +263,7 @@ class SeriesDetector:
         error: str = "both",
         history: int = 3000,
         suppress: int = 200,
+        range_tolerance: float | None = None,
     ) -> None:
         self.detector = detector
         self.window = window
@@ -266,6 +271,7 @@ class SeriesDetector:
         self.error = error
         self.history = history
         self.suppress = suppress
+        self.range_tolerance = range_tolerance
 
     @property
     def epochs(self) -> int | str:
@@ -285,6 +291,9 @@ class SeriesDetector:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
         if self.history and self.history < 2:
             raise ConfigError(f"history must be 0 or >= 2, got {self.history}")
+        tol = self.range_tolerance
+        if tol is not None and not (isinstance(tol, int | float) and 0 <= tol < np.inf):
+            raise ConfigError(f"range_tolerance must be a number >= 0 or None, got {tol!r}")
         if self.error not in ERRORS:
             raise ConfigError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
         model = series_model(self.detector)
@@ -353,12 +362,14 @@ class SeriesDetector:
                 f"{len(values)} rows is shorter than one window ({window} rows); "
                 "use a smaller window"
             )
-        windows = sliding_windows(self._scaled(values), window, self.stride_)
+        scaled = self._scaled(values)
+        windows = sliding_windows(scaled, window, self.stride_)
         if len(windows) < 2:
             raise DataError(
                 f"{len(values)} rows give {len(windows)} window of {window} rows; "
                 "need at least 2 to fit: use a smaller window"
             )
+        self.range_low_, self.range_high_ = scaled.min(axis=0), scaled.max(axis=0)
         model = series_model(self.detector)
         model.set_params(series_shape=(window, len(names)))
         self.detector_ = model.fit(windows, on_epoch=on_epoch)
@@ -446,6 +457,7 @@ class SeriesDetector:
                 "error": self.error,
                 "history": self.history,
                 "suppress": self.suppress,
+                "range_tolerance": self.range_tolerance,
             },
             "window": self.window_,
             "window_source": self.window_source_,
@@ -453,6 +465,7 @@ class SeriesDetector:
             "channels": list(self.channels_),
             "mean": self.mean_.tolist(),
             "scale": self.scale_.tolist(),
+            "range": [self.range_low_.tolist(), self.range_high_.tolist()],
             "threshold": self.threshold_,
             "threshold_rule": self.threshold_rule_,
             "state": self.state_,
@@ -470,6 +483,7 @@ class SeriesDetector:
         det.channels_ = list(data["channels"])
         det.mean_ = np.asarray(data["mean"], dtype=np.float64)
         det.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        det.range_low_, det.range_high_ = (np.asarray(r, dtype=np.float64) for r in data["range"])
         det.threshold_, det.threshold_rule_ = float(data["threshold"]), data["threshold_rule"]
         det.state_ = data["state"]
         return det

@@ -16,6 +16,8 @@
 - :class:`WindowStream` cuts a series that arrives in chunks into exactly the
   windows of the whole series, carrying the last ``window - 1`` rows across chunk
   boundaries.
+- :func:`rolling_z`, :func:`new_highs` and :func:`range_exits` are causal transforms of
+  a score or value stream whose result does not depend on how it was cut into chunks.
 
 Row numbers in messages are 1-based data rows (the header is not counted).
 """
@@ -34,7 +36,10 @@ __all__ = [
     "WindowStream",
     "causal_scores",
     "default_window",
+    "new_highs",
     "parse_time",
+    "range_exits",
+    "rolling_z",
     "sliding_windows",
     "window_ends",
 ]
@@ -320,3 +325,75 @@ class WindowStream:
         self.seen += len(x)
         self.tail = buf[max(len(buf) - (self.window - 1), 0) :] if self.window > 1 else buf[:0]
         return windows, ends
+
+
+MIN_PERIODS = 10  # a z-score needs this many earlier values (before: 0)
+_CHUNK = 2048
+
+
+def rolling_z(new: np.ndarray, past: np.ndarray, history: int) -> np.ndarray:
+    """z-score of each new value against the ``history`` values before it (past included).
+
+    Each value's mean and standard deviation come from exactly its own earlier
+    values, so the result does not depend on how the values were split into calls.
+    Fewer than :data:`MIN_PERIODS` earlier values give 0.
+    """
+    buf = np.concatenate([past, new])
+    idx = len(past) + np.arange(len(new))
+    count = np.minimum(idx, history)
+    mean = np.zeros(len(new))
+    sd = np.ones(len(new))
+    full = np.flatnonzero(count == history)
+    view = np.lib.stride_tricks.sliding_window_view(buf, history) if len(full) else None
+    for a in range(0, len(full), _CHUNK):
+        rows = view[idx[full[a : a + _CHUNK]] - history]
+        m = rows.mean(axis=1)
+        mean[full[a : a + _CHUNK]] = m
+        sd[full[a : a + _CHUNK]] = np.sqrt(((rows - m[:, None]) ** 2).sum(axis=1) / (history - 1))
+    for j in np.flatnonzero((count < history) & (count >= MIN_PERIODS)):
+        seg = buf[idx[j] - count[j] : idx[j]]
+        mean[j], sd[j] = seg.mean(), seg.std(ddof=1)
+    z = (new - mean) / (sd + 1e-9 * np.abs(mean) + 1e-12)
+    z[count < MIN_PERIODS] = 0.0
+    return z
+
+
+def new_highs(scores: np.ndarray, past: np.ndarray, k: int) -> np.ndarray:
+    """Whether each score beats every one of the ``k`` scores before it (past included)."""
+    if k <= 0:
+        return np.ones(len(scores), dtype=bool)
+    buf = np.concatenate([np.full(k, -np.inf), past[-k:], scores])
+    start = len(buf) - len(scores)
+    prev = np.lib.stride_tricks.sliding_window_view(buf[:-1], k)[start - k :].max(axis=1)
+    return scores > prev
+
+
+def range_exits(
+    x: np.ndarray, low: np.ndarray, high: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows beyond the range of every value before them, by more than ``tolerance`` x its width.
+
+    Parameters
+    ----------
+    x : array of shape (rows, channels)
+        The new rows, in time order.
+    low, high : array of shape (channels,)
+        The lowest and highest values before ``x`` (NaN: none yet).
+    tolerance : float
+        The margin, as a share of the range's width (NAB's HTM detector uses 0.05).
+
+    Returns
+    -------
+    beyond : array of bool, shape (rows,)
+        Whether some channel of the row left the range.
+    low, high : arrays of shape (channels,)
+        The range after ``x``.
+    """
+    start = np.where(np.isnan(high), -np.inf, high)
+    highs = np.maximum.accumulate(np.vstack([start, x]), axis=0)
+    start = np.where(np.isnan(low), np.inf, low)
+    lows = np.minimum.accumulate(np.vstack([start, x]), axis=0)
+    with np.errstate(invalid="ignore"):
+        margin = tolerance * (highs[:-1] - lows[:-1])
+        out = ((x > highs[:-1] + margin) | (x < lows[:-1] - margin)) & np.isfinite(margin)
+    return out.any(axis=1), lows[-1], highs[-1]

@@ -20,10 +20,8 @@ class LSTMAutoencoder(nn.Module):
 
     Parameters
     ----------
-    window : int
-        Steps per window.
-    channels : int
-        Values per step.
+    window, channels : int
+        Steps per window and values per step.
     hidden : sequence of int, default=(16, 4)
         The LSTMs' hidden size, then the latent size. One entry: both.
     output_activation : str, default="identity"

@@ -117,7 +117,7 @@ def run(
     if is_series(det, request, table):
         from aedetect.pipeline.series_cases import run_series
 
-        return run_series(det, request, table, output_dir, command, top, on_epoch)  # type: ignore[return-value]
+        return run_series(det, request, table, output_dir, command, top, on_epoch)
     fit_table(det, table, on_epoch)
     scores = scores_frame(det, table, scores=scores_after_fit(det, table))
     if table.fit_rows is not None:

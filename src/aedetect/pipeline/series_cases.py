@@ -18,6 +18,7 @@ from aedetect.describe import ModelFacts
 from aedetect.persistence import save_detector
 from aedetect.pipeline.data import DataRequest, about, write_csv
 from aedetect.pipeline.model import EpochCallback
+from aedetect.pipeline.running import RunResult
 from aedetect.pipeline.series import (
     SeriesData,
     check_rows,
@@ -183,25 +184,16 @@ def report_series(
 
 
 @dataclass
-class SeriesRunResult:
-    """What ``run`` did on a series."""
+class SeriesRunResult(RunResult):
+    """What ``run`` did on a series: :class:`RunResult` plus the series and its settings."""
 
-    detector: SeriesDetector
-    data: SeriesData
-    scores: pd.DataFrame
-    output_dir: Path
-    extra: dict[str, Any]
-    written: list[str] = field(default_factory=list)
-    top: int = 5
-
-    @property
-    def report_path(self) -> Path:
-        """The HTML report."""
-        return self.output_dir / "report.html"
+    data: SeriesData | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         """Return the summary ``aedetect run`` prints."""
         det, data, scores = self.detector, self.data, self.scores
+        assert data is not None  # set by run_series
         lines = [
             f"data       {data.source}: {len(data.values)} rows x {data.values.shape[1]} value "
             f"column(s) ({', '.join(det.channels_)})",
@@ -256,4 +248,4 @@ def run_series(
     written = ["model.aedetect", "scores.csv", "anomalies.csv"]
     write_report(output_dir / "report.html", series_report_input(sd, data, out, extra, command))
     written.append("report.html")
-    return SeriesRunResult(sd, data, frame, output_dir, extra, written, top)
+    return SeriesRunResult(sd, table, frame, output_dir, written, top, data, extra)
