@@ -110,8 +110,9 @@ def test_shorter_than_window_and_unknown_value_column_are_clear_errors(tmp_path)
     res = invoke(
         "fit", tmp_path / "short.csv", "--value-column", "nope", "-o", tmp_path / "m", *FAST
     )
-    assert res.exit_code == 1 and "--value-column 'nope' is not a column" not in res.output
-    assert "value_column 'nope' is not a column" in res.output
+    assert res.exit_code == 1 and "short.csv: --value-column 'nope' is not a column" in res.output
+    res = invoke("fit", short, "--window", "1", "-o", tmp_path / "m")
+    assert res.exit_code == 2 and "--window must be an integer >= 2, got 1" in res.output
 
 
 def test_run_with_an_lstm_on_one_value_column(tmp_path):

@@ -239,6 +239,10 @@ _SPOKEN = (
     "images_dir",
     "rows",
     "labels",
+    "time_column",
+    "value_column",
+    "window",
+    "stride",
 )
 
 

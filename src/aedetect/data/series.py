@@ -110,7 +110,7 @@ def parse_time(
         (``sort=False``) a row is earlier than the one before it.
     """
     if time_column not in frame.columns:
-        raise DataError(f"{name}: no column {time_column!r} (time_column)")
+        raise DataError(f"{name}: time_column {time_column!r} is not a column")
     raw = frame[time_column]
     times = pd.to_datetime(raw, errors="coerce")
     bad = np.flatnonzero(times.isna().to_numpy())
