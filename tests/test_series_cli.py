@@ -55,6 +55,8 @@ def test_score_of_a_continuation_equals_scoring_the_whole_series(files):
     assert np.array_equal(tail["score"].to_numpy(), whole["score"].to_numpy()[450:])
     assert whole["score"].iloc[:15].isna().all()  # no window ends before row 16
     assert whole["is_anomaly"].iloc[620:623].any()
+    res = invoke("score", model, root / "all.csv", "--all-scores")
+    assert res.exit_code == 2 and "--all-scores needs a table model" in res.output
 
 
 def test_info_states_window_values_and_time(files):

@@ -243,6 +243,7 @@ _SPOKEN = (
     "value_column",
     "window",
     "stride",
+    "all_scores",
 )
 
 

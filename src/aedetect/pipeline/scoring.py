@@ -24,6 +24,8 @@ def score(model: Path, request: DataRequest, all_scores: bool = False) -> pd.Dat
     if "series" in extra:
         from aedetect.pipeline.series_cases import score_series
 
+        if all_scores:
+            raise ConfigError("all_scores needs a table model; a series model gives one score")
         return score_series(det, extra, request)
     table = request.load_for_model(det, extra)
     return scores_frame(det, table, every=all_scores)
