@@ -132,3 +132,26 @@ def test_too_short_series_and_bad_values_are_clear_errors():
     x.iloc[5, 0] = np.nan
     with pytest.raises(DataError, match="row 6: a series value is missing"):
         _det().fit(x)
+
+
+def test_series_figures_one_per_segment_and_labelled_runs():
+    from aedetect.report.series import SeriesView, runs, series_figures
+
+    assert runs(np.array([0, 1, 1, 0, 1])) == [(1, 2), (4, 4)]
+    n = 4500
+    labels = np.zeros(n, dtype=int)
+    labels[3000:3100] = 1
+    view = SeriesView(
+        times=None,
+        values=_series(n),
+        scores=np.r_[np.full(15, np.nan), np.linspace(0, 1, n - 15)],
+        flags=(np.arange(n) % 997 == 0).astype(int),
+        threshold=0.5,
+        labels=labels,
+    )
+    assert list(series_figures(view)) == [
+        "Series, flagged rows and score",
+        "Series rows 1-2000 (segment 1)",
+        "Series rows 2001-4000 (segment 2)",
+        "Series rows 4001-4500 (segment 3)",
+    ]

@@ -97,8 +97,11 @@ def explain_series(
     """Explain rows of a series (from 1; default: the flagged rows): channel, time range."""
     det, data, out, _ = _open(model, extra, request)
     check_rows(rows, len(data.values))
-    chosen = [r - 1 for r in rows] if rows else chosen_rows(det, out)
-    chosen = [r for r in chosen if r >= det.window_ - 1 or rows is None] or chosen
+    if rows:
+        chosen = [r - 1 for r in rows]
+    else:  # a continuation's first rows end no window of DATA alone: they cannot be shown
+        picked = chosen_rows(det, out)
+        chosen = [r for r in picked if r >= det.window_ - 1] or picked
     expl = explanation(det, data, chosen, top)
     lines = explain_lines(det, data, expl, out)
     frame = expl.assign(row=expl["row"] + 1, score=out.scores[expl["row"].to_numpy()])
