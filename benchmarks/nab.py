@@ -104,7 +104,7 @@ DESIGNS: dict[str, Design] = {
     # third round: the larger of the last-row and the window z-scores
     "w32-both-z1-h3000-s200": Design(),
 }
-RECOMMENDED = "w32-both-z1-h3000-s200"
+RECOMMENDED = "cli-default"  # the command line's default (LIBRARY below)
 
 
 def load_corpus(limit: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -211,13 +211,74 @@ def finish(
     return suppress(rows, design.suppress)
 
 
+@dataclass(frozen=True)
+class LibraryDesign:
+    """The command line's series detector (``aedetect fit`` on the probationary rows, then
+    ``aedetect score`` of the rest as a continuation), through the same library calls.
+
+    window : rows per window (None: the CLI default, from the probationary data).
+    model : the window model (``ae``, ``conv1d``, ``lstm``).
+    """
+
+    window: int | None = None
+    model: str = "ae"
+    range_tolerance: float | None = None
+    suppress: int = 200
+
+
+LIBRARY: dict[str, LibraryDesign] = {
+    "cli-default": LibraryDesign(),
+    "cli-w32": LibraryDesign(window=32),
+    "cli-conv1d": LibraryDesign(model="conv1d"),
+    "cli-lstm": LibraryDesign(model="lstm"),
+    "cli-range05": LibraryDesign(range_tolerance=0.05),
+}
+
+
+def detect_library(file: str, design: LibraryDesign) -> np.ndarray:
+    """Per-row NAB scores of one series from the CLI's code path (causal).
+
+    ``series_data`` reads ``nab:<file>`` as the CLI does; the detector is fitted on the
+    probationary rows and scores the rest as a continuation (``score`` of a later
+    file). NAB thresholds a score, so a row's NAB score is its score where the CLI
+    would raise an alarm (a new high over the ``suppress`` windows before it), else
+    the file's lowest score: the CLI's flags for every threshold NAB tries.
+    """
+    from aedetect import AutoencoderDetector
+    from aedetect.data.resolve import load_data
+    from aedetect.pipeline.series import series_data
+    from aedetect.series_detector import SeriesDetector
+
+    data = series_data(load_data(f"nab:{file}"))
+    probation = probationary_length(len(data.values))
+    model = AutoencoderDetector(model=design.model, random_state=0, device="cpu")
+    det = SeriesDetector(
+        model,
+        window=design.window,
+        suppress=design.suppress,
+        range_tolerance=design.range_tolerance,
+    ).fit(data.values.iloc[:probation])
+    out = det.score_series(data.values.iloc[probation:], resume=True)
+    scores = np.full(len(data.values), np.nan)
+    scores[probation:] = np.where(out.alarms, out.scores, np.nan)
+    floor = np.nanmin(out.scores) - 1.0
+    return np.where(np.isnan(scores), floor, scores)
+
+
 def run_design(
-    name: str, design: Design, series: dict, bounds: dict, log: Callable[[str], None]
+    name: str,
+    design: Design | LibraryDesign,
+    series: dict,
+    bounds: dict,
+    log: Callable[[str], None],
 ) -> dict:
     start = time.perf_counter()
     scores = {}
     for i, (file, frame) in enumerate(series.items()):
-        scores[file] = detect(frame, design)
+        if isinstance(design, LibraryDesign):
+            scores[file] = detect_library(file, design)
+        else:
+            scores[file] = detect(frame, design)
         log(f"  {name} {i + 1}/{len(series)} {file} {time.perf_counter() - start:.0f}s")
     seconds = time.perf_counter() - start
     result = score_corpus_all_profiles(scores, bounds)
@@ -245,19 +306,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default=RECOMMENDED, help="comma-separated names, or all")
     parser.add_argument("--files", type=int, default=None, help="first N files only (smoke)")
+    parser.add_argument(
+        "--half", choices=("select", "check"), default=None,
+        help="only the odd-numbered (select) or even-numbered (check) files, as nab_explore",
+    )  # fmt: skip
     parser.add_argument("--set", action="append", default=[], help="override: field=value")
     parser.add_argument("--out", default=str(RESULTS / "nab_designs.csv"))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     limit_threads()
     names = list(DESIGNS) if args.designs == "all" else args.designs.split(",")
+    catalogue: dict[str, Design | LibraryDesign] = {**DESIGNS, **LIBRARY}
     series, bounds = load_corpus(args.files)
+    if args.half:
+        keep = list(series)[1::2] if args.half == "select" else list(series)[0::2]
+        series, bounds = {k: series[k] for k in keep}, {k: bounds[k] for k in keep}
     rows = []
     for name in names:
-        design = DESIGNS[name]
+        design = catalogue[name]
         for item in args.set:
             key, value = item.split("=", 1)
             field_type = type(getattr(design, key))
+            field_type = int if field_type is type(None) else field_type  # window=None
             parsed = (
                 tuple(int(v) for v in value.split("x"))
                 if field_type is tuple

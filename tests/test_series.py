@@ -68,7 +68,7 @@ def test_parse_time_rejects_duplicates_bad_values_and_missing_column():
     frame = pd.DataFrame({"t": ["2020-01-01", "soon"], "v": [1, 2]})
     with pytest.raises(DataError, match=r"b.csv: column 't' row 2: 'soon' is not a timestamp"):
         parse_time(frame, "t", "b.csv")
-    with pytest.raises(DataError, match=r"b.csv: no column 'time' \(time_column\)"):
+    with pytest.raises(DataError, match=r"b.csv: time_column 'time' is not a column"):
         parse_time(frame, "time", "b.csv")
 
 

@@ -18,11 +18,16 @@ from aedetect.exceptions import (
 if TYPE_CHECKING:
     from aedetect.detector import AutoencoderDetector
     from aedetect.exceptions import NotFittedError
+    from aedetect.series_detector import SeriesDetector
 
 # The detector (and torch) load on first use, so `import aedetect` stays light.
 __getattr__ = lazy_exports(
     __name__,
-    {"AutoencoderDetector": "aedetect.detector", "NotFittedError": "aedetect.exceptions"},
+    {
+        "AutoencoderDetector": "aedetect.detector",
+        "NotFittedError": "aedetect.exceptions",
+        "SeriesDetector": "aedetect.series_detector",
+    },
 )
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "DataError",
     "ModelFileError",
     "NotFittedError",
+    "SeriesDetector",
     "__version__",
     "load",
     "save",

@@ -24,6 +24,7 @@ from aedetect.cli_options import (
     DATA_HELP,
     DATA_OPTIONS,
     MODEL_OPTIONS,
+    SERIES_OPTIONS,
     ChunkRows,
     DaskAddress,
     Quiet,
@@ -60,7 +61,7 @@ def _setup_logging(verbose: bool) -> None:
 # ---------------------------------------------------------------- commands
 @app.command()
 @_guarded
-@with_options(MODEL_OPTIONS, DATA_OPTIONS, seed_device(None))
+@with_options(MODEL_OPTIONS, SERIES_OPTIONS, DATA_OPTIONS, seed_device(None))
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
     output: Annotated[
@@ -232,7 +233,7 @@ def info(
 
 @app.command()
 @_guarded
-@with_options(MODEL_OPTIONS, DATA_OPTIONS, seed_device(0))
+@with_options(MODEL_OPTIONS, SERIES_OPTIONS, DATA_OPTIONS, seed_device(0))
 def run(
     data: Annotated[str, typer.Argument(help=DATA_HELP)] = "digits",
     output_dir: Annotated[

@@ -83,7 +83,7 @@ def _clip(value: str) -> float | None:
         raise typer.BadParameter(f"expected a number or 'none', got {value!r}") from None
 
 
-MODEL, DATA_OPTS, SCORING = "Model", "Data", "Scoring"
+MODEL, DATA_OPTS, SCORING, SERIES = "Model", "Data", "Scoring", "Series"
 Seed = Annotated[
     int | None,
     typer.Option(help="Random seed: the same seed gives the same scores.", rich_help_panel=MODEL),
@@ -180,7 +180,8 @@ MODEL_OPTIONS: list[_Opt] = [
     ("sequence_encoding", str, _D["sequence_encoding"], DATA_OPTS,
         "Sequence positions as onehot categories, or ordinal integer codes."),
     ("model", str, _D["model"], MODEL,
-        "ae (autoencoder), vae (variational) or conv-vae (variational, on images)."),
+        "ae (autoencoder), vae (variational) or conv-vae (variational, on images); on a series "
+        "also conv1d (1-D convolutional) or lstm (LSTM encoder-decoder)."),
     ("kl_weight", float, _D["kl_weight"], MODEL,
         "Weight of the VAE's KL term (per feature)."),
     ("kl_anneal", int, _D["kl_anneal"], MODEL,
@@ -242,6 +243,20 @@ DATA_OPTIONS: list[_Opt] = [
     ("image_size", str | None, None, DATA_OPTS,
         "Resize folder images to this, e.g. 28 or 32x24 (height x width). Default: the most "
         "common size (score and explain: the model's)."),
+    # A series (score, explain and report reuse the model's unless given)
+    ("time_column", str | None, None, SERIES,
+        "Time column: DATA is a series; rows are sorted by it, gaps in it are reported."),
+    ("value_column", str | None, None, SERIES,
+        "Value columns of a series, comma-separated (several: multivariate windows). "
+        "Default: every numeric column but the time column."),
+]
+#: Series model options: fit and run only (score, explain and report use the model's).
+SERIES_OPTIONS: list[_Opt] = [
+    ("window", int | None, None, SERIES,
+        "Rows per window (a series). Default: from the data, the dominant period by "
+        "autocorrelation, 8 to 256."),
+    ("stride", int, 1, SERIES,
+        "Rows between the starts of consecutive windows (a series)."),
 ]
 # fmt: on
 
@@ -266,6 +281,11 @@ _SPOKEN = (
     "stream",
     "chunk_rows",
     "dask",
+    "time_column",
+    "value_column",
+    "window",
+    "stride",
+    "all_scores",
 )
 
 
@@ -351,6 +371,7 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
     from aedetect.detector import AutoencoderDetector
 
     params = dict(options)
+    series = {k: params.pop(k) for k in ("window", "stride") if k in params}
     preset = params.pop("preset", None)
     params["hidden"] = _int_tuple(params["hidden"])
     params["clip"] = _clip(params["clip"])
@@ -388,10 +409,21 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
                     f"{_flag(name)} must be an integer or auto, got {params[name]!r}"
                 ) from None
     if preset is None:
-        return AutoencoderDetector(**params)
-    # A preset sets its parameters; an option given with a non-default value wins.
-    changed = {k: v for k, v in params.items() if k not in _D or v != _D[k]}
-    return AutoencoderDetector.from_preset(preset, **changed)
+        det = AutoencoderDetector(**params)
+    else:  # A preset sets its parameters; an option given with a non-default value wins.
+        changed = {k: v for k, v in params.items() if k not in _D or v != _D[k]}
+        det = AutoencoderDetector.from_preset(preset, **changed)
+    return _as_series(det, series)
+
+
+def _as_series(det: AutoencoderDetector, series: dict[str, Any]) -> Any:
+    """Return a :class:`SeriesDetector` when a window, stride or window model is asked for."""
+    window, stride = series.get("window"), series.get("stride", 1)
+    if window is None and stride == 1 and det.model not in ("conv1d", "lstm"):
+        return det  # a table detector (the use case wraps it when DATA is a series)
+    from aedetect.series_detector import SeriesDetector
+
+    return SeriesDetector(det, window=window, stride=stride)
 
 
 @contextlib.contextmanager

@@ -13,13 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ModelFacts"]
+__all__ = ["ModelFacts", "series_lines"]
 
 _KIND_WORDS = {
     "ae": "autoencoder",
     "conv": "conv autoencoder",
     "vae": "variational AE",
     "conv-vae": "conv variational AE",
+    "conv1d": "1-D conv autoencoder over windows",
+    "lstm": "LSTM encoder-decoder over windows",
 }
 
 
@@ -87,6 +89,9 @@ class ModelFacts:
         """
         p, kind = self.params, self.kind
         hidden = list(p.get("hidden") or ())
+        if p.get("model") in ("conv1d", "lstm"):  # over series windows
+            window, channels = p.get("series_shape") or (0, 0)
+            return f"{p['model']} over windows {window}x{channels}: {_join(hidden)}"
         if kind == "conv-vae":  # hidden = conv channels, then the latent width
             if style == "short":
                 return f"conv-vae {self._shape()} -> {_join(hidden[:-1])} -> {hidden[-1]} -> ..."
@@ -168,3 +173,27 @@ class ModelFacts:
             ("Score", self.score_words()),
             ("Seed", str(p.get("random_state"))),
         ]
+
+
+def series_lines(extra: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the series lines of ``info``, the summary and the report (a model's ``extra``)."""
+    s = extra["series"]
+    p = s["params"]
+    time = (
+        f"column {s['time_column']!r}, step {s['step']}, {s['gaps']} gap(s), last {s['last_time']}"
+        if s.get("time_column")
+        else "row order"
+    )
+    suppress = f"; one alarm per {p['suppress']} windows" if p["suppress"] else ""
+    error = {"both": "last-row and window errors", "last": "last-row error"}.get(
+        p["error"], "window error"
+    )
+    history = f"z-scores vs the previous {p['history']} windows" if p["history"] else "raw"
+    return [
+        ("window", f"{s['window']} rows, {s['window_source']}; stride {s['stride']}"),
+        ("values", ", ".join(s["channels"])),
+        ("time", time),
+        ("series score", f"{error}, {history}{suppress}"),
+        ("threshold", f"{s['threshold']:.6g} ({s['threshold_rule']})"),
+        ("training", f"{s['n_rows']} rows, {s['flagged']} flagged"),
+    ]

@@ -65,6 +65,10 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         (channel-first order, as ``images.reshape(n, -1)`` of (n, c, h, w)). Not
         needed for arrays shaped (n, h, w) or (n, h, w, c): those are images and
         their shape is taken from the data.
+    series_shape : tuple of int, optional
+        ``(window, channels)`` of series windows given as flat rows (time-major,
+        as :func:`aedetect.data.series.sliding_windows` cuts them); needed by
+        ``model="conv1d"`` and ``"lstm"``. :class:`aedetect.SeriesDetector` sets it.
     conv_encoder : tuple of int or "pool", default=(32, "pool", 16, "pool", 8)
         Convolutional encoder: an integer is a convolution with that many output
         channels (then ``activation``), ``"pool"`` halves height and width.
@@ -78,13 +82,16 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         What ``"pool"`` does.
     upsampling : {"nearest", "bilinear"}, default="nearest"
         What ``"up"`` does.
-    model : {"ae", "conv", "vae", "conv-vae"}, default="ae"
+    model : {"ae", "conv", "vae", "conv-vae", "conv1d", "lstm"}, default="ae"
         ``ae``: a dense autoencoder (``hidden``). ``conv``: a convolutional
         autoencoder (``conv_encoder``, ``conv_decoder``). ``vae``: a dense
         variational autoencoder (Gaussian latent, KL term). ``conv-vae``: a
         convolutional VAE, whose ``hidden`` gives the conv channels and, last, the
         latent size. ``conv`` and ``conv-vae`` need images (an array shaped
-        (n, h, w) or (n, h, w, c), or ``image_shape``).
+        (n, h, w) or (n, h, w, c), or ``image_shape``). ``conv1d`` (convolutions
+        along time, ``hidden`` = channels then latent size) and ``lstm`` (an LSTM
+        encoder-decoder, ``hidden`` = LSTM width then latent size) need
+        ``series_shape``.
     kl_weight : float, default=1.0
         Weight of the VAE's KL term (per input feature, on the scale of the MSE).
     kl_anneal : int, default=0
@@ -260,6 +267,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         activity_l1: float = 0.0,
         architecture: str | None = None,
         image_shape: tuple[int, int, int] | None = None,
+        series_shape: tuple[int, int] | None = None,
         conv_encoder: tuple[int | str, ...] = (32, "pool", 16, "pool", 8),
         conv_decoder: tuple[int | str, ...] | None = None,
         kernel_size: int = 3,

@@ -19,7 +19,7 @@ from torch.nn import functional
 
 from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError, DataError
-from aedetect.models.factory import IMAGE_KINDS, ModelSpec, build, resolve_kind
+from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build, resolve_kind
 from aedetect.params import DETECTOR, layer_activations, validate
 from aedetect.runtime import resolve_device
 from aedetect.scoring import ScoreConfig
@@ -67,6 +67,10 @@ def check_params(params: Mapping[str, Any]) -> None:
     if not is_vae and (params["scoring"] == _VAE_ONLY or _VAE_ONLY in params["ensemble"]):
         raise ConfigError(f"scoring {_VAE_ONLY!r} needs model='vae' or 'conv-vae', got {kind!r}")
     if is_vae and params["activity_l1"] > 0:
+        raise ConfigError(f"activity_l1 works with model='ae' or 'conv' only, got {kind!r}")
+    if kind in SERIES_KINDS and params.get("series_shape") is None:
+        raise ConfigError(f"model={kind!r} needs series_shape (window, channels): fit a series")
+    if kind in SERIES_KINDS and params["activity_l1"] > 0:
         raise ConfigError(f"activity_l1 works with model='ae' or 'conv' only, got {kind!r}")
     resolve_device(params["device"])
 

@@ -26,7 +26,7 @@ from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.runtime import compute
-from aedetect.scoring import feature_squared_errors, reconstructions
+from aedetect.scoring import CHUNK, feature_squared_errors, reconstructions
 
 __all__ = ["DetectorOutputs"]
 
@@ -194,16 +194,19 @@ class DetectorOutputs:
         )
         return explanation_frame(parts, top, by)
 
-    def feature_errors(self, X: Any, positions: bool = False) -> np.ndarray:
+    def feature_errors(
+        self, X: Any, positions: bool = False, chunk: int | None = None
+    ) -> np.ndarray:
         """Weighted squared error per input column, shape (n_samples, n_features_in_).
 
         A one-hot block is summed back to its column. With ``positions=True`` a
         sequence column is reported per position instead (the columns of
         ``encoder_.column_names_``). The sum over columns, divided by the number
-        of encoded columns, equals :meth:`decision_function`.
+        of encoded columns, equals :meth:`decision_function`. ``chunk`` sets how many
+        rows go through the network at once (default 8192).
         """
         self._check_fitted()
         Xt = self._encode(X)
         with compute():
-            squared = feature_squared_errors(self.module_, Xt, self._bounds_)
+            squared = feature_squared_errors(self.module_, Xt, self._bounds_, chunk or CHUNK)
         return self.encoder_.column_errors(squared, positions=positions)

@@ -62,7 +62,8 @@ POOLINGS = ("max", "avg")
 UPSAMPLINGS = ("nearest", "bilinear")
 # One model choice: ae (dense), conv (convolutional), vae (dense variational),
 # conv-vae (convolutional variational). ``architecture`` is the deprecated spelling.
-MODELS = ("ae", "conv", "vae", "conv-vae")
+# Over windows of a series also conv1d (1-D convolutional) and lstm (encoder-decoder).
+MODELS = ("ae", "conv", "vae", "conv-vae", "conv1d", "lstm")
 ARCHITECTURES = ("dense", "conv")
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 LOSSES = ("mse", "bce")
@@ -238,6 +239,15 @@ def _image_shape(value: Any) -> bool:
     )
 
 
+def _series_shape(value: Any) -> bool:
+    return (
+        not isinstance(value, str | bytes)
+        and hasattr(value, "__len__")
+        and len(value) == 2
+        and all(_is_int(v) and v >= 1 for v in value)
+    )
+
+
 def _activation(value: Any) -> bool:
     if isinstance(value, str):
         return value in ACTIVATIONS
@@ -370,6 +380,7 @@ DETECTOR: dict[str, list[Constraint]] = {
     "model": [Options(MODELS)],
     "architecture": [Options(ARCHITECTURES), None],
     "image_shape": [Check(_image_shape, "(channels, height, width) positive integers"), None],
+    "series_shape": [Check(_series_shape, "(window, channels) positive integers"), None],
     "conv_encoder": [
         Check(lambda v: check_tokens(v, "conv_encoder", "pool") is None, "tokens like (32, 'pool')")
     ],
@@ -401,6 +412,7 @@ DEFAULTS: dict[str, Any] = {
     "activity_l1": 0.0,
     "architecture": None,
     "image_shape": None,
+    "series_shape": None,
     "conv_encoder": (32, "pool", 16, "pool", 8),
     "conv_decoder": None,
     "kernel_size": 3,

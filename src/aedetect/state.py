@@ -14,7 +14,14 @@ import torch
 
 __all__ = ["params_from_json", "params_to_json", "prefixed", "tensors_of"]
 
-_TUPLES = ("categorical", "sequence_columns", "ensemble", "ensemble_weights", "image_shape")
+_TUPLES = (
+    "categorical",
+    "sequence_columns",
+    "ensemble",
+    "ensemble_weights",
+    "image_shape",
+    "series_shape",
+)
 _TOKENS = ("conv_encoder", "conv_decoder")
 #: Parameters added after a file format was in use, with the values that
 #: reproduce what files written before them did.
@@ -37,7 +44,7 @@ def params_to_json(params: Mapping[str, Any]) -> dict[str, Any]:
         out["ensemble_weights"] = [float(w) for w in out["ensemble_weights"]]
     if not isinstance(out["activation"], str):
         out["activation"] = list(out["activation"])
-    for key in ("image_shape", *_TOKENS):
+    for key in ("image_shape", "series_shape", *_TOKENS):
         out[key] = None if out[key] is None else [_plain(v) for v in out[key]]
     if not (out["random_state"] is None or isinstance(out["random_state"], int)):
         out["random_state"] = None

@@ -15,9 +15,11 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from aedetect.data.remote import cache_folder, fetch_checked, sha256
+from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 from aedetect.outputs import copy_file
 
@@ -28,6 +30,7 @@ __all__ = [
     "is_cached",
     "load_nab_profiles",
     "load_nab_series",
+    "load_nab_table",
     "load_nab_windows",
     "nab_file",
 ]
@@ -215,3 +218,24 @@ def load_nab_profiles(progress: bool = False) -> dict[str, dict[str, float]]:
         name: {k: float(p["CostMatrix"][f"{k}Weight"]) for k in ("tp", "fp", "fn")}
         for name, p in raw.items()
     }
+
+
+def load_nab_table(name: str, progress: bool = False) -> Table:
+    """One NAB series as a :class:`Table`: a series with time column ``timestamp``.
+
+    Features ``timestamp`` and ``value``; labels ``anomaly_window`` (1 inside one of
+    NAB's labelled anomaly windows, else 0), so that ``run`` reports AUROC and the
+    report shades the windows.
+    """
+    key = _series_name(name)
+    frame = load_nab_series(key, progress)
+    times = frame["timestamp"].to_numpy()
+    inside = np.zeros(len(frame), dtype=int)
+    for start, end in load_nab_windows(progress).get(key, []):
+        inside[(times >= start.to_datetime64()) & (times <= end.to_datetime64())] = 1
+    return Table(
+        features=frame,
+        labels=pd.Series(inside, name="anomaly_window"),
+        source=f"nab:{key}",
+        time_column="timestamp",
+    )

@@ -12,6 +12,7 @@ from aedetect.data.adbench import load_adbench
 from aedetect.data.datasets import BUILTIN
 from aedetect.data.image_datasets import DOWNLOADED, load_image_path, select_classes
 from aedetect.data.images import parse_image_size
+from aedetect.data.nab import load_nab_table
 from aedetect.data.readers import read_table, split_columns
 from aedetect.data.table import Table
 from aedetect.exceptions import DataError
@@ -20,7 +21,7 @@ __all__ = ["is_builtin", "load_builtin", "load_data"]
 
 
 # Built-in sets named ``COLLECTION:MEMBER``.
-COLLECTIONS = {"adbench": load_adbench}
+COLLECTIONS = {"adbench": load_adbench, "nab": load_nab_table}
 
 
 def _parse_options(text: str) -> dict[str, object]:
@@ -39,7 +40,8 @@ def load_builtin(name: str, progress: bool = False) -> Table:
     ``sequences:size=5000,seed=1,anomalies=10`` passes its options to
     :func:`make_sequences`; ``mixed:n_rows=500`` to :func:`make_mixed_table`;
     ``synthetic:kind=global,dim=50`` to :func:`make_synthetic`;
-    ``adbench:cardio`` names one of ADBench's classical tables.
+    ``adbench:cardio`` names one of ADBench's classical tables;
+    ``nab:realKnownCause/nyc_taxi`` one of NAB's series (a table with a time column).
     """
     base, _, opts = name.partition(":")
     if base in COLLECTIONS:  # ``adbench:cardio``: the part after the colon names a member
@@ -132,5 +134,6 @@ def _load_one(
         frame = table.features.copy()
         split = split_columns(frame, spec, label_column, id_column)
         split.sequence_columns = table.sequence_columns
+        split.time_column = table.time_column
         return split
     return table

@@ -16,13 +16,15 @@
 - :class:`WindowStream` cuts a series that arrives in chunks into exactly the
   windows of the whole series, carrying the last ``window - 1`` rows across chunk
   boundaries.
+- :func:`rolling_z`, :func:`new_highs` and :func:`range_exits` are causal transforms of
+  a score or value stream whose result does not depend on how it was cut into chunks.
 
 Row numbers in messages are 1-based data rows (the header is not counted).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,10 @@ __all__ = [
     "WindowStream",
     "causal_scores",
     "default_window",
+    "new_highs",
     "parse_time",
+    "range_exits",
+    "rolling_z",
     "sliding_windows",
     "window_ends",
 ]
@@ -57,15 +62,23 @@ class TimeCheck:
         Each gap as (1-based row after the gap, timestamp before, timestamp after).
     sorted : bool
         Whether the rows had to be sorted (only with ``sort=True``).
+    repeated : list of (int, pandas.Timestamp)
+        Rows (1-based, in time order) whose timestamp equals the previous row's (only
+        with ``duplicates=True``).
     """
 
     step: pd.Timedelta | None
     gaps: list[tuple[int, pd.Timestamp, pd.Timestamp]]
     sorted: bool
+    repeated: list[tuple[int, pd.Timestamp]] = field(default_factory=list)
 
 
 def parse_time(
-    frame: pd.DataFrame, time_column: str, name: str = "data", sort: bool = False
+    frame: pd.DataFrame,
+    time_column: str,
+    name: str = "data",
+    sort: bool = False,
+    duplicates: bool = False,
 ) -> tuple[pd.DataFrame, TimeCheck]:
     """Parse ``time_column`` into datetimes; check order, duplicates and gaps.
 
@@ -79,6 +92,9 @@ def parse_time(
         The file name used in messages.
     sort : bool, default=False
         Sort out-of-order rows by time instead of raising.
+    duplicates : bool, default=False
+        Keep rows that repeat a timestamp (in file order; listed in the check, as a
+        clock turned back for daylight saving gives) instead of raising.
 
     Returns
     -------
@@ -94,7 +110,7 @@ def parse_time(
         (``sort=False``) a row is earlier than the one before it.
     """
     if time_column not in frame.columns:
-        raise DataError(f"{name}: no column {time_column!r} (time_column)")
+        raise DataError(f"{name}: time_column {time_column!r} is not a column")
     raw = frame[time_column]
     times = pd.to_datetime(raw, errors="coerce")
     bad = np.flatnonzero(times.isna().to_numpy())
@@ -119,6 +135,10 @@ def parse_time(
     out = out.reset_index(drop=True)
     values = out[time_column].to_numpy()
     same = np.flatnonzero(values[1:] == values[:-1])
+    if len(same) and duplicates:
+        check = _gaps(out[time_column], bool(len(back)))
+        check.repeated.extend((int(i) + 2, out[time_column].iloc[i + 1]) for i in same)
+        return out, check
     if len(same):
         a, b = sorted(original_rows[same[0] : same[0] + 2])
         raise DataError(
@@ -305,3 +325,75 @@ class WindowStream:
         self.seen += len(x)
         self.tail = buf[max(len(buf) - (self.window - 1), 0) :] if self.window > 1 else buf[:0]
         return windows, ends
+
+
+MIN_PERIODS = 10  # a z-score needs this many earlier values (before: 0)
+_CHUNK = 2048
+
+
+def rolling_z(new: np.ndarray, past: np.ndarray, history: int) -> np.ndarray:
+    """z-score of each new value against the ``history`` values before it (past included).
+
+    Each value's mean and standard deviation come from exactly its own earlier
+    values, so the result does not depend on how the values were split into calls.
+    Fewer than :data:`MIN_PERIODS` earlier values give 0.
+    """
+    buf = np.concatenate([past, new])
+    idx = len(past) + np.arange(len(new))
+    count = np.minimum(idx, history)
+    mean = np.zeros(len(new))
+    sd = np.ones(len(new))
+    full = np.flatnonzero(count == history)
+    view = np.lib.stride_tricks.sliding_window_view(buf, history) if len(full) else None
+    for a in range(0, len(full), _CHUNK):
+        rows = view[idx[full[a : a + _CHUNK]] - history]
+        m = rows.mean(axis=1)
+        mean[full[a : a + _CHUNK]] = m
+        sd[full[a : a + _CHUNK]] = np.sqrt(((rows - m[:, None]) ** 2).sum(axis=1) / (history - 1))
+    for j in np.flatnonzero((count < history) & (count >= MIN_PERIODS)):
+        seg = buf[idx[j] - count[j] : idx[j]]
+        mean[j], sd[j] = seg.mean(), seg.std(ddof=1)
+    z = (new - mean) / (sd + 1e-9 * np.abs(mean) + 1e-12)
+    z[count < MIN_PERIODS] = 0.0
+    return z
+
+
+def new_highs(scores: np.ndarray, past: np.ndarray, k: int) -> np.ndarray:
+    """Whether each score beats every one of the ``k`` scores before it (past included)."""
+    if k <= 0:
+        return np.ones(len(scores), dtype=bool)
+    buf = np.concatenate([np.full(k, -np.inf), past[-k:], scores])
+    start = len(buf) - len(scores)
+    prev = np.lib.stride_tricks.sliding_window_view(buf[:-1], k)[start - k :].max(axis=1)
+    return scores > prev
+
+
+def range_exits(
+    x: np.ndarray, low: np.ndarray, high: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows beyond the range of every value before them, by more than ``tolerance`` x its width.
+
+    Parameters
+    ----------
+    x : array of shape (rows, channels)
+        The new rows, in time order.
+    low, high : array of shape (channels,)
+        The lowest and highest values before ``x`` (NaN: none yet).
+    tolerance : float
+        The margin, as a share of the range's width (NAB's HTM detector uses 0.05).
+
+    Returns
+    -------
+    beyond : array of bool, shape (rows,)
+        Whether some channel of the row left the range.
+    low, high : arrays of shape (channels,)
+        The range after ``x``.
+    """
+    start = np.where(np.isnan(high), -np.inf, high)
+    highs = np.maximum.accumulate(np.vstack([start, x]), axis=0)
+    start = np.where(np.isnan(low), np.inf, low)
+    lows = np.minimum.accumulate(np.vstack([start, x]), axis=0)
+    with np.errstate(invalid="ignore"):
+        margin = tolerance * (highs[:-1] - lows[:-1])
+        out = ((x > highs[:-1] + margin) | (x < lows[:-1] - margin)) & np.isfinite(margin)
+    return out.any(axis=1), lows[-1], highs[-1]

@@ -24,6 +24,8 @@ class Table:
     image_shape: tuple[int, int, int] | None = None
     # Rows to fit on (a boolean mask) when a normal class was picked; None: all rows.
     fit_rows: np.ndarray | None = None
+    # The time column of a series the data set declares (``nab:``); a feature column.
+    time_column: str | None = None
 
 
 def binary_labels(labels: pd.Series | np.ndarray | None) -> np.ndarray | None:

@@ -2,7 +2,9 @@
 
 ``model`` picks the network: ``ae`` (dense autoencoder), ``conv`` (convolutional
 autoencoder), ``vae`` (dense variational) or ``conv-vae`` (convolutional
-variational). The older ``architecture`` parameter (``dense`` / ``conv``) is
+variational); over windows of a series also ``conv1d`` (1-D convolutional) and
+``lstm`` (LSTM encoder-decoder), which need the windows' ``series_shape``. The
+older ``architecture`` parameter (``dense`` / ``conv``) is
 mapped onto it with a ``FutureWarning`` for one release:
 
 ==================  ======================  =========================
@@ -30,13 +32,24 @@ from torch import nn
 
 from aedetect.exceptions import ConfigError
 from aedetect.models.conv import ConvAutoencoder
+from aedetect.models.conv1d import Conv1dAutoencoder
 from aedetect.models.dense import DenseAutoencoder
+from aedetect.models.lstm import LSTMAutoencoder
 from aedetect.models.vae import ConvVAE, DenseVAE
 
-__all__ = ["IMAGE_KINDS", "ModelSpec", "build", "resolve_kind", "spec_from_params"]
+__all__ = [
+    "IMAGE_KINDS",
+    "SERIES_KINDS",
+    "ModelSpec",
+    "build",
+    "resolve_kind",
+    "spec_from_params",
+]
 
 #: Kinds that need images (an image shape).
 IMAGE_KINDS = ("conv", "conv-vae")
+#: Kinds that need windows of a series (a series shape: window, channels).
+SERIES_KINDS = ("conv1d", "lstm")
 _FROM_ARCHITECTURE = {
     ("ae", "dense"): "ae",
     ("vae", "dense"): "vae",
@@ -78,7 +91,8 @@ class ModelSpec:
 
     ``hidden`` is the dense widths (``ae``, ``vae``) or, for ``conv-vae``, the
     conv channels then the latent size. ``conv_*``, ``kernel_size``, ``pooling``
-    and ``upsampling`` describe a ``conv`` network; ``kl_weight`` a VAE's.
+    and ``upsampling`` describe a ``conv`` network; ``kl_weight`` a VAE's;
+    ``series_shape`` (window, channels) the windows of a ``conv1d`` or ``lstm``.
     """
 
     kind: str
@@ -95,6 +109,7 @@ class ModelSpec:
     pooling: str = "max"
     upsampling: str = "nearest"
     kl_weight: float = 1.0
+    series_shape: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples as lists)."""
@@ -120,6 +135,7 @@ def spec_from_params(
     kind = resolve_kind(params["model"], params.get("architecture"), warn=warn)
     activation = params["activation"]
     decoder = params.get("conv_decoder")
+    series = params.get("series_shape")
     return ModelSpec(
         kind=kind,
         n_features=int(n_features),
@@ -135,6 +151,7 @@ def spec_from_params(
         pooling=params["pooling"],
         upsampling=params["upsampling"],
         kl_weight=float(params["kl_weight"]),
+        series_shape=None if series is None else (int(series[0]), int(series[1])),
     )
 
 
@@ -177,7 +194,28 @@ def build(spec: ModelSpec) -> nn.Module:
             spec.output_activation,
             spec.kl_weight,
         )
+    if spec.kind in SERIES_KINDS:
+        return _series_module(spec)
     if spec.kind not in _SIGNATURES:
-        raise ConfigError(f"model must be one of ae, conv, vae, conv-vae, got {spec.kind!r}")
+        raise ConfigError(
+            f"model must be one of ae, conv, vae, conv-vae, conv1d, lstm, got {spec.kind!r}"
+        )
     cls, names = _SIGNATURES[spec.kind]
     return cls(*(getattr(spec, name) for name in names))
+
+
+def _series_module(spec: ModelSpec) -> nn.Module:
+    if spec.series_shape is None:
+        raise ConfigError(f"model={spec.kind!r} needs a series_shape (window, channels)")
+    window, channels = spec.series_shape
+    if window * channels != spec.n_features:
+        raise ConfigError(
+            f"series_shape {window}x{channels} holds {window * channels} values, "
+            f"got {spec.n_features} columns"
+        )
+    if spec.kind == "lstm":
+        return LSTMAutoencoder(window, channels, spec.hidden, spec.output_activation, spec.dropout)
+    act = spec.activation if isinstance(spec.activation, str) else spec.activation[0]
+    return Conv1dAutoencoder(
+        window, channels, spec.hidden, spec.kernel_size, act, spec.output_activation, spec.dropout
+    )

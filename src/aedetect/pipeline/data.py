@@ -32,6 +32,9 @@ class DataRequest:
     abnormal: str | None = None
     abnormal_data: str | None = None
     image_size: str | tuple[int, int] | None = None
+    # A series: its time column and value columns (comma-separated); see pipeline.series.
+    time_column: str | None = None
+    value_column: str | None = None
 
     def _selection(self) -> dict[str, Any]:
         return {

@@ -51,6 +51,10 @@ def explain(
     """
     check_folder(images_dir)
     det, extra = open_model(model)
+    if "series" in extra:
+        from aedetect.pipeline.series_cases import explain_series
+
+        return ExplainResult(*explain_series(det, extra, request, rows, top))
     shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = request.load_for_model(det, extra)
     with about(table.source):

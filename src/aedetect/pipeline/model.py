@@ -136,6 +136,12 @@ def fit(
     if stream or (stream is None and _large_parquet(request)):
         return _fit_streamed(det, request, output, on_epoch)
     table = request.load(progress=progress)
+    from aedetect.pipeline.series import is_series
+
+    if is_series(det, request, table):
+        from aedetect.pipeline.series_cases import fit_series_data
+
+        return fit_series_data(det, request, table, output, on_epoch)  # type: ignore[return-value]
     fit_table(det, table, on_epoch)
     save_detector(det, output, extra=model_extra(table))
     return FitResult(det, table, output)

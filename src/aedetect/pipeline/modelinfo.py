@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from aedetect.describe import ModelFacts
+from aedetect.describe import ModelFacts, series_lines
 from aedetect.modelfile import read_metadata
 
 __all__ = ["ModelInfo", "info"]
@@ -45,6 +45,9 @@ class ModelInfo:
             f"{len(scores)} rows",
         ]
         extra = meta["extra"]
+        if "series" in extra:  # the per-row threshold is the series'; the window model's is not
+            lines = [ln for ln in lines if not ln.startswith(("threshold", "training scores"))]
+            lines += [f"{k:<15} {v}" for k, v in series_lines(extra)]
         if extra.get("id_column") or extra.get("label_column"):
             lines.append(f"id / label      {extra.get('id_column')} / {extra.get('label_column')}")
         return "\n".join(lines)

@@ -83,6 +83,10 @@ def report(model: Path, request: DataRequest, output: Path, command: str = "") -
     """Write one self-contained HTML report of a saved model on the requested data."""
     check_writable(output)
     det, extra = open_model(model)
+    if "series" in extra:
+        from aedetect.pipeline.series_cases import report_series
+
+        return report_series(det, extra, request, output, command)
     table = request.load_for_model(det, extra)
     with about(table.source):
         scores = det.decision_function(table.features)

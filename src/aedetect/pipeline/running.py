@@ -112,6 +112,12 @@ def run(
     check_params(det)
     check_folder(output_dir)
     table = request.load(progress=progress)
+    from aedetect.pipeline.series import is_series
+
+    if is_series(det, request, table):
+        from aedetect.pipeline.series_cases import run_series
+
+        return run_series(det, request, table, output_dir, command, top, on_epoch)
     fit_table(det, table, on_epoch)
     scores = scores_frame(det, table, scores=scores_after_fit(det, table))
     if table.fit_rows is not None:

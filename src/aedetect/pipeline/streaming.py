@@ -86,6 +86,14 @@ def score_chunks(
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     det, extra = open_model(model)
+    if "series" in extra:  # a series is scored whole (its window state runs through it)
+        from aedetect.pipeline.scoring import score
+
+        frame = score(model, request, all_scores)
+        sink.write(frame)
+        if on_rows is not None:
+            on_rows(len(frame), len(frame))
+        return StreamResult(len(frame), int(frame["is_anomaly"].sum()))
     total = table_rows(request.data) if request.streams() else None
     result = StreamResult(0, 0)
     for block in _aligned(_tables(det, extra, request, chunk_rows)):

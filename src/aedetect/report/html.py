@@ -20,6 +20,7 @@ import pandas as pd
 from aedetect.data.table import binary_labels
 from aedetect.report import plots
 from aedetect.report.numbers import column_format, formats, number, reason_text
+from aedetect.report.series import SeriesView, series_figures
 
 __all__ = ["ReportData", "ReportInput", "collect_report", "flagged_rows", "render_report"]
 
@@ -79,6 +80,10 @@ class ReportInput:
     sequences: Sequence[str] = ()
     image_shape: tuple[int, ...] | None = None
     reconstructions: np.ndarray | None = None
+    # A series: its figures and settings; ``flagged`` (positions, highest score first)
+    # then replaces the rows above the threshold (a series flags one row per burst).
+    series: SeriesView | None = None
+    flagged: list[int] | None = None
 
 
 def flagged_rows(scores: np.ndarray, threshold: float, limit: int = MAX_FLAGGED) -> list[int]:
@@ -92,7 +97,7 @@ def collect_report(inp: ReportInput) -> ReportData:
     from aedetect.metrics import evaluate
 
     binary = binary_labels(inp.labels)
-    rows = flagged_rows(inp.scores, inp.threshold)
+    rows = flagged_rows(inp.scores, inp.threshold) if inp.flagged is None else inp.flagged
     figures = {
         name: Plot(plots.figure_svg(fig, f"f{i}"), caption)
         for i, (name, (fig, caption)) in enumerate(_figures(inp, binary, rows).items())
@@ -143,16 +148,24 @@ def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> di
             "Precision (y: share of flagged rows that are anomalies) against recall (x: share "
             "of the anomalies flagged) as the threshold moves; dotted: the share of anomalies.",
         )
+    flagged = scores > thr if inp.series is None else np.asarray(inp.series.flags, dtype=bool)
     wide = inp.codes.shape[1] > 2
     axes = ("PC 1", "PC 2") if wide else ("latent unit 1", "latent unit 2")
     name = "Latent codes (PCA)" if wide else "Latent codes"
     figures[name] = (
         plots.latent_scatter(
-            plots.project_2d(inp.codes), scores > thr, title="", known=binary, axes=axes
+            plots.project_2d(inp.codes), flagged, title="", known=binary, axes=axes
         ),
         f"The {inp.codes.shape[1]}-unit latent code of each row"
         + (", projected on its first two principal components (PC 1, PC 2)." if wide else "."),
     )
+    if inp.series is not None:
+        for name, fig in series_figures(inp.series).items():
+            figures[name] = (
+                fig,
+                "The series' values (top) and each row's score (bottom) "
+                "against time; flagged rows and labelled windows marked.",
+            )
     if inp.image_shape is not None and inp.reconstructions is not None and rows:
         figures["Most anomalous images"] = (
             _worst_images(inp, rows[:MAX_IMAGES]),
@@ -191,6 +204,8 @@ def _data_lines(inp: ReportInput, flagged_mask: np.ndarray) -> list[tuple[str, s
     ]
     if inp.labels is not None:
         lines.append(("Labels", f"column '{inp.labels.name}'"))
+    if inp.series is not None:
+        lines += [(k.capitalize(), v) for k, v in inp.series.lines]
     return lines
 
 
