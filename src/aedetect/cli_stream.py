@@ -33,6 +33,20 @@ class _StdoutSink:
         self.rows += len(frame)
 
 
+class _LazyFile:
+    """Opens the output's temporary file at the first rows, so bad input touches nothing."""
+
+    def __init__(self, stack: contextlib.ExitStack, output: Path) -> None:
+        self.stack, self.output, self.sink = stack, output, None
+
+    def write(self, frame: Any) -> None:
+        from aedetect.outputs import writing_frames
+
+        if self.sink is None:
+            self.sink = self.stack.enter_context(writing_frames(self.output))
+        self.sink.write(frame)
+
+
 def _rate(done: int, start: float) -> str:
     seconds = max(time.monotonic() - start, 1e-9)
     return f"{done:,} rows, {done / seconds:,.0f} rows/s"
@@ -92,8 +106,11 @@ def score_command(
         if output is None:
             score_chunks(model, request, _StdoutSink(), chunk_rows, all_scores, on_rows)
             return
-        with writing_frames(output) as sink:
+        with contextlib.ExitStack() as stack:
+            sink = _LazyFile(stack, output)
             result = score_chunks(model, request, sink, chunk_rows, all_scores, on_rows)
+            if sink.sink is None:  # no rows at all: still an output
+                stack.enter_context(writing_frames(output))
     if not quiet:
         typer.echo(result.message(output), err=True)
 
