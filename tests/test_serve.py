@@ -341,6 +341,14 @@ def test_model_names_and_serve_options(files):
         load_models([f"a b={files['mixed']}"])
     result = CliRunner().invoke(cli_app, ["serve", str(files["mixed"]), "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "--token-file" in result.output
+    empty = files["folder"] / "token.txt"
+    empty.write_text("\n")
+    result = CliRunner().invoke(
+        cli_app, ["serve", str(files["mixed"]), "--host", "0.0.0.0", "--token-file", str(empty)]
+    )
+    assert (
+        result.exit_code == 1 and "token.txt: the token file must hold one token" in result.output
+    )
     with pytest.raises(ConfigError, match="max_rows must be a positive integer"):
         Limits(max_rows=0)
 
