@@ -171,7 +171,7 @@ def test_options_change_the_scores_as_documented(digits_one_class):
             {"scoring": "reconstruction-probability"},
             "scoring 'reconstruction-probability' needs model='vae' or 'conv-vae', got 'ae'",
         ),
-        ({"model": "gan"}, "model must be one of ae, conv, vae, conv-vae, got 'gan'"),
+        ({"model": "gan"}, "model must be one of ae, conv, vae, conv-vae, conv1d, lstm, got 'gan'"),
         ({"noise": -1.0}, "noise must be in [0.0, inf), got -1.0"),
     ],
 )

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.series import TimeCheck, parse_time
+from aedetect.data.series import TimeCheck, parse_time, window_ends
 from aedetect.data.table import Table, binary_labels
 from aedetect.describe import series_lines
 from aedetect.exceptions import ConfigError, DataError
@@ -284,8 +284,8 @@ def fitted_summary(det: SeriesDetector, data: SeriesData) -> str:
     h = model.history_
     return (
         f"fitted on {len(data.values)} rows x {data.values.shape[1]} value column(s) as "
-        f"{len(det.decision_scores_) - det.window_ + 1 if det.stride_ == 1 else 'strided'} "
-        f"windows of {det.window_} rows ({det.window_source_}) in {len(h.train_loss)} epochs "
+        f"{len(window_ends(len(data.values), det.window_, det.stride_))} windows of "
+        f"{det.window_} rows ({det.window_source_}) in {len(h.train_loss)} epochs "
         f"({h.seconds:.1f}s); threshold {det.threshold_:.4g} flags {int(det.labels_.sum())} "
         "training rows"
     )
