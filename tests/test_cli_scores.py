@@ -35,8 +35,8 @@ def test_fit_with_a_score_and_write_all_scores(tmp_path):
     assert res.exit_code == 0, res.output
     out = pd.read_csv(tmp_path / "s.csv")
     assert list(out.columns) == [
-        "score", "is_anomaly", "reconstruction", "latent-kmeans", "latent-knn", "layerwise",
-        "ensemble", "reconstruction-probability",
+        "score", "is_anomaly", "reconstruction", "latent-kmeans", "layerwise", "ensemble",
+        "reconstruction-probability",
     ]  # fmt: skip
     np.testing.assert_array_equal(out["score"], out["latent-kmeans"])
     expected = det.all_scores(t.features)

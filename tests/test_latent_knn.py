@@ -82,3 +82,19 @@ def test_ensemble_weights_need_one_weight_per_score() -> None:
         det.fit(_blobs(50))
     with pytest.raises(ConfigError, match="ensemble_weights"):
         AutoencoderDetector(ensemble_weights=(-1.0, 2.0)).fit(_blobs(50))
+
+
+def test_codes_are_kept_only_when_latent_knn_is_used() -> None:
+    X = _blobs(100)
+    plain = AutoencoderDetector(**FAST).fit(X)
+    assert "latent.reference" not in plain.scorer_.get_state()
+    assert "latent-knn" not in plain.all_scores(X).columns
+
+
+def test_reference_rows_sample_and_index_back() -> None:
+    from aedetect.latent import reference_rows
+
+    rows, itself = reference_rows(10, 4, torch.Generator().manual_seed(0))
+    assert rows is not None and len(rows) == 4 and (itself >= 0).sum() == 4
+    assert torch.equal(itself[rows], torch.arange(4))
+    assert reference_rows(3, 4, torch.Generator())[0] is None

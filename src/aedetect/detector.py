@@ -135,8 +135,8 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         threshold; training is made robust to anomalies by ``trim``. By default
         (None, and no ``threshold``) the threshold is Tukey's fence ``iqr:1.5``
         on the training scores, which needs no guess of the anomaly share
-        (for ``scoring="ensemble"``, whose rank scores a fence cannot split, the
-        0.9 quantile).
+        (for ``scoring="ensemble"`` by ``rank`` or ``zscore``, which a fence cannot
+        split, the 0.9 quantile).
     threshold : str, optional
         A threshold rule instead of ``contamination``: ``quantile:0.99``,
         ``ratio:0.0002`` (known anomaly ratio), ``fixed:0.05``, ``fpr:0.01``
@@ -185,7 +185,8 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         ``reconstruction-probability`` (VAE only: negative Monte-Carlo
         log-likelihood under the decoder's Gaussian, whose per-feature variance is
         that of the training residuals, floored at a tenth of their mean). Every
-        score's state is fitted, so :meth:`all_scores` gives them all.
+        score's state is fitted, so :meth:`all_scores` gives them all, except
+        ``latent-knn``'s (it keeps training codes): only when it is used.
     reduction : {"mean", "sum"}, default="mean"
         Reconstruction error per item: weighted squared errors summed, divided by
         the number of columns (``mean``) or not (``sum``).
@@ -199,12 +200,10 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
     ensemble : tuple of str, default=("reconstruction", "latent-kmeans")
         Scores the ``ensemble`` score averages.
     ensemble_method : {"rank", "zscore", "logz"}, default="rank"
-        Put each part on one scale by its rank among the training scores, by
-        standardising with their mean and standard deviation, or (``logz``) by
-        standardising their logarithms; ``logz``'s weighted mean ``z`` is mapped
-        back onto the first part's scale, ``exp(m + s z)`` with ``m``, ``s`` the
-        mean and standard deviation of the first part's log training scores, so the
-        default threshold rule suits it.
+        Each part's scale: its rank among the training scores, its z-score, or
+        (``logz``) the z-score of its log, whose weighted mean ``z`` is mapped back
+        onto the first part's scale, ``exp(m + s z)`` (``m``, ``s``: mean and sd of
+        the first part's log training scores), so the default threshold suits it.
     ensemble_weights : tuple of float, optional
         One non-negative weight per ``ensemble`` score (normalised to sum 1);
         None weighs them equally.
@@ -340,20 +339,6 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
     def check_params(self) -> None:
         """Validate the parameters without fitting; raise ConfigError naming the first bad one."""
         fitting.check_params(self.get_params(deep=False))
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "module_")
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import TransformerTags
-
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
-        tags.input_tags.allow_nan = self.missing == "impute"
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.non_deterministic = self.random_state is None
-        return tags
 
     # ----------------------------------------------------------------- fit
     def fit(

@@ -34,6 +34,21 @@ __all__ = ["DetectorOutputs"]
 class DetectorOutputs:
     """Outputs of a fitted detector; every method starts with a fitted check."""
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "module_")
+
+    def __sklearn_tags__(self):
+        """Scikit-learn's tags: float32 out, text and categories in, NaN when imputing."""
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        tags.input_tags.allow_nan = self.missing == "impute"
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):
             raise NotFittedError(

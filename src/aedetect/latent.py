@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["knn_distance", "latent_code"]
+__all__ = ["knn_distance", "latent_code", "reference_rows"]
 
 
 def _flat(h: torch.Tensor) -> torch.Tensor:
@@ -52,3 +52,18 @@ def knn_distance(
             d[rows, own[rows]] = float("inf")
         out.append(d.topk(min(k, d.shape[1]), dim=1, largest=False).values.mean(dim=1))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+
+def reference_rows(
+    n: int, keep: int, generator: torch.Generator
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """Rows kept as the k-NN reference (None: all ``n``; else a seeded sample of ``keep``).
+
+    Also returns each of the ``n`` rows' index in the reference (-1: not kept).
+    """
+    if n <= keep:
+        return None, torch.arange(n)
+    rows = torch.randperm(n, generator=generator)[:keep].sort().values
+    itself = torch.full((n,), -1, dtype=torch.long)
+    itself[rows] = torch.arange(keep)
+    return rows, itself

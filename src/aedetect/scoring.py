@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from aedetect.exceptions import ConfigError
-from aedetect.latent import knn_distance, latent_code
+from aedetect.latent import knn_distance, latent_code, reference_rows
 from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
 from aedetect.scales import log_stats, logz, rank, zscore
 
@@ -430,7 +430,10 @@ class Scorer:
             state[f"layer{i}.centroids"] = centroids.cpu().numpy()
             state[f"layer{i}.whiten"] = whitening(h, centroids).cpu().numpy()
         state["n_layers"] = np.array([len(layers)])
-        itself = self._fit_reference(module, X, generator, state)
+        cfg_parts = cfg.ensemble if cfg.score == "ensemble" else ()
+        itself = None
+        if "latent-knn" in (cfg.score, *cfg_parts):  # only when used: it keeps codes
+            itself = self._fit_reference(module, X, generator, state)
         if hasattr(module, "encode_distribution"):
             n_latent = layers[-1].shape[1]
             eps = torch.randn(cfg.mc_samples, n_latent, generator=generator, dtype=torch.float64)
@@ -473,21 +476,11 @@ class Scorer:
         generator: torch.Generator,
         state: dict[str, np.ndarray],
     ) -> torch.Tensor:
-        """Keep <= ``knn_rows`` training codes (a seeded sample) as the k-NN reference.
-
-        Returns each training row's index in the reference (-1: not kept).
-        """
-        n = len(X)
-        keep = self.config.knn_rows
-        rows = torch.randperm(n, generator=generator)[:keep].sort().values if n > keep else None
+        """Keep <= ``knn_rows`` training codes as the k-NN reference; see :func:`reference_rows`."""
+        rows, itself = reference_rows(len(X), self.config.knn_rows, generator)
         sample = X if rows is None else X[rows.to(X.device)]
         codes = [latent_code(module, self._clamped(xb)).cpu() for xb in _chunks(sample, CHUNK)]
         state["latent.reference"] = torch.cat(codes).float().numpy()
-        itself = torch.full((n,), -1, dtype=torch.long)
-        if rows is None:
-            itself = torch.arange(n)
-        else:
-            itself[rows] = torch.arange(len(rows))
         return itself
 
     def get_state(self) -> dict[str, np.ndarray]:

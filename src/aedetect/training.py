@@ -245,6 +245,14 @@ def _streamed_epoch(module: nn.Module, data: EpochData, epoch: int, *args: objec
     return total / max(1, rows)
 
 
+def _check_finite(train_loss: float, epoch: int, lr: float) -> None:
+    if not math.isfinite(train_loss):
+        raise ConfigError(
+            f"training diverged at epoch {epoch} (loss {train_loss}): lower lr "
+            f"(got {lr:g}) or check the data's scale"
+        )
+
+
 def train(
     module: nn.Module,
     X: torch.Tensor | RowView | EpochData,
@@ -296,11 +304,7 @@ def train(
             train_loss = _epoch(module, X, *args)
         else:
             train_loss = _streamed_epoch(module, X, epoch, *args)
-        if not math.isfinite(train_loss):
-            raise ConfigError(
-                f"training diverged at epoch {epoch} (loss {train_loss}): lower lr "
-                f"(got {config.lr:g}) or check the data's scale"
-            )
+        _check_finite(train_loss, epoch, config.lr)
         history.train_loss.append(train_loss)
         val_loss = (
             evaluate_loss(module, X_val, loss_fn) if X_val is not None and len(X_val) else None
