@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import _check_short_rows, csv_error
+from aedetect.data.readers import _check_short_rows, check_header_line, check_regular, csv_error
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -116,9 +116,11 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    check_regular(p)  # the whole-file reader's limits: no FIFO, a bounded header
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
     sep = "\t" if p.suffix.lower() == ".tsv" else ","
+    check_header_line(p, sep)
     checked = False
     try:
         with pd.read_csv(p, sep=sep, skipinitialspace=True, chunksize=chunk_rows) as reader:

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_COLUMNS",
     "TABLE_SUFFIXES",
     "Table",
+    "check_header_line",
     "check_regular",
     "csv_error",
     "load_npy",
@@ -82,7 +83,7 @@ def check_regular(p: Path) -> None:
         raise DataError(f"{p}: is {kind}, not a regular file")
 
 
-def _check_header_line(p: Path, sep: str) -> None:
+def check_header_line(p: Path, sep: str) -> None:
     """Refuse a first line too long or with too many columns, before pandas reads it all."""
     with p.open("rb") as fh:
         first = fh.readline(MAX_HEADER_BYTES + 1)
@@ -94,7 +95,7 @@ def _check_header_line(p: Path, sep: str) -> None:
 
 
 def _read_csv(p: Path, sep: str) -> pd.DataFrame:
-    _check_header_line(p, sep)
+    check_header_line(p, sep)
     try:
         frame = pd.read_csv(p, sep=sep, skipinitialspace=True)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
