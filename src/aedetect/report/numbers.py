@@ -117,10 +117,12 @@ def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause", quote: boo
     """
     write = fmt.get(str(line.column), number)
     expected = _value(line.expected, write, quote)
-    if pd.notna(line.probability):
-        expected += f", p {line.probability:.2f}"
-    seen = _value(line.seen, write, quote) + (", never seen there" if line.unseen else "")
-    share = line.share if by == "cause" else line.error_share
+    probability = getattr(line, "probability", np.nan)  # series explanations have none
+    if pd.notna(probability):
+        expected += f", p {probability:.2f}"
+    unseen = getattr(line, "unseen", False)
+    seen = _value(line.seen, write, quote) + (", never seen there" if unseen else "")
+    share = line.share if by == "cause" else getattr(line, "error_share", line.share)
     return f"{line.column}: {seen} → {expected} ({percent(share)})"
 
 
