@@ -101,8 +101,8 @@ def test_sample_and_fit_sample_are_seeded(files, client):
 def test_cli_dask_writes_a_parquet_folder(files, tmp_path, monkeypatch):
     real = ae_dask.cluster
 
-    def threads(address):  # the CLI's LocalCluster, with threads: seconds faster to start
-        return real(address, n_workers=2, processes=False, dashboard_address=":0")
+    def threads(address, **kw):  # the CLI's LocalCluster, with threads: seconds faster to start
+        return real(address, n_workers=2, processes=False, dashboard_address=":0", **kw)
 
     monkeypatch.setattr(ae_dask, "cluster", threads)
     model, out = files / "m.aedetect", tmp_path / "out"

@@ -142,3 +142,14 @@ def test_cli_writes_parquet_and_csv_alike(files, tmp_path, monkeypatch):
 
 def test_the_cli_default_is_the_library_default():
     assert CHUNK_ROWS == LIBRARY_CHUNK_ROWS
+
+
+def test_parquet_rows_that_change_type_are_refused_whole(tmp_path):
+    from aedetect.exceptions import OutputError
+
+    out = tmp_path / "x.parquet"
+    with pytest.raises(OutputError, match="rows after 2 do not fit the column types"):
+        with writing_frames(out) as sink:
+            sink.write(pd.DataFrame({"a": [1, 2]}))
+            sink.write(pd.DataFrame({"a": ["x", "y"]}))
+    assert os.listdir(tmp_path) == []

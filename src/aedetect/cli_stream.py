@@ -128,8 +128,10 @@ def _score_on_dask(
         raise DataError(f"{request.data}: --dask reads a Parquet file or a folder of them")
     from aedetect import dask as ae_dask
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # its INFO lines drown the output
-    with ae_dask.cluster(address) as client:
+    # distributed's INFO lines (scheduler, nannies, workers) would drown the output
+    quiet_logs = {"silence_logs": logging.ERROR} if address == "local" else {}
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with ae_dask.cluster(address, **quiet_logs) as client:
         if not quiet:
             typer.echo(f"dask: {address}, dashboard {client.dashboard_link}", err=True)
         rows = ae_dask.score_parquet(

@@ -222,8 +222,8 @@ def table_format(path: str | os.PathLike[str]) -> str:
 class _FrameWriter:
     """Appends DataFrames to an open binary file as one CSV or one Parquet table."""
 
-    def __init__(self, fh: BinaryIO, fmt: str) -> None:
-        self.fh, self.fmt, self.rows = fh, fmt, 0
+    def __init__(self, fh: BinaryIO, fmt: str, path: str | os.PathLike[str] = "") -> None:
+        self.fh, self.fmt, self.path, self.rows = fh, fmt, path, 0
         self._parquet: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -238,7 +238,15 @@ class _FrameWriter:
             if self._parquet is None:
                 schema = pa.Schema.from_pandas(frame, preserve_index=False)
                 self._parquet = pq.ParquetWriter(self.fh, schema)
-            table = pa.Table.from_pandas(frame, schema=self._parquet.schema, preserve_index=False)
+            try:
+                table = pa.Table.from_pandas(
+                    frame, schema=self._parquet.schema, preserve_index=False
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise OutputError(
+                    f"{self.path}: rows after {self.rows} do not fit the column types of "
+                    f"the first rows ({str(exc).splitlines()[0]})"
+                ) from None
             self._parquet.write_table(table)
         self.rows += len(frame)
 
@@ -260,7 +268,7 @@ def writing_frames(path: str | os.PathLike[str], fmt: str | None = None) -> Iter
     """
     fmt = fmt or table_format(path)
     with replacing(path) as fh:
-        writer = _FrameWriter(fh, fmt)
+        writer = _FrameWriter(fh, fmt, path)
         try:
             yield writer
         except BaseException:
