@@ -245,9 +245,8 @@ def _paths(value, prefix=()):
 
 def test_resealed_metadata_with_any_field_changed(model_bytes, tmp_path):
     """A checksum anyone can recompute: any field set to any JSON value is refused cleanly."""
-    from tests.hostile.crafting import resealed
-
     from aedetect.pipeline import info
+    from hostile.crafting import resealed
 
     source = tmp_path / "source.aedetect"
     source.write_bytes(model_bytes)
