@@ -221,3 +221,58 @@ def test_any_parameter_value_is_accepted_or_a_config_error(name, value):
         check_params({**DEFAULTS, name: value})
     except ConfigError:
         pass
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    """Every key path into parsed JSON (dict keys and list indexes)."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:3]):
+            yield from _paths(v, (*prefix, i))
+
+
+def test_resealed_metadata_with_any_field_changed(model_bytes, tmp_path):
+    """A checksum anyone can recompute: any field set to any JSON value is refused cleanly."""
+    from aedetect.pipeline import info
+    from hostile.crafting import resealed
+
+    source = tmp_path / "source.aedetect"
+    source.write_bytes(model_bytes)
+    meta = read_metadata(source)
+    paths = sorted(
+        {p for part in ("params", "state", "extra") for p in _paths(meta[part], (part,))},
+        key=str,
+    )
+
+    @FUZZ
+    @given(st.sampled_from(paths), _JSON)
+    def check(path, value):
+        def edit(parsed):
+            if len(path) == 1:
+                parsed[path[0]] = value
+                return
+            node = parsed
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+
+        target = resealed(source, tmp_path / "edited.aedetect", edit)
+        for call in (read_metadata, lambda p: info(p).text(), _load_model):
+            try:
+                call(target)
+            except AedetectError:
+                pass
+
+    check()

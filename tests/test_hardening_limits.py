@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tests.hostile.crafting import png
 
 from aedetect import AutoencoderDetector
 from aedetect.data import images, readers
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.scoring import nearest_distance, whitening
 from aedetect.thresholds import parse_threshold
+from hostile.crafting import png
 
 
 def test_a_folder_of_images_has_a_pixel_budget(tmp_path, monkeypatch):

@@ -39,38 +39,47 @@ def _optional(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda v: v is None or test(v)
 
 
-_OBJECT: Callable[[Any], bool] = lambda v: isinstance(v, dict)  # noqa: E731
-_TEXT: Callable[[Any], bool] = lambda v: isinstance(v, str)  # noqa: E731
+def _object(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _flag(v: Any) -> bool:
+    return isinstance(v, bool)
+
 
 _STATE: dict[str, Rule] = {
-    "encoder": (_OBJECT, "an object", True),
+    "encoder": (_object, "an object", True),
     "threshold": (_number, "a number", True),
-    "threshold_rule": (_TEXT, "text", False),
+    "threshold_rule": (_text, "text", False),
     "n_features_in": (_count, "a count", True),
-    "feature_names_in": (_optional(_list_of(_TEXT)), "a list of names or null", True),
-    "history": (_OBJECT, "an object", True),
+    "feature_names_in": (_optional(_list_of(_text)), "a list of names or null", True),
+    "history": (_object, "an object", True),
     "image_shape": (
         _optional(lambda v: _list_of(_count)(v) and len(v) == 3 and min(v) > 0),
         "3 positive integers or null",
         False,
     ),
-    "model_spec": (_OBJECT, "an object", False),
+    "model_spec": (_object, "an object", False),
 }
 _ENCODER: dict[str, Rule] = {
-    "params": (_OBJECT, "an object", True),
-    "inputs": (_list_of(_TEXT), "a list of names", True),
-    "sequences": (_optional(_OBJECT), "an object", False),
-    "columns": (_list_of(_OBJECT), "a list of objects", True),
+    "params": (_object, "an object", True),
+    "inputs": (_list_of(_text), "a list of names", True),
+    "sequences": (_optional(_object), "an object", False),
+    "columns": (_list_of(_object), "a list of objects", True),
 }
 _COLUMN: dict[str, Rule] = {
-    "name": (_TEXT, "text", True),
+    "name": (_text, "text", True),
     "kind": (lambda v: v in ("numeric", "categorical"), "numeric or categorical", True),
     "start": (_count, "a count", True),
     "stop": (_count, "a count", True),
     "offset": (_number, "a number", False),
     "scale": (_number, "a number", False),
-    "categories": (_list_of(_TEXT), "a list of text", False),
-    "constant": (lambda v: isinstance(v, bool), "true or false", False),
+    "categories": (_list_of(_text), "a list of text", False),
+    "constant": (_flag, "true or false", False),
     "low": (_number, "a number", False),
     "high": (_number, "a number", False),
 }
@@ -78,7 +87,7 @@ _HISTORY: dict[str, Rule] = {
     "train_loss": (_list_of(_number), "a list of numbers", True),
     "val_loss": (_list_of(_number), "a list of numbers", False),
     "best_epoch": (_count, "a count", False),
-    "stopped_early": (lambda v: isinstance(v, bool), "true or false", False),
+    "stopped_early": (_flag, "true or false", False),
     "seconds": (_number, "a number", False),
 }
 

@@ -233,7 +233,10 @@ def _pseudo_whitening(cov: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
     """
     if not bool(torch.isfinite(cov).all()):
         return eye.clone()
-    values, vectors = torch.linalg.eigh(cov)
+    try:
+        values, vectors = torch.linalg.eigh(cov)
+    except RuntimeError:  # no convergence (torch.linalg.LinAlgError)
+        return eye.clone()
     floor = max(float(values.max()), 1e-300) * 1e-10
     return (vectors / values.clamp_min(floor).sqrt()).contiguous()
 

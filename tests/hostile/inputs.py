@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tests.hostile.crafting import npy_header, png, resealed, write_model
+
+from hostile.crafting import npy_header, png, resealed, write_model
 
 Maker = Callable[[Path], str]
 

@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 import typer.main
 import typer.testing
-from tests.hostile.inputs import BAD_DATA, BAD_MODELS, DATA_WORDS, good_frame
 from typer.testing import CliRunner
 
 from aedetect.cli import app
+from hostile.inputs import BAD_DATA, BAD_MODELS, DATA_WORDS, good_frame
 
 runner = CliRunner()
 FAST = ["--epochs", "1", "--seed", "0", "-q", "--hidden", "4,2"]
