@@ -35,6 +35,7 @@ __all__ = [
     "explanation_frame",
     "score_drops",
     "shares",
+    "typical",
 ]
 
 EXPLAIN_BY = ("cause", "error")
@@ -147,6 +148,7 @@ def score_drops(
     X: torch.Tensor,
     masks: torch.Tensor,
     settle: torch.Tensor | None = None,
+    origin: torch.Tensor | None = None,
     steps: int = STEPS,
 ) -> tuple[np.ndarray, ...]:
     """Each row's score and how far it falls when one group alone is set as expected.
@@ -157,8 +159,11 @@ def score_drops(
     (default: all of ``masks``; :meth:`Groups.masks` with ``numeric=True`` gives
     the numbers) are then settled ``steps`` times by reconstructing the copy that
     holds them: what the model expects there given every other column, rather
-    than given the broken one too. Every row's copies, one per group, go through
-    each step and the scoring as one batch; rows are taken together as far as
+    than given the broken one too. ``origin`` (one encoded row), when given, is
+    where the settled slots start instead: a typical value (:func:`typical`), so
+    that a network that copies a column through cannot expect the broken value.
+    Every row's copies, one per group, go through each step and the scoring as
+    one batch; rows are taken together as far as
     :data:`BUDGET` allows.
 
     Returns
@@ -183,6 +188,10 @@ def score_drops(
         x = X[start : start + per_pass]
         rows = slice(start, start + len(x))
         expected, rec = expect(x)
+        if origin is not None:  # NaN: start from the row's own reconstruction
+            origin = origin.to(X.device, X.dtype)
+            on = settle.amax(dim=0) * origin.isfinite().to(X.dtype)
+            expected = expected * (1.0 - on) + origin.nan_to_num() * on
         copies = x[:, None, :] * keep + expected[:, None, :] * masks  # (rows, m, width)
         rec = rec[:, None, :].expand_as(copies)
         for _ in range(steps if bool(settle.any()) else 0):
@@ -194,6 +203,20 @@ def score_drops(
         settled[rows] = (copies * masks).sum(dim=1).cpu().numpy()
         recon[rows] = (rec * masks).sum(dim=1).cpu().numpy()
     return base, drops, settled, recon
+
+
+def typical(encoder: Any) -> torch.Tensor:
+    """Return one encoded row of typical values: each number's mean (median if imputed).
+
+    NaN elsewhere, and for a token's integer code (ordinal sequences), whose
+    mean is no token: those start from the row's own reconstruction.
+    """
+    row = torch.full((encoder.n_features_out_,), float("nan"))
+    tokens = encoder._ordinal_alphabets()
+    for col in encoder.columns_:
+        if col.kind == "numeric" and col.name not in tokens:
+            row[col.start] = (float(col.fill) - col.offset) / col.scale
+    return row
 
 
 def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from aedetect.attribution import (
     expected_encoded,
     explanation_frame,
     score_drops,
+    typical,
 )
 from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
@@ -177,6 +178,7 @@ class DetectorOutputs:
                 Xt,
                 groups.masks(self.encoder_),
                 groups.masks(self.encoder_, numeric=True),
+                typical(self.encoder_),
             )
             own = reconstructions(self.module_, Xt, self._bounds_)
         # Shares are of the score above the lowest a training row could have (0
