@@ -1,11 +1,13 @@
 """Explanations by cause: which column, set to what the model expects, takes the score down.
 
 For a row and each of its columns (a sequence position; a pixel, or a patch of
-a large image) a copy of the row gets that column alone replaced by what the
-model expects there: the reconstructed number, or the most likely category or
-token. All copies of a row are scored in one batched pass with the detector's
-own score (the score that flagged the row), and the fall of the score is the
-column's effect. A column that only absorbed another's error falls little when
+an image with more than 256 pixels) a copy of the row gets that column alone
+replaced by what the model expects there: for a number, what the model rebuilds
+there from the row with that number at its training mean (what the other columns
+imply); for a category or token, the model's distribution over them. All
+copies of a row are scored in one batched pass with the detector's own score
+(the score that flagged the row), and the fall of the score is the column's
+effect. A column that only absorbed another's error falls little when
 set to its expectation, because the broken column still pulls the row off; the
 broken column, set right, takes most of the score with it.
 
@@ -41,8 +43,9 @@ __all__ = [
 EXPLAIN_BY = ("cause", "error")
 # Copies x encoded width scored per batch: bounds the memory of one pass.
 BUDGET = 1 << 24
-# Images with more pixels than this are explained by square patches.
-MAX_GROUPS = 1024
+# Images with more pixels than this are explained by square patches (each copy is
+# a whole image through the network: 256 copies per row keep a conv net's pass short).
+MAX_GROUPS = 256
 # Times a column's expected value is settled by reconstructing the copy holding it.
 STEPS = 1
 # Shares below this are not listed (they print as 0%).

@@ -150,7 +150,7 @@ class DetectorOutputs:
         DataFrame
             One line per (row, column): ``row`` (0-based position in ``X``),
             ``column`` (a sequence column per position, ``seq[3]``; an image per
-            pixel, or per patch when it has more than 1,024 pixels), ``seen``,
+            pixel, or per square patch when it has more than 256 pixels), ``seen``,
             ``expected`` (a number in the column's units, or the most likely
             category or token), ``probability`` (of that category or token),
             ``unseen`` (the seen category or token never occurred there in
