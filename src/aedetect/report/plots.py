@@ -362,7 +362,7 @@ def image_grid(
         r, c = divmod(i, ncols)
         pairs = [(images[i], titles[i] if titles else "")]
         if reconstructions is not None:
-            pairs.append((np.asarray(reconstructions[i], dtype=np.float64), "reconstruction"))
+            pairs.append((np.asarray(reconstructions[i], dtype=np.float64), ""))  # under its image
         for j, (img, text) in enumerate(pairs):
             ax = axes[r * per + j, c]
             ax.imshow(_display(img), cmap="gray" if img.ndim == 2 else None)
