@@ -6,7 +6,8 @@ normal row and asks ``explain`` for its first column, by cause (the default) and
 by per-column reconstruction error, in the same run:
 
 - ``shift``: a number moved by 4 of its standard deviations (up or down);
-- ``swap``: a category replaced by another one seen in training;
+- ``swap``: a category (or a number with two values) replaced by another one
+  seen in training;
 - ``relation``: a number replaced by the same column's value in another normal
   row: a value in range that breaks the row's relations between columns.
 
@@ -170,7 +171,7 @@ def markdown(tables: list[dict[str, Any]], seqs: dict[str, Any], seed: int) -> s
         "",
         "| table | rows | columns | by cause | by error | flagged | by cause (flagged) "
         "| by error (flagged) | shift: cause / error | other value: cause / error "
-        "| category: cause / error | explain ms/row |",
+        "| category or 0/1: cause / error | explain ms/row |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for t in tables:
