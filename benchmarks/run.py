@@ -12,6 +12,8 @@ One command runs every method (``benchmarks/methods.py``) on every data set
   see ``benchmarks/adbench.py``;
 - nab (only when asked for, ``--parts nab``): the Numenta Anomaly Benchmark, see
   ``benchmarks/nab.py``;
+- explain (only when asked for, ``--parts explain``): is the corrupted column of
+  a row named first, by cause and by error? See ``benchmarks/explain.py``.
 - startup (only when asked for, ``--parts startup``): start-up time of
   ``--version``, ``--help`` and ``info`` against ``import torch``, see
   ``benchmarks/startup.py``;
@@ -489,7 +491,7 @@ def _separate_part(argv: list[str]) -> str | None:
         value = arg.split("=", 1)[1] if arg.startswith("--parts=") else None
         if arg == "--parts" and i + 1 < len(argv):
             value = argv[i + 1]
-        for part in ("adbench", "nab", "startup"):
+        for part in ("adbench", "nab", "startup", "explain"):
             if value is not None and part in (_list(value) or []):
                 return part
     return None
@@ -524,6 +526,10 @@ def main(argv: list[str] | None = None) -> Any:
         from benchmarks import startup
 
         return startup.main(argv)
+    if part == "explain":  # the corrupted column named first (issue 15)
+        from benchmarks import explain
+
+        return explain.main(_without_parts(argv))
     settings = parse_args(argv)
     limits = None
     if settings.threads is not None:

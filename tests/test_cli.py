@@ -232,7 +232,9 @@ def test_explain_names_columns_and_rows(model, table_csv, tmp_path):
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("row 1  score") and "expected" in res.stdout
     frame = pd.read_csv(out)
-    assert frame["row"].tolist() == [1, 1, 2, 2]
+    # at most --top lines a row, and none whose share rounds to 0%
+    assert set(frame["row"]) == {1, 2} and frame.groupby("row").size().le(2).all()
+    assert (frame["share"] >= 0.005).all()
     assert set(frame["column"]) <= {"age", "income", "spend", "city", "region", "plan"}
     bad = invoke("explain", model, table_csv, "--rows", "0")
     assert bad.exit_code == 2 and "--rows must be between 1 and 300" in bad.output

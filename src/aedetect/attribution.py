@@ -1,11 +1,13 @@
 """Explanations by cause: which column, set to what the model expects, takes the score down.
 
 For a row and each of its columns (a sequence position; a pixel, or a patch of
-a large image) a copy of the row gets that column alone replaced by what the
-model expects there: the reconstructed number, or the most likely category or
-token. All copies of a row are scored in one batched pass with the detector's
-own score (the score that flagged the row), and the fall of the score is the
-column's effect. A column that only absorbed another's error falls little when
+an image with more than 256 pixels) a copy of the row gets that column alone
+replaced by what the model expects there: for a number, what the model rebuilds
+there from the row with that number at its training mean (what the other columns
+imply); for a category or token, the model's distribution over them. All
+copies of a row are scored in one batched pass with the detector's own score
+(the score that flagged the row), and the fall of the score is the column's
+effect. A column that only absorbed another's error falls little when
 set to its expectation, because the broken column still pulls the row off; the
 broken column, set right, takes most of the score with it.
 
@@ -35,13 +37,15 @@ __all__ = [
     "explanation_frame",
     "score_drops",
     "shares",
+    "typical",
 ]
 
 EXPLAIN_BY = ("cause", "error")
 # Copies x encoded width scored per batch: bounds the memory of one pass.
 BUDGET = 1 << 24
-# Images with more pixels than this are explained by square patches.
-MAX_GROUPS = 1024
+# Images with more pixels than this are explained by square patches (each copy is
+# a whole image through the network: 256 copies per row keep a conv net's pass short).
+MAX_GROUPS = 256
 # Times a column's expected value is settled by reconstructing the copy holding it.
 STEPS = 1
 # Shares below this are not listed (they print as 0%).
@@ -147,6 +151,7 @@ def score_drops(
     X: torch.Tensor,
     masks: torch.Tensor,
     settle: torch.Tensor | None = None,
+    origin: torch.Tensor | None = None,
     steps: int = STEPS,
 ) -> tuple[np.ndarray, ...]:
     """Each row's score and how far it falls when one group alone is set as expected.
@@ -157,8 +162,11 @@ def score_drops(
     (default: all of ``masks``; :meth:`Groups.masks` with ``numeric=True`` gives
     the numbers) are then settled ``steps`` times by reconstructing the copy that
     holds them: what the model expects there given every other column, rather
-    than given the broken one too. Every row's copies, one per group, go through
-    each step and the scoring as one batch; rows are taken together as far as
+    than given the broken one too. ``origin`` (one encoded row), when given, is
+    where the settled slots start instead: a typical value (:func:`typical`), so
+    that a network that copies a column through cannot expect the broken value.
+    Every row's copies, one per group, go through each step and the scoring as
+    one batch; rows are taken together as far as
     :data:`BUDGET` allows.
 
     Returns
@@ -183,6 +191,10 @@ def score_drops(
         x = X[start : start + per_pass]
         rows = slice(start, start + len(x))
         expected, rec = expect(x)
+        if origin is not None:  # NaN: start from the row's own reconstruction
+            origin = origin.to(X.device, X.dtype)
+            on = settle.amax(dim=0) * origin.isfinite().to(X.dtype)
+            expected = expected * (1.0 - on) + origin.nan_to_num() * on
         copies = x[:, None, :] * keep + expected[:, None, :] * masks  # (rows, m, width)
         rec = rec[:, None, :].expand_as(copies)
         for _ in range(steps if bool(settle.any()) else 0):
@@ -194,6 +206,20 @@ def score_drops(
         settled[rows] = (copies * masks).sum(dim=1).cpu().numpy()
         recon[rows] = (rec * masks).sum(dim=1).cpu().numpy()
     return base, drops, settled, recon
+
+
+def typical(encoder: Any) -> torch.Tensor:
+    """Return one encoded row of typical values: each number's mean (median if imputed).
+
+    NaN elsewhere, and for a token's integer code (ordinal sequences), whose
+    mean is no token: those start from the row's own reconstruction.
+    """
+    row = torch.full((encoder.n_features_out_,), float("nan"))
+    tokens = encoder._ordinal_alphabets()
+    for col in encoder.columns_:
+        if col.kind == "numeric" and col.name not in tokens:
+            row[col.start] = (float(col.fill) - col.offset) / col.scale
+    return row
 
 
 def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from aedetect.attribution import (
     expected_encoded,
     explanation_frame,
     score_drops,
+    typical,
 )
 from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
@@ -164,7 +165,7 @@ class DetectorOutputs:
         DataFrame
             One line per (row, column): ``row`` (0-based position in ``X``),
             ``column`` (a sequence column per position, ``seq[3]``; an image per
-            pixel, or per patch when it has more than 1,024 pixels), ``seen``,
+            pixel, or per square patch when it has more than 256 pixels), ``seen``,
             ``expected`` (a number in the column's units, or the most likely
             category or token), ``probability`` (of that category or token),
             ``unseen`` (the seen category or token never occurred there in
@@ -192,6 +193,7 @@ class DetectorOutputs:
                 Xt,
                 groups.masks(self.encoder_),
                 groups.masks(self.encoder_, numeric=True),
+                typical(self.encoder_),
             )
             own = reconstructions(self.module_, Xt, self._bounds_)
         # Shares are of the score above the lowest a training row could have (0

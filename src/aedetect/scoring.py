@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -29,7 +27,6 @@ __all__ = [
     "Bounds",
     "ScoreConfig",
     "Scorer",
-    "explanation",
     "feature_squared_errors",
     "kmeans",
     "layer_outputs",
@@ -71,30 +68,6 @@ def feature_squared_errors(
     module.eval()
     parts = [(_forward(module, xb, bounds) - xb).square().cpu().numpy() for xb in _chunks(X, chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
-
-
-def explanation(
-    encoder: Any, frame: pd.DataFrame, expected: Any, errors: np.ndarray, top: int
-) -> pd.DataFrame:
-    """List the ``top`` largest per-column errors of each row, one line per (row, column).
-
-    ``encoder`` is the fitted :class:`~aedetect.data.encoding.TabularEncoder`,
-    ``expected`` the decoded reconstruction of ``frame`` and ``errors`` its
-    weighted squared errors per encoded column (sequence positions apart).
-    """
-    seen = encoder.readable(frame)
-    names = encoder.column_names_
-    if not isinstance(expected, pd.DataFrame):
-        expected = pd.DataFrame(expected, columns=names)
-    totals = errors.sum(axis=1, keepdims=True)
-    share = np.divide(errors, totals, out=np.zeros_like(errors), where=totals > 0)
-    records = []
-    for i in range(len(frame)):
-        for j in np.argsort(-errors[i], kind="stable")[: max(1, int(top))]:
-            records.append(
-                (i, names[j], seen.iloc[i, j], expected.iloc[i, j], errors[i, j], share[i, j])
-            )
-    return pd.DataFrame(records, columns=["row", "column", "seen", "expected", "error", "share"])
 
 
 # ---------------------------------------------------------------- other scores

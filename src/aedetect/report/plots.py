@@ -109,14 +109,14 @@ def latent_scatter(
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"latent_scatter needs codes of shape (n, 2), got {codes.shape}")
     mask = np.asarray(flagged).astype(bool)
-    fig, ax = _figure(title, 3.1)
+    fig, ax = _figure(title, 3.5)
     ax.scatter(*codes[~mask].T, s=4, alpha=0.35, color=NORMAL, label=f"normal ({(~mask).sum():,})")
     ax.scatter(*codes[mask].T, s=22, color=FLAGGED, lw=0, label=f"flagged ({mask.sum():,})")
     _ring(ax, codes[:, 0], codes[:, 1], known)
     if names is not None and mask.sum() <= 20:
         for (x, y), name in zip(codes[mask], np.asarray(names, dtype=object)[mask], strict=True):
             ax.annotate(str(name), (x, y), xytext=(3, 3), textcoords="offset points")
-    _finish(ax, *axes)
+    _finish(ax, *axes, below=True)
     return fig
 
 
@@ -159,11 +159,19 @@ def _figure(title: str, height: float = 2.7) -> tuple[Figure, Any]:
     return fig, ax
 
 
-def _finish(ax: Any, xlabel: str, ylabel: str, x_log: bool = False, y_log: bool = False) -> None:
+def _finish(
+    ax: Any,
+    xlabel: str,
+    ylabel: str,
+    x_log: bool = False,
+    y_log: bool = False,
+    below: bool = False,
+) -> None:
     """Label the axes, set log scales where asked, and draw the legend.
 
     Log axes get plain tick labels (``0.01``, ``1``, ``1,000``): no superscript
-    exponents, whose small text would not read at the size shown.
+    exponents, whose small text would not read at the size shown. ``below`` puts
+    the legend under the axes, where it hides no point of a scatter.
     """
     for log, axis, scale in ((x_log, ax.xaxis, ax.set_xscale), (y_log, ax.yaxis, ax.set_yscale)):
         if log:
@@ -172,7 +180,10 @@ def _finish(ax: Any, xlabel: str, ylabel: str, x_log: bool = False, y_log: bool 
             axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if below:
+        ax.figure.legend(loc="outside lower center", ncols=2, frameon=False)
+    else:
+        ax.legend()
 
 
 def _log_scale(values: np.ndarray) -> bool:
@@ -247,7 +258,7 @@ def score_index_plot(
 ) -> Figure:
     """Score against row number (from 1): flagged rows in red, known anomalies ringed."""
     s = np.asarray(scores, dtype=np.float64)
-    fig, ax = _figure(title)
+    fig, ax = _figure(title, 3.2)
     rows = np.arange(1, len(s) + 1)
     red = s > threshold if threshold is not None else np.zeros(len(s), bool)
     size = 3 if len(s) > 2000 else 6
@@ -256,7 +267,7 @@ def score_index_plot(
     _ring(ax, rows, s, labels)
     if threshold is not None:
         ax.axhline(threshold, color=THRESHOLD, ls="--", lw=1.2, label=_threshold_label(threshold))
-    _finish(ax, "row", "score", y_log=_log_scale(s))
+    _finish(ax, "row", "score", y_log=_log_scale(s), below=True)
     return fig
 
 
@@ -351,7 +362,7 @@ def image_grid(
         r, c = divmod(i, ncols)
         pairs = [(images[i], titles[i] if titles else "")]
         if reconstructions is not None:
-            pairs.append((np.asarray(reconstructions[i], dtype=np.float64), "reconstruction"))
+            pairs.append((np.asarray(reconstructions[i], dtype=np.float64), ""))  # under its image
         for j, (img, text) in enumerate(pairs):
             ax = axes[r * per + j, c]
             ax.imshow(_display(img), cmap="gray" if img.ndim == 2 else None)
