@@ -442,7 +442,10 @@ def progress_bar(
         TimeElapsedColumn(),
     )
     console = Console(stderr=True)
-    with Progress(*columns, console=console, disable=quiet or not console.is_terminal) as bar:
+    if not quiet and not console.is_terminal:  # piped: a plain line every few seconds
+        yield _epoch_lines(epochs)
+        return
+    with Progress(*columns, console=console, disable=quiet) as bar:
         task = bar.add_task("fit", total=epochs if isinstance(epochs, int) else None, loss="-")
 
         def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
@@ -450,6 +453,27 @@ def progress_bar(
             bar.update(task, completed=epoch, loss=shown)
 
         yield on_epoch
+
+
+def _epoch_lines(epochs: int | str) -> Callable[[int, float, float | None], None]:
+    """Return an epoch callback printing ``training: epoch E/N, loss L`` every LOG_EVERY s."""
+    import time
+
+    from aedetect.cli_stream import LOG_EVERY
+
+    start = time.monotonic()
+    last = [start]
+    total = f"/{epochs}" if isinstance(epochs, int) else ""
+
+    def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < LOG_EVERY:
+            return
+        last[0] = now
+        shown = f"{train_loss:.4g}" + (f", val {val_loss:.4g}" if val_loss is not None else "")
+        typer.echo(f"training: epoch {epoch}{total}, loss {shown}, {now - start:.0f}s", err=True)
+
+    return on_epoch
 
 
 _POSITIONAL = {"run": ("data",), "report": ("model", "data")}
