@@ -339,7 +339,7 @@ def test_evaluate_bad_labels(scored_csv, labels, message):
 
 def test_info_shows_the_threshold_rule(table_csv, tmp_path):
     path = tmp_path / "m.aedetect"
-    res = invoke("fit", table_csv, "-o", path, "--threshold", "iqr:1.5", *FAST)
+    res = invoke("fit", table_csv, "-o", path, "--threshold", "iqr:1.5", "--id-column", "customer", *FAST)
     assert res.exit_code == 0, res.output
     res = invoke("info", path)
     assert "(Q3 + 1.5 x IQR)" in res.output

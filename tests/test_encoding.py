@@ -137,3 +137,23 @@ def test_numeric_codes_can_be_named_categorical():
     assert enc.columns_[0].categories == ["10115", "20095", "80331"]
     with pytest.raises(DataError, match="categorical column 'nope' is not in the data"):
         TabularEncoder(categorical=["nope"]).fit(frame)
+
+
+def test_identifier_like_text_column_is_refused_by_name():
+    n = 200
+    frame = pd.DataFrame({"order": [f"o{i}" for i in range(n)], "x": np.arange(n, dtype=float)})
+    with pytest.raises(DataError, match=r"column 'order' has 200 different values in 200 rows"):
+        TabularEncoder().fit(frame)
+    # named as categorical, it is taken as one; a few distinct values are a category
+    assert TabularEncoder(categorical=["order"]).fit(frame).n_features_out_ == n + 2
+    frame["order"] = [f"o{i % 30}" for i in range(n)]
+    assert TabularEncoder().fit(frame).n_features_out_ == 32
+
+
+def test_one_hot_too_big_for_memory_is_refused_before_encoding(monkeypatch):
+    from aedetect.data import frames
+
+    monkeypatch.setattr(frames, "MAX_ONEHOT_CELLS", 1000)
+    frame = pd.DataFrame({"a": [f"c{i % 10}" for i in range(200)], "b": ["x", "y"] * 100})
+    with pytest.raises(DataError, match=r"column 'a' has 10 categories: 200 rows x 14"):
+        TabularEncoder().fit(frame)

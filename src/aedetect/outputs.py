@@ -13,8 +13,8 @@ the old file or the new one, never half of one. Rules:
   replaced file keeps its mode;
 - the temporary file is removed on any exception, and it stays listed in a
   registry until then, so that a process ended by a signal can remove it
-  (:func:`exit_cleanly_on_sigterm`, used by the CLI, turns SIGTERM into a clean
-  exit that does);
+  (:func:`exit_cleanly_on_sigterm`, used by the CLI, makes SIGTERM and SIGINT
+  end the process in a way that does);
 - errors name the user's path, never the temporary file;
 - ``-`` is standard output: the content is gathered whole, then written there
   (nothing is written if making it fails).
@@ -337,21 +337,42 @@ def remove_pending() -> None:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    """End the process now: temp files removed, child processes stopped, exit 128 + signum.
+
+    Raising from a signal handler is not safe everywhere: an exception raised while
+    a C++ extension has called back into Python aborts the process. So nothing is
+    raised; no lock is taken (the handler may run while the main thread holds one).
+    """
+    import multiprocessing
+
+    for tmp in list(_pending):
+        with contextlib.suppress(OSError):
+            if os.path.isdir(tmp) and not os.path.islink(tmp):
+                shutil.rmtree(tmp)
+            else:
+                os.unlink(tmp)
+    for child in multiprocessing.active_children():  # e.g. Dask's local workers
+        with contextlib.suppress(Exception):
+            child.terminate()
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    with contextlib.suppress(OSError):
+        os.write(2, f"error: {what}\n".encode())
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
 def exit_cleanly_on_sigterm() -> Iterator[None]:
-    """Within the block, SIGTERM raises ``SystemExit(143)`` instead of ending the process at once.
+    """Within the block, SIGTERM and SIGINT end the process cleanly (exit 143 / 130).
 
-    So ``finally`` blocks run and a file being written is abandoned with its
-    temporary file removed, as on Ctrl-C; temporary files a signal left behind are
-    removed when the block ends. For a program's entry point (main thread only):
-    the library itself never installs a signal handler.
+    The temporary file of any output being written is removed and the previous
+    output is left as it was; nothing half-written stays behind. For a program's
+    entry point (main thread only): the library itself never installs a signal
+    handler, and raises ``KeyboardInterrupt`` on Ctrl-C as Python does.
     """
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
         remove_pending()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -150,8 +150,11 @@ class TabularEncoder:
                 col.start, col.stop = pos, pos + (2 if impute else 1)
             else:
                 col = self._fit_categorical(name, frame[name], pos, impute)
+                if name not in named:
+                    frames.check_not_identifier(name, len(col.categories), frame[name])
             columns.append(col)
             pos = col.stop
+        frames.check_onehot_size(columns, len(frame))
         self.columns_ = columns
         self.n_features_out_ = pos
         self.feature_weights_ = self._weights()
@@ -494,3 +497,4 @@ class TabularEncoder:
         enc.sequences_ = state["sequences"]
         enc.feature_weights_ = enc._weights()
         return enc
+

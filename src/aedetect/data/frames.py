@@ -112,3 +112,37 @@ def looks_numeric(series: pd.Series) -> bool:
         return True
     parsed = pd.to_numeric(values, errors="coerce")
     return bool(parsed.notna().mean() >= 0.5)
+
+
+# A text column not named as categorical, with more distinct values than this
+# share of its rows (and more than _ID_MIN of them), is an identifier or free text.
+_ID_SHARE, _ID_MIN = 0.9, 20
+# Rows x one-hot slots above this would not fit in memory as float32 (2 GiB).
+MAX_ONEHOT_CELLS = 1 << 29
+
+
+def check_not_identifier(name: str, distinct: int, series: pd.Series) -> None:
+    """Refuse a detected text column with a different value in (nearly) every row."""
+    n = int(series.notna().sum())
+    if distinct > _ID_MIN and distinct > _ID_SHARE * n:
+        raise DataError(
+            f"column '{name}' has {distinct:,} different values in {n:,} rows: an "
+            "identifier or free text, not a category; give it as the id column "
+            "(--id-column), leave it out of the data, or name it as categorical "
+            "(--categorical) if it is one"
+        )
+
+
+def check_onehot_size(columns: list[Any], n_rows: int) -> None:
+    """Refuse one-hot blocks that would not fit in memory, naming the widest column.
+
+    ``columns`` are the encoder's columns (``name``, ``kind``, ``start``, ``stop``).
+    """
+    blocks = [(c.name, c.stop - c.start) for c in columns if c.kind == "categorical"]
+    total = sum(width for _, width in blocks)
+    if blocks and total * max(n_rows, 1) > MAX_ONEHOT_CELLS:
+        name, width = max(blocks, key=lambda b: b[1])
+        raise DataError(
+            f"column '{name}' has {width - 1:,} categories: {n_rows:,} rows x {total:,} "
+            "one-hot slots would not fit in memory; group its rare values or leave it out"
+        )
