@@ -29,8 +29,12 @@ autoencoder and the same number of epochs for every tool:
    the other 20% plus 20% of every other digit, seed 0) of aedetect at its default
    batch size and PyOD at its defaults, both trained for the same epochs.
 4. This machine's float32 GEMM peak (best of a few 2048^3 matmuls with torch's
-   default thread count) and the share of it aedetect reaches at batch 256, counting
-   3 x 2 x sum(in x out) FLOPs per training row (forward plus backward).
+   default thread count) and the share of it aedetect's training loop reaches at
+   batch 256, 64 and 32, counting 3 x 2 x sum(in x out) FLOPs per training row
+   (forward plus backward).
+5. A machine table (``benchmarks/machine.py``): every ratio and share with the CPU
+   model, its vector extensions, threads, the GEMM peak and the load average beside
+   it, so that runs on different machines can be read side by side.
 
 Run from the repository root::
 
