@@ -17,7 +17,7 @@ from benchmarks.methods import AEDETECT_METHODS, METHODS
 START = "<!-- benchmarks:run start -->"
 END = "<!-- benchmarks:run end -->"
 # Targets of issue 8.
-TARGET_THROUGHPUT_RATIO = 2.0
+TARGET_THROUGHPUT_RATIO = 1.2  # issue 19: scoring within 1.2x of a bare forward pass
 TARGET_MEMORY_MB = 8 * 1024  # "fits easily in 24 GiB": at most a third of it
 TARGET_MEMORY_ROWS = 1_000_000
 
