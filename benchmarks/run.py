@@ -340,7 +340,22 @@ def run_speed(settings: Settings) -> dict[str, Any] | None:
         settings.notes.append(f"speed: {_error(exc)}")
         return None
     result["command"] = f".venv/bin/python benchmarks/train_speed.py {' '.join(argv)}"
+    result["conv"] = run_conv(settings)
     return result
+
+
+def run_conv(settings: Settings) -> list[dict[str, Any]]:
+    """``benchmarks/conv_speed.py`` on both conv presets: aedetect against a plain loop."""
+    from benchmarks import conv_speed
+
+    n, epochs, repeats = (500, 1, 1) if settings.quick else (None, 2, 3)
+    out = []
+    for preset in ("conv-mnist", "conv-keras"):
+        try:
+            out.append(conv_speed.compare(preset, n, epochs, repeats))
+        except Exception as exc:
+            settings.notes.append(f"conv speed {preset}: {_error(exc)}")
+    return out
 
 
 # ------------------------------------------------------------------ throughput
@@ -549,7 +564,11 @@ def main(argv: list[str] | None = None) -> Any:
     result: dict[str, Any] = {"machine": machine, "settings": settings}
     result["accuracy"] = run_accuracy(settings) if "accuracy" in settings.parts else []
     result["speed"] = run_speed(settings) if "speed" in settings.parts else None
-    result["throughput"] = run_throughput(settings) if "throughput" in settings.parts else None
+    # The speed part's table has the scoring ratio too.
+    wants_throughput = {"throughput", "speed"} & set(settings.parts)
+    result["throughput"] = run_throughput(settings) if wants_throughput else None
+    if result["speed"] is not None:
+        print("\n".join(report.speed_table(result)))
     result["scaling"] = run_scaling(settings) if "scaling" in settings.parts else []
     machine["load_avg_1m_after"] = os.getloadavg()[0]
     result["wall_s"] = time.perf_counter() - started

@@ -29,8 +29,12 @@ autoencoder and the same number of epochs for every tool:
    the other 20% plus 20% of every other digit, seed 0) of aedetect at its default
    batch size and PyOD at its defaults, both trained for the same epochs.
 4. This machine's float32 GEMM peak (best of a few 2048^3 matmuls with torch's
-   default thread count) and the share of it aedetect reaches at batch 256, counting
-   3 x 2 x sum(in x out) FLOPs per training row (forward plus backward).
+   default thread count) and the share of it aedetect's training loop reaches at
+   batch 256, 64 and 32, counting 3 x 2 x sum(in x out) FLOPs per training row
+   (forward plus backward).
+5. A machine table (``benchmarks/machine.py``): every ratio and share with the CPU
+   model, its vector extensions, threads, the GEMM peak and the load average beside
+   it, so that runs on different machines can be read side by side.
 
 Run from the repository root::
 
@@ -65,6 +69,13 @@ from torch import nn
 
 from aedetect import AutoencoderDetector
 
+try:
+    from benchmarks.machine import cpu_model as cpu_name
+    from benchmarks.machine import gemm_peak, machine_table, ratio_table, vector_extensions
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on the path
+    from machine import cpu_model as cpu_name  # type: ignore[no-redef]
+    from machine import gemm_peak, machine_table, ratio_table, vector_extensions  # type: ignore[no-redef]
+
 HIDDEN = (128, 64)
 N_FEATURES = 784
 LAYERS = ((784, 128), (128, 64), (64, 128), (128, 784))
@@ -80,7 +91,9 @@ RATIOS = (
 )
 TARGET_DEFAULT_RATIO = 5.0
 TARGET_SAME_BATCH_RATIO = 2.0
-TARGET_GEMM_SHARE = 0.5
+TARGET_GEMM_SHARE = 0.6
+#: aedetect configurations whose share of the GEMM peak is reported.
+GEMM_KEYS = ("aedetect_256", "aedetect_64", "aedetect_32")
 
 Runner = Callable[[np.ndarray, int], tuple[float, float]]
 
@@ -344,21 +357,6 @@ def auroc(X: np.ndarray, y: np.ndarray, epochs: int, pyod: type | None) -> dict[
     return out
 
 
-def gemm_peak(n: int = 2048, warmup: int = 2, repeats: int = 5) -> float:
-    """Best float32 n x n x n matmul throughput in GFLOP/s (torch's current thread count)."""
-    gen = torch.Generator().manual_seed(SEED)
-    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
-    c = torch.empty(n, n)
-    for _ in range(warmup):
-        torch.mm(a, b, out=c)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b, out=c)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
-
-
 def flops_per_row() -> tuple[int, int]:
     """Forward FLOPs per row (2 x in x out per Linear layer) and training (3x forward)."""
     forward = 2 * sum(n_in * n_out for n_in, n_out in LAYERS)
@@ -373,16 +371,6 @@ def pkg_version(name: str) -> str:
         return "not installed"
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict[str, Any]:
     try:
         cores = len(os.sched_getaffinity(0))
@@ -390,6 +378,7 @@ def machine_info() -> dict[str, Any]:
         cores = os.cpu_count() or 1
     return {
         "cpu": cpu_name(),
+        "vector_extensions": vector_extensions(),
         "cores": cores,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -440,7 +429,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "pass": bool(same["by_fit"] >= TARGET_SAME_BATCH_RATIO),
             }
         )
-    gemm = result["gemm"]
+    gemm = result["gemm"]["aedetect_256"]
     out.append(
         {
             "target": f">= {TARGET_GEMM_SHARE:.0%} of the GEMM peak at batch 256",
@@ -449,6 +438,19 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         }
     )
     return out
+
+
+def speed_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(measure, value) rows of the machine table: every ratio and share of the GEMM peak."""
+    rows = [(f"fit speed, {r['label']}", f"{r['by_fit']:.2f}x") for r in result["ratios"]]
+    rows += [
+        (
+            f"training loop at batch {result['timings'][k]['batch_size']}: share of GEMM peak",
+            f"{g['share_train']:.1%}",
+        )
+        for k, g in result["gemm"].items()
+    ]
+    return rows
 
 
 def print_report(result: dict[str, Any]) -> None:
@@ -497,17 +499,20 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"  aedetect batch 256: {auc['aedetect_256']:.4f}")
     if "pyod_32" in auc:
         print(f"  PyOD defaults:      {auc['pyod_32']:.4f}")
-    g = result["gemm"]
-    print(f"\nGEMM peak (float32 2048^3, {g['threads']} threads): {g['peak_gflops']:.1f} GFLOP/s")
+    g0 = next(iter(result["gemm"].values()))
     print(
-        f"FLOPs per row: forward {g['forward_flops_per_row']:,}, training "
-        f"{g['train_flops_per_row']:,} (3x forward)"
+        f"\nGEMM peak (float32 2048^3, {g0['threads']} threads): {g0['peak_gflops']:.1f} GFLOP/s;"
+        f" FLOPs per row: forward {g0['forward_flops_per_row']:,}, training "
+        f"{g0['train_flops_per_row']:,} (3x forward)"
     )
-    print(
-        f"aedetect batch 256: {g['achieved_gflops_train']:.1f} GFLOP/s in the training loop "
-        f"= {g['share_train']:.1%} of peak (whole fit: {g['achieved_gflops_fit']:.1f} GFLOP/s "
-        f"= {g['share_fit']:.1%})\n"
-    )
+    for key, g in result["gemm"].items():
+        print(
+            f"{result['timings'][key]['label']}: {g['achieved_gflops_train']:.1f} GFLOP/s in the "
+            f"loop = {g['share_train']:.1%} of peak (whole fit {g['share_fit']:.1%})"
+        )
+    print()
+    print("\n".join(ratio_table(speed_rows(result), result["machine_table"])))
+    print()
     for t in result["targets"]:
         print(f"[{'PASS' if t['pass'] else 'MISS'}] {t['target']}: {t['measured']}")
 
@@ -579,7 +584,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "timings": {k: t.to_dict() for k, t in timings.items()},
         "ratios": ratios(timings),
         "auroc": auc,
-        "gemm": gemm_result(peak, torch.get_num_threads(), timings["aedetect_256"]),
+        "gemm": {
+            key: gemm_result(peak, torch.get_num_threads(), timings[key])
+            for key in GEMM_KEYS
+            if key in timings
+        },
+        "machine_table": machine_table(peak),
     }
     result["machine"]["load_avg_1m_after"] = os.getloadavg()[0]
     result["targets"] = targets(result)

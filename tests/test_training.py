@@ -2,7 +2,7 @@ import torch
 
 from aedetect.models import DenseAutoencoder
 from aedetect.runtime import cpu_threads, denormals_flushed, flushed_denormals
-from aedetect.training import TrainConfig, train
+from aedetect.training import FusedAdam, TrainConfig, make_optimizer, train
 
 
 def test_flush_denormal_is_restored():
@@ -69,3 +69,33 @@ def test_callback_sees_every_epoch():
         on_epoch=lambda e, t, v: seen.append((e, v)),
     )
     assert seen == [(1, None), (2, None), (3, None)]
+
+
+def _adam_steps(make_opt, weight_decay):
+    torch.manual_seed(0)
+    module = DenseAutoencoder(10, hidden=(6, 3))
+    unused = torch.nn.Parameter(torch.ones(4))  # never gets a gradient: skipped
+    params = [*module.parameters(), unused]
+    opt = make_opt(params, weight_decay)
+    X = _data()
+    for start in range(0, 256, 32):
+        xb = X[start : start + 32]
+        loss = torch.nn.functional.mse_loss(module(xb), xb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return [p.detach().clone() for p in params]
+
+
+def test_fused_adam_gives_torch_adams_weights_exactly():
+    for wd in (0.0, 1e-2):
+        ours = _adam_steps(lambda ps, wd: FusedAdam(ps, lr=3e-3, weight_decay=wd), wd)
+        theirs = _adam_steps(
+            lambda ps, wd: torch.optim.Adam(ps, lr=3e-3, weight_decay=wd, fused=True), wd
+        )
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs, strict=True))
+        assert torch.equal(ours[-1], torch.ones(4))
+    cpu = make_optimizer(
+        "adam", list(DenseAutoencoder(4).parameters()), 1e-3, 0.0, torch.device("cpu")
+    )
+    assert isinstance(cpu, FusedAdam)

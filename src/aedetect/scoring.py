@@ -142,9 +142,16 @@ def _sq_distances(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return torch.stack([(X - c).square().sum(dim=1) for c in centroids], dim=1)
 
 
-def _sq_distances_fast(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """``|x|^2 - 2 x.c + |c|^2``: one matmul, for fitting (assignments), not for scores."""
-    sq = X.square().sum(dim=1, keepdim=True) - 2.0 * X @ centroids.T
+def _sq_distances_fast(
+    X: torch.Tensor, centroids: torch.Tensor, x_sq: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``|x|^2 - 2 x.c + |c|^2``: one matmul, for fitting (assignments), not for scores.
+
+    ``x_sq``: ``X.square().sum(dim=1, keepdim=True)`` when the caller already has it.
+    """
+    if x_sq is None:
+        x_sq = X.square().sum(dim=1, keepdim=True)
+    sq = x_sq - 2.0 * X @ centroids.T
     return (sq + centroids.square().sum(dim=1)).clamp_min(0.0)
 
 
@@ -154,19 +161,20 @@ def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30
     Deterministic for a given ``generator`` state. An empty cluster keeps its centroid.
     """
     n = len(X)
+    x_sq = X.square().sum(dim=1, keepdim=True)  # the same every iteration
     first = int(torch.randint(n, (1,), generator=generator))
     centroids = X[first : first + 1]
-    closest = _sq_distances_fast(X, centroids)[:, 0]
+    closest = _sq_distances_fast(X, centroids, x_sq)[:, 0]
     while len(centroids) < k:
         total = closest.sum()
         if not total > 0:  # every row already on a centroid: fewer distinct rows than k
             break
         pick = int(torch.multinomial((closest / total).float(), 1, generator=generator))
         centroids = torch.cat([centroids, X[pick : pick + 1]])
-        closest = torch.minimum(closest, _sq_distances_fast(X, X[pick : pick + 1])[:, 0])
+        closest = torch.minimum(closest, _sq_distances_fast(X, X[pick : pick + 1], x_sq)[:, 0])
     assign = None
     for _ in range(n_iter):
-        new_assign = _sq_distances_fast(X, centroids).argmin(dim=1)
+        new_assign = _sq_distances_fast(X, centroids, x_sq).argmin(dim=1)
         if assign is not None and bool((new_assign == assign).all()):
             break
         assign = new_assign
