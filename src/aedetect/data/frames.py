@@ -18,6 +18,7 @@ __all__ = [
     "looks_numeric",
     "numeric_matrix",
     "parse_numeric",
+    "to_numbers",
     "unusable",
 ]
 
@@ -80,13 +81,36 @@ def is_text_dtype(dtype: Any) -> bool:
     return not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
+# A number written with thousands separators: 1,234 or -12,345,678.5
+_THOUSANDS = r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*"
+
+
+def to_numbers(series: pd.Series) -> pd.Series:
+    """Parse text as numbers, NaN where a value is not one.
+
+    Numbers written with thousands separators (``"1,234"``, ``"12,345.6"``) are
+    read as numbers, at fit and at scoring time alike, not as categories.
+    """
+    parsed = pd.to_numeric(series, errors="coerce")
+    failed = parsed.isna() & series.notna()
+    if failed.any():
+        text = series[failed].astype(str)
+        grouped = text.str.fullmatch(_THOUSANDS)
+        if grouped.any():
+            parsed = parsed.astype(np.float64)
+            parsed[grouped[grouped].index] = pd.to_numeric(
+                text[grouped].str.replace(",", "", regex=False)
+            )
+    return parsed
+
+
 def parse_numeric(series: pd.Series, name: str) -> np.ndarray:
     """Parse a column as float64, naming the first value that is not a number."""
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=np.float64)
     if pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    parsed = pd.to_numeric(series, errors="coerce")
+    parsed = to_numbers(series)
     bad = parsed.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
@@ -110,5 +134,4 @@ def looks_numeric(series: pd.Series) -> bool:
     values = series.dropna()
     if values.empty:
         return True
-    parsed = pd.to_numeric(values, errors="coerce")
-    return bool(parsed.notna().mean() >= 0.5)
+    return bool(to_numbers(values).notna().mean() >= 0.5)
