@@ -57,3 +57,47 @@ def test_a_complex_npy_is_refused_naming_the_file(tmp_path):
     res = runner.invoke(app, ["fit", str(path), "-o", str(tmp_path / "m"), "--epochs", "1"])
     assert res.exit_code == 1 and "c.npy: complex numbers" in res.stderr
     assert not (tmp_path / "m").exists()
+
+
+TINY = """id,age,income,city
+1,34,52000,Paris
+2,41,61000,Lyon
+3,29,48000,Paris
+4,38,,Lyon
+5,120,1000000,Paris
+6,45,67000,Lyon
+7,31,50000,
+8,36,58000,Paris
+9,52,72000,Lyon
+10,27,45000,Paris
+"""
+
+
+def test_a_tiny_table_warns_and_ranks_its_obvious_outlier_first(tmp_path):
+    data = tmp_path / "tiny.csv"
+    data.write_text(TINY)
+    out = tmp_path / "out"
+    args = ["run", str(data), "-o", str(out), "--missing", "impute", "--id-column", "id"]
+    res = runner.invoke(app, [*args, "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [
+        "WARNING: only 10 rows to fit on (fewer than 64): too few to learn what is normal "
+        "reliably; add rows if you can, and check the top-ranked rows by hand"
+    ]
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores.sort_values("score", ascending=False)["id"].iloc[0] == 5
+    assert scores.loc[scores["id"] == 5, "is_anomaly"].item() == 1
+
+
+def test_small_table_settings_leave_normal_tables_and_given_values_alone():
+    from aedetect.fitting import SMALL_TABLE_ROWS, for_rows
+    from aedetect.params import DEFAULTS
+
+    params = {**DEFAULTS, "verbose": 0}
+    assert for_rows(params, SMALL_TABLE_ROWS) == params
+    small = for_rows(params, 10)
+    assert (small["validation_fraction"], small["trim"]) == (0.0, 0.1)
+    given = for_rows({**params, "validation_fraction": 0.2, "trim": 0.05}, 10)
+    assert (given["validation_fraction"], given["trim"]) == (0.2, 0.05)
+    with pytest.raises(DataError, match="at least 2 rows to fit, got 1 sample$"):
+        for_rows(params, 1)

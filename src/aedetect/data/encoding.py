@@ -37,9 +37,6 @@ __all__ = ["MISSING", "SCALINGS", "TabularEncoder", "as_frame"]
 _CONSTANT_RTOL = 1e-9
 # Standard scaling divides by max(std, range / _RANGE_FLOOR).
 _RANGE_FLOOR = 10.0
-# The farthest a scaled number may lie from the training data: its squared error,
-# summed over 65,536 columns, still fits in float32 (no infinite score).
-_MAX_SCALED = 1e15
 
 
 @dataclass
@@ -309,7 +306,7 @@ class TabularEncoder:
         if numeric:
             with np.errstate(over="ignore"):  # an overflow becomes inf: refused just below
                 self._encode_numeric(frame, numeric, out, impute)
-            self._check_scaled(frame, numeric, out)
+            frames.check_scaled(frame, [(c.name, c.start) for c in numeric], out)
         for col in self.columns_:
             if col.kind == "categorical":
                 self._encode_categorical(frame[col.name], col, out, impute)
@@ -354,24 +351,6 @@ class TabularEncoder:
             np.divide(block, scale.astype(np.float32), out=block)
         else:
             out[:, pos] = (values - offset) / scale
-
-    @staticmethod
-    def _check_scaled(frame: pd.DataFrame, cols: list[_Column], out: np.ndarray) -> None:
-        """Refuse a number so far from the training values that its error would be infinite."""
-        if not len(out):
-            return
-        pos = np.array([c.start for c in cols])
-        far = np.maximum(out.max(axis=0)[pos], -out.min(axis=0)[pos]) > _MAX_SCALED
-        if far.any():
-            col = cols[int(np.argmax(far))]
-            row = int(np.argmax(np.abs(out[:, col.start]) > _MAX_SCALED))
-            value = frame[col.name].iloc[row]
-            shown = f"{value:.6g}" if isinstance(value, (int, float, np.number)) else repr(value)
-            raise DataError(
-                f"column '{col.name}' row {row + 1}: {shown} lies too far from the training "
-                f"values ({abs(float(out[row, col.start])):.3g} times the column's scale) "
-                "to score in float32; check the value"
-            )
 
     def _encode_categorical(
         self, series: pd.Series, col: _Column, out: np.ndarray, impute: bool

@@ -13,6 +13,7 @@ __all__ = [
     "FLOAT32_MAX",
     "as_frame",
     "beyond_float32",
+    "check_scaled",
     "first_true",
     "is_text_dtype",
     "looks_numeric",
@@ -38,6 +39,33 @@ def beyond_float32(value: float) -> str:
     if np.isinf(value):
         return f"infinite value {value}"
     return f"{value:.6g} is beyond float32's range (+-{FLOAT32_MAX:.3g}): rescale the column"
+
+
+#: The farthest a scaled number may lie from the training values: its squared
+#: error, summed over 65,536 columns, still fits in float32 (no infinite score).
+MAX_SCALED = 1e15
+
+
+def check_scaled(frame: pd.DataFrame, columns: list[tuple[str, int]], out: np.ndarray) -> None:
+    """Refuse a number so far from the training values that its error would be infinite.
+
+    ``columns`` are (name, position in ``out``) of the scaled numeric columns.
+    """
+    if not len(out):
+        return
+    pos = np.array([start for _, start in columns])
+    far = np.maximum(out.max(axis=0)[pos], -out.min(axis=0)[pos]) > MAX_SCALED
+    if not far.any():
+        return
+    name, start = columns[int(np.argmax(far))]
+    row = int(np.argmax(np.abs(out[:, start]) > MAX_SCALED))
+    value = frame[name].iloc[row]
+    shown = f"{value:.6g}" if isinstance(value, (int, float, np.number)) else repr(value)
+    raise DataError(
+        f"column '{name}' row {row + 1}: {shown} lies too far from the training values "
+        f"({abs(float(out[row, start])):.3g} times the column's scale) to score in float32; "
+        "check the value"
+    )
 
 
 def as_frame(X: Any) -> pd.DataFrame:
