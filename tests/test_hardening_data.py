@@ -100,4 +100,4 @@ def test_small_table_settings_leave_normal_tables_and_given_values_alone():
     given = for_rows({**params, "validation_fraction": 0.2, "trim": 0.05}, 10)
     assert (given["validation_fraction"], given["trim"]) == (0.2, 0.05)
     with pytest.raises(DataError, match="at least 2 rows to fit, got 1 sample$"):
-        for_rows(params, 1)
+        AutoencoderDetector().fit(np.ones((1, 3)))

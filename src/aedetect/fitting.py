@@ -49,7 +49,7 @@ SMALL_TABLE_TRIM = 0.1
 
 
 def for_rows(params: Mapping[str, Any], n_rows: int, images: bool = False) -> dict[str, Any]:
-    """Return the parameters fit uses on ``n_rows`` rows; refuse fewer than 2, warn when few.
+    """Return the parameters fit uses on ``n_rows`` rows (a warning when they are few).
 
     On a small table (fewer than :data:`SMALL_TABLE_ROWS` rows) the defaults
     change, so that the ranking does not invert: no rows are held out (early
@@ -59,8 +59,6 @@ def for_rows(params: Mapping[str, Any], n_rows: int, images: bool = False) -> di
     ``validation_fraction`` or ``trim`` set to another value is kept. Tables of
     ``SMALL_TABLE_ROWS`` rows or more are fitted with the parameters as given.
     """
-    if n_rows < 2:
-        raise DataError(f"need at least 2 rows to fit, got {n_rows} sample{'s' * (n_rows != 1)}")
     params = dict(params)
     if n_rows >= SMALL_TABLE_ROWS:
         return params
@@ -143,6 +141,9 @@ def encode_training(
     Constant columns are reported (a warning) for tables, not for images, whose
     borders are often blank in every image (MNIST's): expected, and no news.
     """
+    if len(frame) < 2:
+        n = len(frame)
+        raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' * (n != 1)}")
     encoder = TabularEncoder(
         params["scaling"],
         params["categorical"],

@@ -231,6 +231,27 @@ OTHER: dict[str, Case] = {
             ("report", "report.html"),
         )
     },
+    # --top below 1 (the rows or columns to show) is refused, not read as "none".
+    **{
+        f"{args[0]}-top-{top}": _case([*args, "--top", top], 2, ["--top", "greater than"])
+        for args in (
+            ["explain", "{model}", "{good}", "-o", "out/explain.csv"],
+            ["run", "{good}", "-o", "out", *FAST],
+            ["experiment", "worst-digits", "-o", "out"],
+        )
+        for top in ("0", "-3")
+    },
+    # `-` is standard input: here empty, refused naming stdin, no temporary file left.
+    **{
+        f"{args[0]}-stdin-empty": _case(args, 1, ["stdin", "empty"])
+        for args in (
+            ["fit", "-", "-o", "out/model.aedetect", *FAST],
+            ["run", "-", "-o", "out", *FAST],
+            ["score", "{model}", "-", "-o", "out/scores.csv"],
+            ["explain", "{model}", "-", "-o", "out/explain.csv"],
+            ["report", "{model}", "-", "-o", "out/report.html"],
+        )
+    },
     "score-columns-differ": _case(
         ["score", "{model}", "{seq}", "-o", "out/scores.csv"], 1, ["columns"]
     ),
