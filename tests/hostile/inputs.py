@@ -169,6 +169,7 @@ BAD_DATA: dict[str, Maker] = {
     "npy-negative-shape": _raw("neg.npy", lambda p: npy_header(p, "<f8", (-4, 3), b"")),
     "npy-object": _raw("objects.npy", _pickled_object_npy),
     "npy-complex": _npy("complex.npy", np.ones((10, 3), dtype=np.complex128)),
+    "npy-complex-images": _npy("complex_images.npy", np.ones((10, 8, 8)) + 1j),
     "npy-bad-magic": _csv("text.npy", "a,b,c\n1,2,3\n"),
     "npy-bad-header": _raw(
         "badheader.npy",
@@ -230,6 +231,7 @@ DATA_WORDS: dict[str, list[str]] = {
     "npy-negative-shape": ["neg.npy", "not a valid .npy"],
     "npy-object": ["objects.npy", "Python objects"],
     "npy-complex": ["complex.npy", "complex"],
+    "npy-complex-images": ["complex_images.npy", "complex"],
     "npy-bad-magic": ["text.npy", "not a valid .npy"],
     "npy-bad-header": ["badheader.npy", "not a valid .npy"],
     "npy-nan": ["missing"],
