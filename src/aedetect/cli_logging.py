@@ -51,9 +51,11 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(_OneLineOnce())
-    logging.basicConfig(handlers=[handler], force=True)
-    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
-    _log.setLevel(level)
+    # Other libraries' loggers (Dask's, say) go through the same handler and level.
+    logging.basicConfig(
+        handlers=[handler], force=True, level=logging.ERROR if quiet else logging.WARNING
+    )
+    _log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
     warnings.showwarning = _show_warning
 
 
