@@ -154,7 +154,6 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
         "20",
         "-o",
         out,
-        "-q",
     )
     assert res.exit_code == 0, res.output
     assert "AUROC 1.000" in res.output
