@@ -10,7 +10,8 @@ from aedetect.cli import app
 from aedetect.data.datasets import make_mixed_table
 
 runner = CliRunner()
-FAST = ["--epochs", "5", "--seed", "0", "--quiet"]
+# No -q: tests read the summaries and warnings it silences.
+FAST = ["--epochs", "5", "--seed", "0"]
 
 
 def invoke(*args):
@@ -217,7 +218,6 @@ def test_run_sequences_reference_rule(tmp_path, encoding):
         encoding,
         "--seed",
         "1",
-        "--quiet",
     )
     assert res.exit_code == 0, res.output
     scores = pd.read_csv(out / "scores.csv")
@@ -262,7 +262,6 @@ def test_two_unit_preset_draws_the_latent_scatter(tmp_path):
         "10",
         "--seed",
         "0",
-        "--quiet",
     )
     assert res.exit_code == 0, res.output
     assert (out / "latent.png").read_bytes()[:4] == b"\x89PNG"
@@ -339,7 +338,9 @@ def test_evaluate_bad_labels(scored_csv, labels, message):
 
 def test_info_shows_the_threshold_rule(table_csv, tmp_path):
     path = tmp_path / "m.aedetect"
-    res = invoke("fit", table_csv, "-o", path, "--threshold", "iqr:1.5", "--id-column", "customer", *FAST)
+    res = invoke(
+        "fit", table_csv, "-o", path, "--threshold", "iqr:1.5", "--id-column", "customer", *FAST
+    )
     assert res.exit_code == 0, res.output
     res = invoke("info", path)
     assert "(Q3 + 1.5 x IQR)" in res.output
@@ -348,7 +349,7 @@ def test_info_shows_the_threshold_rule(table_csv, tmp_path):
 def test_deprecated_architecture_is_one_line_in_flags(tmp_path, table_csv):
     res = invoke(
         "fit", "digits", "--output", tmp_path / "m.aedetect", "--architecture", "conv",
-        "--image-shape", "1,8,8", "--epochs", "1", "-q",
+        "--image-shape", "1,8,8", "--epochs", "1",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "--architecture is deprecated: use --model conv" in res.output

@@ -9,7 +9,8 @@ from aedetect.cli import app
 from aedetect.data.datasets import make_mixed_table
 
 runner = CliRunner()
-FAST = ["--epochs", "5", "--seed", "0", "--quiet"]
+# No -q: tests read the summaries it silences.
+FAST = ["--epochs", "5", "--seed", "0"]
 
 
 def invoke(*args):

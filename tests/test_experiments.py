@@ -111,7 +111,6 @@ def test_cli_run_mnist5k_normal_0(tmp_path):
         "pooled",
         "-o",
         out,
-        "-q",
     )
     assert res.exit_code == 0, res.output
     assert "on the 4600 test rows" in res.output
@@ -155,7 +154,6 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
         "20",
         "-o",
         out,
-        "-q",
     )
     assert res.exit_code == 0, res.output
     assert "AUROC 1.000" in res.output

@@ -86,9 +86,11 @@ def test_dash_writes_the_one_output_to_stdout(tmp_path, monkeypatch):
     data = tmp_path / "data.csv"
     rng = np.random.default_rng(0)
     pd.DataFrame(rng.normal(size=(30, 3)), columns=list("abc")).to_csv(data, index=False)
-    res = runner.invoke(app, ["fit", str(data), "-o", "-", "--epochs", "1", "-q"])
+    res = runner.invoke(app, ["fit", str(data), "-o", "-", "--epochs", "1"])
     assert res.exit_code == 0, res.output
     assert "model written to -" in res.stderr and "written" not in res.stdout
+    quiet = runner.invoke(app, ["fit", str(data), "-o", "-", "--epochs", "1", "-q"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout_bytes[:8]
     model = tmp_path / "model.aedetect"
     model.write_bytes(res.stdout_bytes)
     assert read_metadata(model)["format_version"] == 1

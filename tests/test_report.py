@@ -27,11 +27,10 @@ def run_dir(tmp_path_factory):
             "30",
             "--seed",
             "0",
-            "--quiet",
         ],
     )
     assert res.exit_code == 0, res.output
-    (out.parent / "stdout.txt").write_text(res.output)
+    (out.parent / "stdout.txt").write_text(res.stdout)
     return out
 
 

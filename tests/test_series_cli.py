@@ -13,7 +13,8 @@ from aedetect.cli import app
 from aedetect.data import nab
 
 runner = CliRunner()
-FAST = ["--epochs", "4", "--seed", "0", "--quiet", "--window", "16"]
+# No -q: tests read the summaries it silences.
+FAST = ["--epochs", "4", "--seed", "0", "--window", "16"]
 
 
 def invoke(*args):

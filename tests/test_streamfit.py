@@ -85,7 +85,7 @@ def test_cli_fit_stream_then_score(parts, tmp_path):
     folder, frame = parts
     model = tmp_path / "m.aedetect"
     args = ["fit", str(folder), "-o", str(model), "--stream", "--id-column", "customer"]
-    res = CliRunner().invoke(app, [*args, "--label-column", "is_anomaly", "--epochs", "2", "-q"])
+    res = CliRunner().invoke(app, [*args, "--label-column", "is_anomaly", "--epochs", "2"])
     assert res.exit_code == 0, res.output
     assert "fitted streamed on 6000 rows x 6 columns" in res.stdout
     assert load(model).n_features_in_ == 6

@@ -106,7 +106,6 @@ def test_cli_runs_on_synthetic(tmp_path):
             "5",
             "--seed",
             "0",
-            "--quiet",
         ],
     )
     assert res.exit_code == 0, res.output

@@ -8,8 +8,6 @@ model-file problem, 3 for an unexpected error.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from aedetect import cli_serve, pipeline  # lazy: each use case imports its libr
 from aedetect._version import __version__
 from aedetect.cli_errors import OneLineGroup
 from aedetect.cli_errors import guarded as _guarded
+from aedetect.cli_logging import say, setup_logging
 from aedetect.cli_options import (
     CHUNK_ROWS,
     DATA_HELP,
@@ -38,6 +37,7 @@ from aedetect.cli_options import (
     seed_device,
     with_options,
 )
+from aedetect.cli_stdin import reads_stdin
 from aedetect.exceptions import ConfigError
 from aedetect.outputs import exit_cleanly_on_sigterm, is_stdout
 
@@ -49,18 +49,12 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     help="Find anomalies with autoencoders: fit on mostly normal data, score new data.",
 )
-log = logging.getLogger("aedetect")
-
-
-# ----------------------------------------------------------------- helpers
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(format="%(levelname)s: %(message)s", stream=sys.stderr, force=True)
-    logging.getLogger("aedetect").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 # ---------------------------------------------------------------- commands
 @app.command()
 @_guarded
+@reads_stdin
 @with_options(MODEL_OPTIONS, SERIES_OPTIONS, DATA_OPTIONS, seed_device(None))
 def fit(
     data: Annotated[str, typer.Argument(help=DATA_HELP, show_default=False)],
@@ -76,18 +70,19 @@ def fit(
 
     Example: `aedetect fit customers.csv --output model.aedetect --id-column customer --seed 0`
     """
-    _setup_logging(verbose)
+    setup_logging(verbose, quiet)
     request = request_from_options(data, options)
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
         result = pipeline.fit(
             det, request, output, on_epoch=on_epoch, progress=not quiet, stream=stream
         )
-    typer.echo(result.message(), err=is_stdout(output))  # `-o -`: stdout holds the model
+    say(result.message(), err=is_stdout(output), quiet=quiet)  # `-o -`: stdout holds the model
 
 
 @app.command()
 @_guarded
+@reads_stdin
 @with_options(DATA_OPTIONS)
 def score(
     model: Annotated[
@@ -126,24 +121,26 @@ def score(
     """
     from aedetect.cli_stream import score_command
 
-    _setup_logging(False)
+    setup_logging(quiet=quiet)
     output = None if output == Path("-") else output
     request = request_from_options(data, options)
     score_command(model, request, output, all_scores, chunk_rows, dask, quiet)
 
 
 def _rows(value: str | None) -> list[int] | None:
-    """Parse row numbers like ``17,42`` (numbered from 1)."""
+    """Parse row numbers like ``17,42`` (numbered from 1); a repeated row is explained once."""
     if value is None:
         return None
     try:
-        return [int(v) for v in value.split(",") if v.strip()]
+        rows = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise ConfigError(f"--rows must be row numbers like 17,42, got {value!r}") from None
+    return list(dict.fromkeys(rows))
 
 
 @app.command()
 @_guarded
+@reads_stdin
 @with_options(DATA_OPTIONS)
 def explain(
     model: Annotated[
@@ -157,7 +154,9 @@ def explain(
             "Default: the most anomalous flagged rows."
         ),
     ] = None,
-    top: Annotated[int, typer.Option(help="Columns (or sequence positions) to show per row.")] = 5,
+    top: Annotated[
+        int, typer.Option(min=1, help="Columns (or sequence positions) to show per row.")
+    ] = 5,
     by: Annotated[
         str, typer.Option(help="Rank columns by 'cause' (score drop) or 'error' (per-column).")
     ] = "cause",
@@ -196,7 +195,7 @@ def explain(
     from aedetect.data.images import parse_image_shape
     from aedetect.pipeline.data import check_writable, write_csv
 
-    _setup_logging(False)
+    setup_logging(quiet=quiet)
     if output is not None:
         check_writable(output)
     shape = parse_image_shape(image_shape, "--image-shape") if images_dir is not None else None
@@ -206,8 +205,9 @@ def explain(
     if output is not None:
         write_csv(result.frame, output)
     if images_dir is not None:
-        typer.echo(f"heat maps written to {images_dir}/: {', '.join(result.heatmaps)}", err=True)
-    typer.echo(result.text(), err=is_stdout(output))  # `-o -`: stdout holds the CSV
+        say(f"heat maps written to {images_dir}/: {', '.join(result.heatmaps)}", True, quiet)
+    # The explanation is the output, unless written with -o (`-o -`: stdout holds the CSV).
+    say(result.text(), err=is_stdout(output), quiet=quiet and output is not None)
 
 
 @app.command()
@@ -228,11 +228,12 @@ def info(
     if as_json:
         typer.echo(json.dumps(read_metadata(model), indent=2, default=str))
         return
-    typer.echo(pipeline.info(model).text())
+    say(pipeline.info(model).text())  # the output asked for: printed with -q too
 
 
 @app.command()
 @_guarded
+@reads_stdin
 @with_options(MODEL_OPTIONS, SERIES_OPTIONS, DATA_OPTIONS, seed_device(0))
 def run(
     data: Annotated[str, typer.Argument(help=DATA_HELP)] = "digits",
@@ -240,7 +241,9 @@ def run(
         Path,
         typer.Option("--output-dir", "-o", help="Folder for the model, scores and flagged rows."),
     ] = Path("aedetect-output"),
-    top: Annotated[int, typer.Option(help="How many of the most anomalous rows to print.")] = 5,
+    top: Annotated[
+        int, typer.Option(min=1, help="How many of the most anomalous rows to print.")
+    ] = 5,
     quiet: Quiet = False,
     verbose: Verbose = False,
     **options: Any,
@@ -253,7 +256,7 @@ def run(
     Example: `aedetect run digits --output-dir out` or `aedetect run data.csv -o out --id-column id`
     """
     command = reproduce(run, "run", {"data": data, "output_dir": output_dir, **options})
-    _setup_logging(verbose)
+    setup_logging(verbose, quiet)
     request = request_from_options(data, options)
     det = detector_from_options(options, verbose)
     with progress_bar(det.epochs, quiet) as on_epoch:
@@ -266,12 +269,12 @@ def run(
             on_epoch=on_epoch,
             progress=not quiet,
         )
-    typer.echo(result.summary())
-    typer.echo(f"report     {result.report_path}")
+    say(f"{result.summary()}\nreport     {result.report_path}", quiet=quiet)
 
 
 @app.command()
 @_guarded
+@reads_stdin
 @with_options(DATA_OPTIONS)
 def report(
     model: Annotated[
@@ -292,12 +295,12 @@ def report(
 
     Example: `aedetect report model.aedetect data.csv --output report.html`
     """
-    _setup_logging(False)
+    setup_logging(quiet=quiet)
     command = reproduce(
         report, "report", {"model": model, "data": data, "output": output, **options}
     )
     pipeline.report(model, request_from_options(data, options), output, command)
-    typer.echo(f"report written to {output}", err=is_stdout(output))
+    say(f"report written to {output}", err=is_stdout(output), quiet=quiet)
 
 
 @app.command()
@@ -360,12 +363,13 @@ def evaluate(
 
     Example: `aedetect evaluate out/scores.csv --labels is_anomaly --threshold mad:3 -o eval`
     """
-    _setup_logging(False)
+    setup_logging(quiet=quiet)
     result = pipeline.evaluate(scores, labels, score_column, threshold, top_k, step, output_dir)
+    quiet = quiet and output_dir is not None  # without -o the metrics are the output
     if as_json:
-        typer.echo(json.dumps(result.metrics, indent=2))
+        say(json.dumps(result.metrics, indent=2), quiet=quiet)
         return
-    typer.echo(result.text())
+    say(result.text(), quiet=quiet)
 
 
 def _version_callback(value: bool) -> None:
@@ -431,7 +435,9 @@ def experiment(
         str | None,
         typer.Option(help="three-models: mean_squared_error or binary_crossentropy."),
     ] = None,
-    top: Annotated[int | None, typer.Option(help="worst-digits: items to list (10).")] = None,
+    top: Annotated[
+        int | None, typer.Option(min=1, help="worst-digits: items to list (10).")
+    ] = None,
     data: Annotated[
         str,
         typer.Option(
@@ -446,7 +452,7 @@ def experiment(
 
     Example: `aedetect experiment worst-digits --output-dir out-d`
     """
-    _setup_logging(False)
+    setup_logging(quiet=quiet)
     accepted = pipeline.experiment_parameters(name)
     given = {
         "epochs": epochs,
@@ -468,7 +474,7 @@ def experiment(
         kwargs[key] = value
     if "progress" in accepted:
         kwargs["progress"] = not quiet
-    typer.echo(pipeline.experiment(name, output_dir, **kwargs).text())
+    say(pipeline.experiment(name, output_dir, **kwargs).text(), quiet=quiet)
 
 
 cli_serve.register(app, _guarded)  # serve, export

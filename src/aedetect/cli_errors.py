@@ -39,6 +39,7 @@ __all__ = [
     "EXIT_UNEXPECTED",
     "EXIT_USAGE",
     "OneLineGroup",
+    "escape_controls",
     "guarded",
     "one_line",
     "unexpected",
@@ -47,13 +48,18 @@ __all__ = [
 EXIT_DATA, EXIT_USAGE, EXIT_UNEXPECTED = 1, 2, 3
 #: Set to 1 to let an unexpected exception end in its traceback.
 DEBUG_ENV = "AEDETECT_DEBUG"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the Unicode marks that reorder text on the screen.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (a terminal escape sequence) shown escaped."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def one_line(message: object) -> str:
     """``message`` on one line: line breaks become spaces, control characters escapes."""
-    text = re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return escape_controls(re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip())
 
 
 def debugging() -> bool:

@@ -32,6 +32,7 @@ _ENSEMBLE = ",".join(_D["ensemble"])
 _WEIGHTS = None if _D["ensemble_weights"] is None else ",".join(map(str, _D["ensemble_weights"]))
 DATA_HELP = (
     "A CSV, TSV, Parquet or .npy file (a .npy of shape (n, h, w) or (n, h, w, c) is images), "
+    "- for a CSV on standard input, "
     f"a folder of PNG/JPEG images, or a built-in data set ({', '.join(BUILTIN_DATA_SETS)})."
 )
 _CONV_ENCODER = ",".join(map(str, _D["conv_encoder"]))
@@ -90,7 +91,13 @@ Seed = Annotated[
 ]
 Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=MODEL)]
 Quiet = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bar or status line on stderr.")
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Errors only: no progress, status line, summary or warning (output asked "
+        "for on stdout is still printed).",
+    ),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every epoch.")]
 CHUNK_ROWS = 65536  # pipeline.streaming.CHUNK_ROWS, without importing pandas at start-up

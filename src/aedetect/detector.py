@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from aedetect import fitting, state
 from aedetect.data.encoding import TabularEncoder, as_frame
 from aedetect.data.images import image_rows
-from aedetect.exceptions import ConfigError, DataError
+from aedetect.exceptions import ConfigError
 from aedetect.inference import DetectorOutputs
 from aedetect.models.factory import ModelSpec, build, spec_from_params
 from aedetect.params import DETECTOR
@@ -364,13 +364,13 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         X, shape = image_rows(X)
         frame = as_frame(X)
         shape = fitting.image_shape(params, shape, frame.shape[1])
-        if len(frame) < 2:
-            n = len(frame)
-            raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
-        encoder, encoded = fitting.encode_training(params, frame)
+        encoder, encoded = fitting.encode_training(params, frame, shape is not None)
+        params = fitting.for_rows(params, len(frame), images=shape is not None)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         spec = spec_from_params(params, encoder.n_features_out_, shape)
-        train_idx, val_idx = fitting.validation_split(len(frame), self.validation_fraction, seed)
+        train_idx, val_idx = fitting.validation_split(
+            len(frame), params["validation_fraction"], seed
+        )
         X_all = torch.from_numpy(encoded).to(device)
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
         # The one float32 copy of the table: training gathers clamped blocks of it.
@@ -397,7 +397,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
     ) -> None:
         """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped)."""
         loss_fn = fitting.make_loss(
-            self.loss, self._weights_, len(self.encoder_.columns_), float(self.trim)
+            self.loss, self._weights_, len(self.encoder_.columns_), float(params["trim"])
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(

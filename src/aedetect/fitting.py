@@ -20,14 +20,16 @@ from torch.nn import functional
 from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build, resolve_kind
-from aedetect.params import DETECTOR, layer_activations, validate
+from aedetect.params import DEFAULTS, DETECTOR, layer_activations, validate
 from aedetect.runtime import resolve_device
 from aedetect.scoring import ScoreConfig
 from aedetect.thresholds import threshold_rule
 from aedetect.training import EpochCallback, History, PenaltyWarmup, TrainConfig, train
 
 __all__ = [
+    "SMALL_TABLE_ROWS",
     "check_params",
+    "for_rows",
     "encode_training",
     "image_shape",
     "make_loss",
@@ -38,6 +40,40 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _VAE_ONLY = "reconstruction-probability"
+
+
+#: Fewer training rows than this make a small table: a warning, and settings for it.
+SMALL_TABLE_ROWS = 64
+#: The share of each batch a small table's loss leaves out (default ``trim``).
+SMALL_TABLE_TRIM = 0.1
+
+
+def for_rows(params: Mapping[str, Any], n_rows: int, images: bool = False) -> dict[str, Any]:
+    """Return the parameters fit uses on ``n_rows`` rows (a warning when they are few).
+
+    On a small table (fewer than :data:`SMALL_TABLE_ROWS` rows) the defaults
+    change, so that the ranking does not invert: no rows are held out (early
+    stopping judged on a handful of rows keeps an untrained network), and each
+    batch's worst-rebuilt ``SMALL_TABLE_TRIM`` share of rows is left out of the loss
+    (an outlier among ten rows is otherwise learnt, and scores lowest). A
+    ``validation_fraction`` or ``trim`` set to another value is kept. Tables of
+    ``SMALL_TABLE_ROWS`` rows or more are fitted with the parameters as given.
+    """
+    params = dict(params)
+    if n_rows >= SMALL_TABLE_ROWS:
+        return params
+    log.warning(
+        "only %d %s to fit on (fewer than %d): too few to learn what is normal reliably; "
+        "add rows if you can, and check the top-ranked rows by hand",
+        n_rows,
+        "images" if images else "rows",
+        SMALL_TABLE_ROWS,
+    )
+    if params["validation_fraction"] == DEFAULTS["validation_fraction"]:
+        params["validation_fraction"] = 0.0
+    if params["trim"] == DEFAULTS["trim"]:
+        params["trim"] = SMALL_TABLE_TRIM
+    return params
 
 
 def check_params(params: Mapping[str, Any]) -> None:
@@ -97,8 +133,17 @@ def image_shape(
     return shape
 
 
-def encode_training(params: Mapping[str, Any], frame: Any) -> tuple[TabularEncoder, np.ndarray]:
-    """Fit the encoder the parameters describe on the training frame; encode it."""
+def encode_training(
+    params: Mapping[str, Any], frame: Any, images: bool = False
+) -> tuple[TabularEncoder, np.ndarray]:
+    """Fit the encoder the parameters describe on the training frame; encode it.
+
+    Constant columns are reported (a warning) for tables, not for images, whose
+    borders are often blank in every image (MNIST's): expected, and no news.
+    """
+    if len(frame) < 2:
+        n = len(frame)
+        raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' * (n != 1)}")
     encoder = TabularEncoder(
         params["scaling"],
         params["categorical"],
@@ -111,7 +156,7 @@ def encode_training(params: Mapping[str, Any], frame: Any) -> tuple[TabularEncod
     )
     encoded = encoder.fit_transform(frame)
     constant = encoder.constant_columns_
-    if constant:
+    if constant and not images:
         shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")
         log.warning(
             "%d column(s) constant in training (%s): any other value there will count as unusual",

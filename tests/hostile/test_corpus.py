@@ -217,6 +217,41 @@ OTHER: dict[str, Case] = {
         1,
         ["100000x100000", "pixels"],
     ),
+    # A value within float32 that lies so far from the training values that its
+    # squared error would be infinite: refused naming column and row, no `inf` score.
+    **{
+        f"{command}-value-too-far-to-score": _case(
+            [command, "{model}", "{far}", "-o", f"out/{target}"],
+            1,
+            ["far.csv", "'b'", "row 4", "float32"],
+        )
+        for command, target in (
+            ("score", "scores.csv"),
+            ("explain", "explain.csv"),
+            ("report", "report.html"),
+        )
+    },
+    # --top below 1 (the rows or columns to show) is refused, not read as "none".
+    **{
+        f"{args[0]}-top-{top}": _case([*args, "--top", top], 2, ["--top", "greater than"])
+        for args in (
+            ["explain", "{model}", "{good}", "-o", "out/explain.csv"],
+            ["run", "{good}", "-o", "out", *FAST],
+            ["experiment", "worst-digits", "-o", "out"],
+        )
+        for top in ("0", "-3")
+    },
+    # `-` is standard input: here empty, refused naming stdin, no temporary file left.
+    **{
+        f"{args[0]}-stdin-empty": _case(args, 1, ["stdin", "empty"])
+        for args in (
+            ["fit", "-", "-o", "out/model.aedetect", *FAST],
+            ["run", "-", "-o", "out", *FAST],
+            ["score", "{model}", "-", "-o", "out/scores.csv"],
+            ["explain", "{model}", "-", "-o", "out/explain.csv"],
+            ["report", "{model}", "-", "-o", "out/report.html"],
+        )
+    },
     "score-columns-differ": _case(
         ["score", "{model}", "{seq}", "-o", "out/scores.csv"], 1, ["columns"]
     ),
@@ -250,6 +285,10 @@ def inputs(tmp_path_factory):
     assert res.exit_code == 0, res.output
     paths = {"good": str(good), "seq": str(folder / "seq.csv"), "model": str(model)}
     paths["constant"] = str(folder / "constant.csv")
+    far = good_frame()
+    far.loc[3, "b"] = 3e38
+    far.to_csv(folder / "far.csv", index=False)
+    paths["far"] = str(folder / "far.csv")
     made = folder / "made"
     made.mkdir()
     for name, maker in BAD_DATA.items():

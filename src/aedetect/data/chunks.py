@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aedetect.data.readers import _check_short_rows, check_header_line, check_regular, csv_error
+from aedetect.data.readers import (
+    _check_short_rows,
+    check_blank_lines,
+    check_header_line,
+    check_regular,
+    csv_error,
+)
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -121,6 +127,7 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         raise DataError(f"{p}: file is empty")
     sep = "\t" if p.suffix.lower() == ".tsv" else ","
     check_header_line(p, sep)
+    check_blank_lines(p, sep)  # output rows must match input lines
     checked = False
     try:
         with pd.read_csv(p, sep=sep, skipinitialspace=True, chunksize=chunk_rows) as reader:

@@ -307,7 +307,9 @@ class TabularEncoder:
         out = np.zeros((n, self.n_features_out_), dtype=np.float32)
         numeric = [c for c in self.columns_ if c.kind == "numeric"]
         if numeric:
-            self._encode_numeric(frame, numeric, out, impute)
+            with np.errstate(over="ignore"):  # an overflow becomes inf: refused just below
+                self._encode_numeric(frame, numeric, out, impute)
+            frames.check_scaled(frame, [(c.name, c.start) for c in numeric], out)
         for col in self.columns_:
             if col.kind == "categorical":
                 self._encode_categorical(frame[col.name], col, out, impute)

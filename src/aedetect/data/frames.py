@@ -13,11 +13,13 @@ __all__ = [
     "FLOAT32_MAX",
     "as_frame",
     "beyond_float32",
+    "check_scaled",
     "first_true",
     "is_text_dtype",
     "looks_numeric",
     "numeric_matrix",
     "parse_numeric",
+    "to_numbers",
     "unusable",
 ]
 
@@ -37,6 +39,33 @@ def beyond_float32(value: float) -> str:
     if np.isinf(value):
         return f"infinite value {value}"
     return f"{value:.6g} is beyond float32's range (+-{FLOAT32_MAX:.3g}): rescale the column"
+
+
+#: The farthest a scaled number may lie from the training values: its squared
+#: error, summed over 65,536 columns, still fits in float32 (no infinite score).
+MAX_SCALED = 1e15
+
+
+def check_scaled(frame: pd.DataFrame, columns: list[tuple[str, int]], out: np.ndarray) -> None:
+    """Refuse a number so far from the training values that its error would be infinite.
+
+    ``columns`` are (name, position in ``out``) of the scaled numeric columns.
+    """
+    if not len(out):
+        return
+    pos = np.array([start for _, start in columns])
+    far = np.maximum(out.max(axis=0)[pos], -out.min(axis=0)[pos]) > MAX_SCALED
+    if not far.any():
+        return
+    name, start = columns[int(np.argmax(far))]
+    row = int(np.argmax(np.abs(out[:, start]) > MAX_SCALED))
+    value = frame[name].iloc[row]
+    shown = f"{value:.6g}" if isinstance(value, (int, float, np.number)) else repr(value)
+    raise DataError(
+        f"column '{name}' row {row + 1}: {shown} lies too far from the training values "
+        f"({abs(float(out[row, start])):.3g} times the column's scale) to score in float32; "
+        "check the value"
+    )
 
 
 def as_frame(X: Any) -> pd.DataFrame:
@@ -80,13 +109,36 @@ def is_text_dtype(dtype: Any) -> bool:
     return not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
 
+# A number written with thousands separators: 1,234 or -12,345,678.5
+_THOUSANDS = r"\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*"
+
+
+def to_numbers(series: pd.Series) -> pd.Series:
+    """Parse text as numbers, NaN where a value is not one.
+
+    Numbers written with thousands separators (``"1,234"``, ``"12,345.6"``) are
+    read as numbers, at fit and at scoring time alike, not as categories.
+    """
+    parsed = pd.to_numeric(series, errors="coerce")
+    failed = parsed.isna() & series.notna()
+    if failed.any():
+        text = series[failed].astype(str)
+        grouped = text.str.fullmatch(_THOUSANDS)
+        if grouped.any():
+            parsed = parsed.astype(np.float64)
+            parsed[grouped[grouped].index] = pd.to_numeric(
+                text[grouped].str.replace(",", "", regex=False)
+            )
+    return parsed
+
+
 def parse_numeric(series: pd.Series, name: str) -> np.ndarray:
     """Parse a column as float64, naming the first value that is not a number."""
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=np.float64)
     if pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    parsed = pd.to_numeric(series, errors="coerce")
+    parsed = to_numbers(series)
     bad = parsed.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
@@ -110,8 +162,7 @@ def looks_numeric(series: pd.Series) -> bool:
     values = series.dropna()
     if values.empty:
         return True
-    parsed = pd.to_numeric(values, errors="coerce")
-    return bool(parsed.notna().mean() >= 0.5)
+    return bool(to_numbers(values).notna().mean() >= 0.5)
 
 
 # A text column not named as categorical, with more distinct values than this

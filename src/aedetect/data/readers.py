@@ -21,6 +21,7 @@ __all__ = [
     "MAX_COLUMNS",
     "TABLE_SUFFIXES",
     "Table",
+    "check_blank_lines",
     "check_header_line",
     "check_regular",
     "csv_error",
@@ -94,8 +95,54 @@ def check_header_line(p: Path, sep: str) -> None:
         raise DataError(f"{p}: the header has {n} columns; at most {MAX_COLUMNS} are read")
 
 
+# A line holding nothing but spaces, between two line ends: a quick, quote-blind test.
+_BLANK = re.compile(rb"\n[ \t\r]*\n")
+
+
+def check_blank_lines(p: Path, sep: str) -> None:
+    """Refuse a blank line between rows, naming it.
+
+    pandas skips blank lines, which would shift every later output row against
+    its input line; blank lines at the end of the file are harmless and allowed.
+    A quick byte scan finds candidates; the CSV reader (quotes understood) confirms.
+    """
+    if not _may_have_blank_line(p):
+        return
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        blank = None
+        try:
+            for row in reader:
+                if not "".join(row).strip():
+                    blank = blank or reader.line_num
+                elif blank is not None:
+                    raise DataError(
+                        f"{p}: line {blank} is blank; every line after the header must be a "
+                        "row, so that output rows match input lines: delete it"
+                    )
+        except csv.Error:
+            return  # the table reader names the parse error
+
+
+def _may_have_blank_line(p: Path) -> bool:
+    """Whether a blank line may be followed by more text (quotes not understood)."""
+    tail, blank = b"", False
+    with p.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if blank and chunk.strip():
+                return True
+            block = tail + chunk
+            found = [m.end() for m in _BLANK.finditer(block)]
+            if found and block[found[0] :].strip():
+                return True
+            blank = blank or bool(found)
+            tail = block[-4096:]
+    return False
+
+
 def _read_csv(p: Path, sep: str) -> pd.DataFrame:
     check_header_line(p, sep)
+    check_blank_lines(p, sep)
     try:
         frame = pd.read_csv(p, sep=sep, skipinitialspace=True)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -1,0 +1,65 @@
+"""What the command line says besides its results and errors: warnings, status, summaries.
+
+- Log records and Python warnings (a ``RuntimeWarning`` from NumPy, a library's
+  ``UserWarning``) become one ``WARNING: ...`` line on stderr each, and each line
+  is said once per command, however often the library repeats it.
+- ``-q`` keeps errors only (and the output the command was asked to print).
+- Text printed to the terminal has its control characters escaped: a column
+  name holding a terminal escape sequence is shown, never obeyed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from typing import Any
+
+import typer
+
+from aedetect.cli_errors import escape_controls, one_line
+
+__all__ = ["say", "setup_logging"]
+
+_log = logging.getLogger("aedetect")
+
+
+class _OneLineOnce(logging.Filter):
+    """Let each message through once, flattened to one line with controls escaped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = one_line(record.getMessage())
+        key = (record.levelno, message)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        record.msg, record.args = message, None
+        return True
+
+
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Say a Python warning as one log line: its kind and message, not its source line."""
+    _log.warning("%s: %s", category.__name__, message)
+
+
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """Send log records and warnings to stderr, one line each, once; ``quiet``: errors only."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(_OneLineOnce())
+    # Other libraries' loggers (Dask's, say) go through the same handler and level.
+    logging.basicConfig(
+        handlers=[handler], force=True, level=logging.ERROR if quiet else logging.WARNING
+    )
+    _log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    warnings.showwarning = _show_warning
+
+
+def say(text: str, err: bool = False, quiet: bool = False) -> None:
+    """Print ``text`` (unless ``quiet``), its control characters escaped, line breaks kept."""
+    if not quiet:
+        typer.echo("\n".join(escape_controls(line) for line in text.split("\n")), err=err)

@@ -1,0 +1,62 @@
+"""``-`` as DATA: a CSV read from standard input, with the checks a CSV file gets.
+
+Standard input is copied, a block at a time, to a CSV file in a temporary
+folder (removed when the command ends, on an error or a signal too), and the
+command reads that file as any other: the same checks (blank lines, header
+size, ragged rows), and `score` reads it in chunks, so memory stays bounded by
+the chunk, not the input. Messages name ``stdin``, not the temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from aedetect.exceptions import ConfigError, DataError
+
+__all__ = ["STDIN", "reads_stdin", "stdin_csv"]
+
+#: The DATA argument that means standard input, and the name messages give it.
+STDIN, STDIN_NAME = "-", "stdin"
+_BLOCK = 1 << 20
+
+
+@contextlib.contextmanager
+def stdin_csv() -> Iterator[Path]:
+    """Copy standard input to a temporary CSV file; yield its path; remove it afterwards."""
+    stream = sys.stdin
+    if stream is None or stream.isatty():
+        raise ConfigError(
+            "DATA is -, standard input, but nothing is piped into it: "
+            "pipe a CSV in (cat data.csv | aedetect ...) or name a file"
+        )
+    with tempfile.TemporaryDirectory(prefix="aedetect-stdin-") as folder:
+        path = Path(folder) / "stdin.csv"
+        source = getattr(stream, "buffer", stream)
+        with path.open("wb") as fh:
+            shutil.copyfileobj(source, fh, _BLOCK)
+        try:
+            yield path
+        except (DataError, ConfigError) as exc:
+            message = str(exc).replace(str(path), STDIN_NAME)
+            raise type(exc)(message) from None
+
+
+def reads_stdin(fn: Callable[..., None]) -> Callable[..., None]:
+    """Let a command's ``data`` argument be ``-``: standard input, read as a CSV file."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        if kwargs.get("data") != STDIN:
+            return fn(*args, **kwargs)
+        with stdin_csv() as path:
+            kwargs["data"] = str(path)
+            return fn(*args, **kwargs)
+
+    return wrapper

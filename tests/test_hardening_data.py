@@ -1,0 +1,103 @@
+"""Silent data changes refused or made explicit (issue 14, group 4), and tiny tables (group 5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from aedetect import AutoencoderDetector
+from aedetect.cli import app
+from aedetect.data.chunks import read_whole
+from aedetect.data.readers import read_table
+from aedetect.exceptions import DataError
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("read", [read_table, read_whole])
+def test_a_blank_line_between_rows_is_refused_naming_it(tmp_path, read):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n3,4\n\n5,6\n")
+    with pytest.raises(DataError, match=r"data.csv: line 4 is blank.*output rows match"):
+        read(path)
+
+
+def test_blank_lines_at_the_end_and_inside_quotes_are_kept(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text('a,b\n1,"x\n\ny"\n3,z\n\n\n')
+    frame = read_table(path)
+    assert frame["b"].tolist() == ["x\n\ny", "z"]
+
+
+def test_thousands_separators_are_numbers_at_fit_and_score(tmp_path):
+    rng = np.random.default_rng(0)
+    money = rng.integers(1_000, 900_000, size=60)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "money": [f"{v:,}" for v in money]})
+    det = AutoencoderDetector(epochs=2, random_state=0).fit(frame)
+    assert det.encoder_.categorical_columns_ == []
+    plain = frame.assign(money=money)  # the same numbers without separators
+    assert np.array_equal(det.decision_function(frame), det.decision_function(plain))
+    assert det.encoder_.transform(pd.DataFrame({"a": [0.0], "money": ["1,234.5"]})).shape == (1, 2)
+
+
+def test_a_value_too_far_to_score_is_refused_not_scored_inf():
+    rng = np.random.default_rng(0)
+    det = AutoencoderDetector(epochs=2, random_state=0).fit(rng.normal(size=(50, 3)))
+    X = rng.normal(size=(5, 3))
+    X[3, 1] = 3e38  # within float32; its squared error is not
+    with pytest.raises(DataError, match=r"column 'x1' row 4: 3e\+38 .*float32"):
+        det.decision_function(X)
+
+
+def test_a_complex_npy_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "c.npy"
+    np.save(path, np.ones((10, 3)) + 1j)
+    res = runner.invoke(app, ["fit", str(path), "-o", str(tmp_path / "m"), "--epochs", "1"])
+    assert res.exit_code == 1 and "c.npy: complex numbers" in res.stderr
+    assert not (tmp_path / "m").exists()
+
+
+TINY = """id,age,income,city
+1,34,52000,Paris
+2,41,61000,Lyon
+3,29,48000,Paris
+4,38,,Lyon
+5,120,1000000,Paris
+6,45,67000,Lyon
+7,31,50000,
+8,36,58000,Paris
+9,52,72000,Lyon
+10,27,45000,Paris
+"""
+
+
+def test_a_tiny_table_warns_and_ranks_its_obvious_outlier_first(tmp_path):
+    data = tmp_path / "tiny.csv"
+    data.write_text(TINY)
+    out = tmp_path / "out"
+    args = ["run", str(data), "-o", str(out), "--missing", "impute", "--id-column", "id"]
+    res = runner.invoke(app, [*args, "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [
+        "WARNING: only 10 rows to fit on (fewer than 64): too few to learn what is normal "
+        "reliably; add rows if you can, and check the top-ranked rows by hand"
+    ]
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores.sort_values("score", ascending=False)["id"].iloc[0] == 5
+    assert scores.loc[scores["id"] == 5, "is_anomaly"].item() == 1
+
+
+def test_small_table_settings_leave_normal_tables_and_given_values_alone():
+    from aedetect.fitting import SMALL_TABLE_ROWS, for_rows
+    from aedetect.params import DEFAULTS
+
+    params = {**DEFAULTS, "verbose": 0}
+    assert for_rows(params, SMALL_TABLE_ROWS) == params
+    small = for_rows(params, 10)
+    assert (small["validation_fraction"], small["trim"]) == (0.0, 0.1)
+    given = for_rows({**params, "validation_fraction": 0.2, "trim": 0.05}, 10)
+    assert (given["validation_fraction"], given["trim"]) == (0.2, 0.05)
+    with pytest.raises(DataError, match="at least 2 rows to fit, got 1 sample$"):
+        AutoencoderDetector().fit(np.ones((1, 3)))
