@@ -1,3 +1,4 @@
+import io
 import subprocess
 import sys
 
@@ -228,11 +229,11 @@ def test_run_sequences_reference_rule(tmp_path, encoding):
 
 def test_explain_names_columns_and_rows(model, table_csv, tmp_path):
     out = tmp_path / "explain.csv"
-    res = invoke("explain", model, table_csv, "--rows", "1,2", "--top", "2", "--output", out)
+    res = invoke("explain", model, table_csv, "--rows", "1,2", "--reasons", "2", "--output", out)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("row 1  score") and "expected" in res.stdout
     frame = pd.read_csv(out)
-    # at most --top lines a row, and none whose share rounds to 0%
+    # at most --reasons lines a row, and none whose share rounds to 0%
     assert set(frame["row"]) == {1, 2} and frame.groupby("row").size().le(2).all()
     assert (frame["share"] >= 0.005).all()
     assert set(frame["column"]) <= {"age", "income", "spend", "city", "region", "plan"}
@@ -440,6 +441,8 @@ def test_quiet_means_the_same_on_every_command(model, table_csv, tmp_path):
     assert res.exit_code == 0 and out.is_file() and "scored" not in res.output
     assert invoke("info", model, "-q").exit_code == 0
     assert invoke("explain", model, table_csv, "--top", "1", "-q").exit_code == 0
+    res = invoke("explain", model, table_csv, "--top", "2", "--reasons", "1", "-o", "-")
+    assert res.exit_code == 0 and pd.read_csv(io.StringIO(res.stdout))["row"].nunique() <= 2
     assert invoke("report", model, table_csv, "-o", tmp_path / "r.html", "-q").exit_code == 0
     labels = "is_anomaly"
     assert invoke("evaluate", out, "--labels", labels, "-q").exit_code == 0

@@ -72,7 +72,7 @@ def test_use_cases_return_plain_results(tmp_path):
     assert "model written to" in fitted.message()
     frame = pipeline.score(tmp_path / "m.aedetect", request)
     assert list(frame.columns[:3]) == ["customer", "score", "is_anomaly"]
-    explained = pipeline.explain(tmp_path / "m.aedetect", request, rows=[1, 2], top=2)
+    explained = pipeline.explain(tmp_path / "m.aedetect", request, rows=[1, 2], reasons=2)
     assert set(explained.frame["row"]) == {1, 2} and explained.text().startswith("row 1")
     info = pipeline.info(tmp_path / "m.aedetect")
     assert "network         " in info.text() and info.meta["extra"]["id_column"] == "customer"

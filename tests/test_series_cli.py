@@ -71,7 +71,7 @@ def test_info_states_window_values_and_time(files):
 
 def test_explain_names_the_channel_and_time_range(files):
     root, model = files
-    res = invoke("explain", model, root / "all.csv", "--rows", "621", "--top", "1")
+    res = invoke("explain", model, root / "all.csv", "--rows", "621", "--reasons", "1")
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert lines[0].startswith("row 621 (2024-01-03 03:40:00)")

@@ -151,11 +151,14 @@ def explain(
         str | None,
         typer.Option(
             help="Rows to explain, numbered from 1 (the first data row), comma-separated. "
-            "Default: the most anomalous flagged rows."
+            "Default: the --top most anomalous flagged rows."
         ),
     ] = None,
     top: Annotated[
-        int, typer.Option(min=1, help="Columns (or sequence positions) to show per row.")
+        int, typer.Option(min=1, help="How many of the most anomalous flagged rows to explain.")
+    ] = 10,
+    reasons: Annotated[
+        int, typer.Option(min=1, help="Columns (sequence positions, pixels) to give per row.")
     ] = 5,
     by: Annotated[
         str, typer.Option(help="Rank columns by 'cause' (score drop) or 'error' (per-column).")
@@ -189,7 +192,7 @@ def explain(
     For images, `--images-dir` also draws a per-pixel error heat map beside each
     image and its reconstruction.
 
-    Example: `aedetect explain model.aedetect data.csv --rows 17,42`
+    Example: `aedetect explain model.aedetect data.csv --rows 17,42 --reasons 3`
     or `aedetect explain model.aedetect digits --rows 17,42 --images-dir maps --image-shape 1,8,8`
     """
     from aedetect.data.images import parse_image_shape
@@ -200,8 +203,9 @@ def explain(
         check_writable(output)
     shape = parse_image_shape(image_shape, "--image-shape") if images_dir is not None else None
     result = pipeline.explain(
-        model, request_from_options(data, options), _rows(rows), top, images_dir, shape, by
-    )
+        model, request_from_options(data, options), _rows(rows), reasons, images_dir, shape, by,
+        top=top,
+    )  # fmt: skip
     if output is not None:
         write_csv(result.frame, output)
     if images_dir is not None:

@@ -36,12 +36,15 @@ def explain(
     model: Path,
     request: DataRequest,
     rows: list[int] | None = None,
-    top: int = 5,
+    reasons: int = 5,
     images_dir: Path | None = None,
     image_shape: tuple[int, int, int] | None = None,
     by: str = "cause",
+    top: int = 10,
 ) -> ExplainResult:
-    """Explain rows (numbered from 1; default: the most anomalous flagged rows).
+    """Explain rows (numbered from 1; default: the ``top`` most anomalous flagged rows).
+
+    ``reasons`` is how many columns to give per row.
 
     ``by`` is ``"cause"`` (columns ranked by how far the score falls when each
     alone is set to what the model expects) or ``"error"`` (by reconstruction
@@ -54,14 +57,14 @@ def explain(
     if "series" in extra:
         from aedetect.pipeline.series_cases import explain_series
 
-        return ExplainResult(*explain_series(det, extra, request, rows, top))
+        return ExplainResult(*explain_series(det, extra, request, rows, reasons, top))
     shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = request.load_for_model(det, extra)
     with about(table.source):
-        chosen = _chosen(det, table, rows)
+        chosen = _chosen(det, table, rows, top)
         subset = table.features.iloc[chosen].reset_index(drop=True)
         scores = det.decision_function(subset)
-        expl = det.explain(subset, top=top, by=by)
+        expl = det.explain(subset, top=reasons, by=by)
     expl["row"] = [chosen[i] + 1 for i in expl["row"]]
     written = []
     if shape is not None:
@@ -71,12 +74,12 @@ def explain(
     return ExplainResult(expl, lines, written)
 
 
-def _chosen(det: Any, table: Table, rows: list[int] | None) -> list[int]:
+def _chosen(det: Any, table: Table, rows: list[int] | None, top: int) -> list[int]:
     n = len(table.features)
     if rows is None:
         scores = det.decision_function(table.features)
         order = np.argsort(-scores, kind="stable")
-        return [int(i) for i in order[:10] if scores[i] > det.threshold_] or [int(order[0])]
+        return [int(i) for i in order[:top] if scores[i] > det.threshold_] or [int(order[0])]
     bad = [r for r in rows if not 1 <= r <= n]
     if bad or not rows:
         raise ConfigError(f"rows must be between 1 and {n}, got {bad[0] if bad else rows!r}")

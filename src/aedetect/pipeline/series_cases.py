@@ -92,7 +92,12 @@ def score_series(model: Any, extra: dict[str, Any], request: DataRequest) -> pd.
 
 
 def explain_series(
-    model: Any, extra: dict[str, Any], request: DataRequest, rows: list[int] | None, top: int
+    model: Any,
+    extra: dict[str, Any],
+    request: DataRequest,
+    rows: list[int] | None,
+    reasons: int,
+    top: int = 10,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Explain rows of a series (from 1; default: the flagged rows): channel, time range."""
     det, data, out, _ = _open(model, extra, request)
@@ -100,9 +105,9 @@ def explain_series(
     if rows:
         chosen = [r - 1 for r in rows]
     else:  # a continuation's first rows end no window of DATA alone: they cannot be shown
-        picked = chosen_rows(det, out)
+        picked = chosen_rows(det, out, top)
         chosen = [r for r in picked if r >= det.window_ - 1] or picked
-    expl = explanation(det, data, chosen, top)
+    expl = explanation(det, data, chosen, reasons)
     lines = explain_lines(det, data, expl, out)
     frame = expl.assign(row=expl["row"] + 1, score=out.scores[expl["row"].to_numpy()])
     return frame.drop(columns=["start", "end", "peak"]), lines
