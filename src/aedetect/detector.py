@@ -20,9 +20,8 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect import fitting, state
-from aedetect.data.encoding import TabularEncoder, as_frame
-from aedetect.data.images import image_rows
-from aedetect.exceptions import ConfigError, DataError
+from aedetect.data.encoding import TabularEncoder
+from aedetect.exceptions import ConfigError
 from aedetect.inference import DetectorOutputs
 from aedetect.models.factory import ModelSpec, build, spec_from_params
 from aedetect.params import DETECTOR
@@ -342,7 +341,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fit
     def fit(
-        self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None
+        self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None, copy: bool = True
     ) -> AutoencoderDetector:
         """Train the autoencoder on ``X`` and set the threshold.
 
@@ -354,6 +353,9 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
             Labels; only the ``f1`` threshold rule uses them.
         on_epoch : callable, optional
             ``on_epoch(epoch, train_loss, val_loss)`` after every epoch (progress).
+        copy : bool, default=True
+            False lets fit encode a writable C-ordered float32 array of numbers in
+            place: ``X`` is overwritten with the encoded rows (one table copy less).
 
         Returns
         -------
@@ -361,13 +363,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         """
         params = self.get_params(deep=False)
         fitting.check_params(params)
-        X, shape = image_rows(X)
-        frame = as_frame(X)
-        shape = fitting.image_shape(params, shape, frame.shape[1])
-        if len(frame) < 2:
-            n = len(frame)
-            raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
-        encoder, encoded = fitting.encode_training(params, frame)
+        X, frame, shape, encoder, encoded = fitting.prepare_training(params, X, copy)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         spec = spec_from_params(params, encoder.n_features_out_, shape)
         train_idx, val_idx = fitting.validation_split(len(frame), self.validation_fraction, seed)
