@@ -371,8 +371,8 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
         # The one float32 copy of the table: training gathers clamped blocks of it.
         X_train = RowView(X_all, train_idx.to(device), self._clamp)
-        X_val = self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None
-        self._train_and_threshold(params, spec, X_train, X_val, X_all, val_idx, seed, y, on_epoch)
+        val = [self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None]
+        self._train_and_threshold(params, spec, X_train, val, X_all, val_idx, seed, y, on_epoch)
         return self
 
     def _clamp(self, block: torch.Tensor) -> torch.Tensor:
@@ -384,20 +384,23 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         params: dict[str, Any],
         spec: ModelSpec,
         X_train: Any,
-        X_val: torch.Tensor | None,
+        X_val: list[torch.Tensor | None],
         X_scores: torch.Tensor,
         val_idx: torch.Tensor | None,
         seed: int,
         y: Any,
         on_epoch: EpochCallback | None,
     ) -> None:
-        """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped)."""
+        """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped).
+
+        ``X_val``: the validation rows in a list, emptied after training (freed then).
+        """
         loss_fn = fitting.make_loss(
             self.loss, self._weights_, len(self.encoder_.columns_), float(self.trim)
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(
-                params, spec, X_train, loss_fn, seed, X_val=X_val, on_epoch=on_epoch
+                params, spec, X_train, loss_fn, seed, X_val=X_val.pop(), on_epoch=on_epoch
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_scores, seed)
