@@ -2,16 +2,20 @@
 
 Each measurement runs in a fresh process and reports its peak resident set
 size while fitting (``VmHWM``, reset once the data is made), the RSS after the
-imports (torch, aedetect) and before the data exists, and the peak above that
-(the input table included), as a multiple of the float32 table (rows x
-columns x 4 bytes)::
+imports and before the data exists, and the peak above that (the input table
+included), as a multiple of the float32 table (rows x columns x 4 bytes).
+"After imports" is after a warm-up fit on 2,048 rows: torch imports
+``torch._dynamo`` and sympy (about 75 MiB) at an optimizer's first step, a
+one-time cost that does not grow with the table::
 
     .venv/bin/python -m benchmarks.bigdata_fit --rows 1000000 --columns 50
     .venv/bin/python -m benchmarks.bigdata_fit --parts stream --rows 10000000 --dir /tmp/big
 
 ``memory``: an ``AutoencoderDetector`` fitted on a float32 array (1 epoch:
-memory does not grow with epochs). ``stream``: ``aedetect.streamfit.fit_parquet``
-on a folder of Parquet files written chunk by chunk (never whole in memory).
+memory does not grow with epochs); ``inplace``: the same with ``fit(X,
+copy=False)`` (the array encoded in place). ``stream``:
+``aedetect.streamfit.fit_parquet`` on a folder of Parquet files written chunk
+by chunk (never whole in memory).
 """
 
 from __future__ import annotations
@@ -60,14 +64,22 @@ def _data(rows: int, columns: int, seed: int, start: int = 0):
     return out
 
 
-def child_memory(rows: int, columns: int) -> dict:
+def _warm_up(columns: int) -> None:
+    """Fit once on a few rows: torch's imports at first use happen here, not in the fit."""
     from aedetect import AutoencoderDetector
 
+    AutoencoderDetector(epochs=1, batch_size=1024, random_state=0).fit(_data(2048, columns, 1))
+
+
+def child_memory(rows: int, columns: int, copy: bool = True) -> dict:
+    from aedetect import AutoencoderDetector
+
+    _warm_up(columns)
     base = _rss_now()
     X = _data(rows, columns, 0)
     _reset_peak()
     t = time.perf_counter()
-    AutoencoderDetector(epochs=1, batch_size=1024, random_state=0).fit(X)
+    AutoencoderDetector(epochs=1, batch_size=1024, random_state=0).fit(X, copy=copy)
     return {"base": base, "peak": _peak(), "seconds": time.perf_counter() - t}
 
 
@@ -88,6 +100,7 @@ def child_stream(folder: str, rows: int) -> dict:
     from aedetect import AutoencoderDetector
     from aedetect.streamfit import fit_parquet
 
+    _warm_up(50)
     base = _rss_now()
     _reset_peak()
     t = time.perf_counter()
@@ -108,7 +121,7 @@ def run_child(args: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", default="memory", help="memory, stream or memory,stream")
+    ap.add_argument("--parts", default="memory", help="memory, inplace, stream (or a list)")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--columns", type=int, default=50)
     ap.add_argument("--dir", default="/tmp/aedetect-bigdata-fit")
@@ -117,9 +130,9 @@ def main() -> None:
     if a.child is not None:
         kind = a.child[0]
         result = (
-            child_memory(a.rows, a.columns)
-            if kind == "memory"
-            else child_stream(a.child[1], a.rows)
+            child_stream(a.child[1], a.rows)
+            if kind == "stream"
+            else child_memory(a.rows, a.columns, copy=kind != "inplace")
         )
         print(json.dumps(result))
         return
@@ -132,7 +145,7 @@ def main() -> None:
                 write_parquet_dir(folder, a.rows, a.columns, 500_000)
             r = run_child(["stream", str(folder), *sized])
         else:
-            r = run_child(["memory", *sized])
+            r = run_child([part, *sized])
         above = r["peak"] - r["base"]
         print(
             f"{part}: {a.rows:,} x {a.columns}: float32 table {table / MIB:.0f} MiB; "

@@ -4,7 +4,8 @@ Needs the optional extra ``aedetect[dask]``; only this module imports Dask.
 
 - :func:`score`: a Dask DataFrame in, a Dask DataFrame of scores out (the id
   column, ``score``, ``is_anomaly``, the label), lazily; each worker process
-  loads the model file once, not once per partition.
+  loads the model file once, not once per partition
+  (:class:`aedetect.pipeline.batches.ModelScorer`).
 - :func:`score_parquet`: a folder of Parquet files in, a partitioned Parquet
   folder out, written whole or not at all.
 - :func:`fit_sample`: fit a detector on a seeded uniform sample drawn across
@@ -20,9 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,14 +31,11 @@ from aedetect.data.readers import split_columns
 from aedetect.data.sampling import RowSample
 from aedetect.exceptions import ConfigError
 from aedetect.outputs import replacing_folder
-from aedetect.pipeline.data import DataRequest
-from aedetect.pipeline.model import open_model, scores_frame
+
+# LOADS and _models: the per-process model cache, kept in pipeline.batches (tests reset it).
+from aedetect.pipeline.batches import LOADS, ModelScorer, _models, cached_model  # noqa: F401
 
 __all__ = ["cluster", "fit_sample", "sample", "score", "score_parquet"]
-
-_lock = threading.Lock()
-_models: dict[tuple[str, int, int], tuple[Any, dict[str, Any]]] = {}
-LOADS = [0]  # model files loaded by this process (what "once per worker" is tested on)
 
 
 def _import_dask() -> Any:
@@ -50,24 +46,6 @@ def _import_dask() -> Any:
             "Dask is not installed: pip install 'aedetect[dask]' (dask[dataframe], distributed)"
         ) from None
     return dd
-
-
-def _model(path: str) -> tuple[Any, dict[str, Any]]:
-    """Return the model of ``path``, loaded once per process (again if the file changes)."""
-    st = os.stat(path)
-    key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
-    with _lock:
-        if key not in _models:
-            _models.clear()  # keep one model per process
-            _models[key] = open_model(Path(path))
-            LOADS[0] += 1
-        return _models[key]
-
-
-def _columns(model: str, columns: Any, label: str | None, id_: str | None) -> tuple[Any, ...]:
-    det, extra = _model(model)
-    request = DataRequest("", label_column=label, id_column=id_)
-    return (det, *request.model_columns(columns, extra))
 
 
 def _meta(det: Any, dtypes: pd.Series, label: str | None, id_: str | None, every: bool) -> Any:
@@ -88,10 +66,7 @@ def _score_partition(
 ) -> pd.DataFrame:
     if len(frame) == 0:
         return meta
-    det, _ = _model(model)
-    out = scores_frame(det, split_columns(frame.reset_index(drop=True), "", label, id_), every)
-    out.index = frame.index
-    return out
+    return ModelScorer(model, every, label, id_)(frame)
 
 
 def score(
@@ -124,7 +99,8 @@ def score(
     """
     _import_dask()
     path = os.fspath(model_path)
-    det, label, id_ = _columns(path, ddf.columns, label_column, id_column)
+    label, id_ = ModelScorer(path, False, label_column, id_column).columns(ddf.columns)
+    det, _ = cached_model(path)
     meta = _meta(det, ddf.dtypes, label, id_, all_scores)
     return ddf.map_partitions(_score_partition, path, label, id_, all_scores, meta, meta=meta)
 

@@ -20,8 +20,7 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 
 from aedetect import fitting, state
-from aedetect.data.encoding import TabularEncoder, as_frame
-from aedetect.data.images import image_rows
+from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError
 from aedetect.inference import DetectorOutputs
 from aedetect.models.factory import ModelSpec, build, spec_from_params
@@ -342,7 +341,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fit
     def fit(
-        self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None
+        self, X: Any, y: Any = None, *, on_epoch: EpochCallback | None = None, copy: bool = True
     ) -> AutoencoderDetector:
         """Train the autoencoder on ``X`` and set the threshold.
 
@@ -354,6 +353,9 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
             Labels; only the ``f1`` threshold rule uses them.
         on_epoch : callable, optional
             ``on_epoch(epoch, train_loss, val_loss)`` after every epoch (progress).
+        copy : bool, default=True
+            False: a writable C-ordered float32 array of numbers is encoded in place
+            (``X`` overwritten: one table copy less).
 
         Returns
         -------
@@ -361,10 +363,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         """
         params = self.get_params(deep=False)
         fitting.check_params(params)
-        X, shape = image_rows(X)
-        frame = as_frame(X)
-        shape = fitting.image_shape(params, shape, frame.shape[1])
-        encoder, encoded = fitting.encode_training(params, frame, shape is not None)
+        X, frame, shape, encoder, encoded = fitting.prepare_training(params, X, copy)
         params = fitting.for_rows(params, len(frame), images=shape is not None)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         spec = spec_from_params(params, encoder.n_features_out_, shape)
@@ -375,8 +374,8 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
         # The one float32 copy of the table: training gathers clamped blocks of it.
         X_train = RowView(X_all, train_idx.to(device), self._clamp)
-        X_val = self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None
-        self._train_and_threshold(params, spec, X_train, X_val, X_all, val_idx, seed, y, on_epoch)
+        val = [self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None]
+        self._train_and_threshold(params, spec, X_train, val, X_all, val_idx, seed, y, on_epoch)
         return self
 
     def _clamp(self, block: torch.Tensor) -> torch.Tensor:
@@ -388,20 +387,23 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         params: dict[str, Any],
         spec: ModelSpec,
         X_train: Any,
-        X_val: torch.Tensor | None,
+        X_val: list[torch.Tensor | None],
         X_scores: torch.Tensor,
         val_idx: torch.Tensor | None,
         seed: int,
         y: Any,
         on_epoch: EpochCallback | None,
     ) -> None:
-        """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped)."""
+        """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped).
+
+        ``X_val``: the validation rows in a list, emptied after training (freed then).
+        """
         loss_fn = fitting.make_loss(
             self.loss, self._weights_, len(self.encoder_.columns_), float(params["trim"])
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(
-                params, spec, X_train, loss_fn, seed, X_val=X_val, on_epoch=on_epoch
+                params, spec, X_train, loss_fn, seed, X_val=X_val.pop(), on_epoch=on_epoch
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_scores, seed)

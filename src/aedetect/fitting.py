@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.nn import functional
 
-from aedetect.data.encoding import TabularEncoder
+from aedetect.data.encoding import TabularEncoder, as_frame
+from aedetect.data.images import image_rows
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build, resolve_kind
 from aedetect.params import DEFAULTS, DETECTOR, layer_activations, validate
@@ -33,6 +35,7 @@ __all__ = [
     "encode_training",
     "image_shape",
     "make_loss",
+    "prepare_training",
     "score_config",
     "train_module",
     "validation_split",
@@ -133,17 +136,51 @@ def image_shape(
     return shape
 
 
+def prepare_training(
+    params: Mapping[str, Any], X: Any, copy: bool = True
+) -> tuple[Any, pd.DataFrame, tuple[int, int, int] | None, TabularEncoder, np.ndarray]:
+    """Return the rows ``fit`` trains on: images flattened, checked, encoded.
+
+    Returns the (flattened) input, it as a DataFrame, the images' shape (None
+    for a table), the fitted encoder and the encoded float32 rows. With
+    ``copy=False`` a writable C-ordered float32 array of numbers is encoded in
+    place (the encoded rows are ``X``, overwritten); otherwise ``X`` is unchanged.
+    """
+    X, shape = image_rows(X)
+    frame = as_frame(X)
+    shape = image_shape(params, shape, frame.shape[1])
+    if len(frame) < 2:
+        n = len(frame)
+        raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' if n != 1 else ''}")
+    encoder, encoded = encode_training(params, frame, None if copy else X, shape is not None)
+    return X, frame, shape, encoder, encoded
+
+
+def _encodes_in_place(encoder: TabularEncoder, X: Any) -> bool:
+    """Whether ``X`` can hold its own encoding: float32 numbers, one column each, in order."""
+    return (
+        isinstance(X, np.ndarray)
+        and X.dtype == np.float32
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and X.flags.writeable
+        and X.shape[1] == encoder.n_features_out_
+        and encoder.missing != "impute"
+        and not encoder.sequences_
+        and all(c.kind == "numeric" for c in encoder.columns_)
+    )
+
+
 def encode_training(
-    params: Mapping[str, Any], frame: Any, images: bool = False
+    params: Mapping[str, Any], frame: Any, into: np.ndarray | None = None, images: bool = False
 ) -> tuple[TabularEncoder, np.ndarray]:
     """Fit the encoder the parameters describe on the training frame; encode it.
 
-    Constant columns are reported (a warning) for tables, not for images, whose
-    borders are often blank in every image (MNIST's): expected, and no news.
+    ``into``: the array ``frame`` views, overwritten with the encoding when it
+    can hold it (see :func:`prepare_training`). Constant columns are reported (a
+    warning) for tables, not for images, whose borders are often blank in every
+    image (MNIST's): expected, and no news.
     """
-    if len(frame) < 2:
-        n = len(frame)
-        raise DataError(f"need at least 2 rows to fit, got {n} sample{'s' * (n != 1)}")
     encoder = TabularEncoder(
         params["scaling"],
         params["categorical"],
@@ -154,7 +191,9 @@ def encode_training(
         params["token_sep"],
         params["sequence_encoding"],
     )
-    encoded = encoder.fit_transform(frame)
+    encoder.fit(frame)
+    in_place = into is not None and _encodes_in_place(encoder, into)
+    encoded = encoder.transform(frame, out=into if in_place else None)
     constant = encoder.constant_columns_
     if constant and not images:
         shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")

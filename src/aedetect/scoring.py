@@ -334,10 +334,12 @@ class Scorer:
         wanted = set(names)
         if "ensemble" in wanted:
             wanted |= set(self.config.ensemble)
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted - {"ensemble"}}
+        # Filled in place: no per-chunk arrays kept (small torch-made arrays held
+        # across the loop pin the chunks' freed memory) and no concatenated copy.
+        out = {name: np.empty(len(X), dtype=np.float64) for name in wanted - {"ensemble"}}
         for start, xb in zip(range(0, len(X), chunk), _chunks(X, chunk), strict=False):
             layers = self._layers(module, xb) if wanted & {"latent-kmeans", "layerwise"} else []
-            for name in parts:
+            for name in out:
                 if name == "reconstruction":
                     s = self._reconstruction(module, xb)
                 elif name == "latent-kmeans":
@@ -351,10 +353,7 @@ class Scorer:
                     s = self._layerwise(layers)
                 else:
                     s = self._probability(module, xb)
-                parts[name].append(s.double().cpu().numpy())
-        out = {
-            k: np.concatenate(v) if v else np.zeros(0, dtype=np.float64) for k, v in parts.items()
-        }
+                out[name][start : start + len(xb)] = s.double().cpu().numpy()
         if "ensemble" in wanted:
             out["ensemble"] = self.combine(out)
         return {name: out[name] for name in names}
@@ -432,19 +431,7 @@ class Scorer:
             var = var.clamp_min(0.1 * float(var.mean()) + 1e-12)
             state["vae.log_var"] = var.log().cpu().numpy()
         self.state_ = state
-        # Per-layer standardisation, for both distances, over every training row.
-        dists: dict[str, list[np.ndarray]] = {}
-        for xb in _chunks(X, CHUNK):
-            for i, h in enumerate(self._layers(module, xb)):
-                for dist in DISTANCES:
-                    whiten = (
-                        self._tensor(f"layer{i}.whiten", h.device) if dist != "euclidean" else None
-                    )
-                    d = nearest_distance(h, self._tensor(f"layer{i}.centroids", h.device), whiten)
-                    dists.setdefault(f"layer{i}.{dist}", []).append(d.cpu().numpy())
-        for key, parts in dists.items():
-            d = np.concatenate(parts)
-            state[key] = np.array([d.mean(), d.std() or 1.0])
+        self._fit_layer_scales(module, X, len(layers))
         names = tuple(s for s in self.available() if s != "ensemble")
         train = self.scores(module, X, names, itself=itself)
         for name, values in train.items():
@@ -452,6 +439,24 @@ class Scorer:
         if cfg.score == "ensemble":
             return self.combine(train)
         return train[cfg.score]
+
+    def _fit_layer_scales(self, module: nn.Module, X: torch.Tensor, n_layers: int) -> None:
+        """Per-layer standardisation, for both distances, over every training row."""
+        dists = {
+            f"layer{i}.{dist}": np.empty(len(X), dtype=np.float64)
+            for i in range(n_layers)
+            for dist in DISTANCES
+        }
+        for start, xb in zip(range(0, len(X), CHUNK), _chunks(X, CHUNK), strict=False):
+            for i, h in enumerate(self._layers(module, xb)):
+                for dist in DISTANCES:
+                    whiten = (
+                        self._tensor(f"layer{i}.whiten", h.device) if dist != "euclidean" else None
+                    )
+                    d = nearest_distance(h, self._tensor(f"layer{i}.centroids", h.device), whiten)
+                    dists[f"layer{i}.{dist}"][start : start + len(xb)] = d.cpu().numpy()
+        for key, d in dists.items():
+            self.state_[key] = np.array([d.mean(), d.std() or 1.0])
 
     def _fit_reference(
         self,

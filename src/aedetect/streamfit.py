@@ -205,6 +205,6 @@ def fit_parquet(
     data = ParquetEpochs(groups, columns, encode, held, seed, device)
     labels = binary_labels(rows[label_column]) if label_column is not None else None
     detector._train_and_threshold(
-        params, spec, data, X_val, X_sample, val_idx, seed, labels, on_epoch
+        params, spec, data, [X_val], X_sample, val_idx, seed, labels, on_epoch
     )
     return detector

@@ -19,13 +19,13 @@ categories the column has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from aedetect.data import frames
+from aedetect.data import colstats, frames
 from aedetect.data.frames import as_frame, first_true, is_text_dtype, looks_numeric, numeric_matrix
 from aedetect.data.sequences import expand_sequences, fit_sequences, position_names
 from aedetect.exceptions import DataError
@@ -204,9 +204,8 @@ class TabularEncoder:
             lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
             mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
             fill = np.nanmedian(values, axis=0)
-        else:
-            lo, hi = values.min(axis=0), values.max(axis=0)
-            mean, std = values.mean(axis=0), values.std(axis=0)
+        else:  # in blocks of rows: no table-sized temporaries
+            lo, hi, mean, std = colstats.column_stats(values)
             fill = mean  # never used: nothing is imputed
         span = hi - lo
         if self.scaling == "standard":
@@ -262,8 +261,8 @@ class TabularEncoder:
         }
 
     def _check_matrix(self, values: np.ndarray, names: list[str], allow_nan: bool) -> None:
-        bad = frames.unusable(values, allow_nan)
-        if bad.any():
+        if colstats.any_unusable(values, allow_nan):  # block by block; the whole only to name
+            bad = frames.unusable(values, allow_nan)
             j, _ = first_true(bad.T)  # first bad column, then its first bad row
             self._check_finite(values[:, j], names[j], allow_nan)
 
@@ -299,12 +298,16 @@ class TabularEncoder:
         return w
 
     # ------------------------------------------------------------ transform
-    def transform(self, X: Any) -> np.ndarray:
-        """Encode ``X`` as a float32 matrix of shape (n_samples, n_features_out_)."""
+    def transform(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """Encode ``X`` as a float32 matrix of shape (n_samples, n_features_out_).
+
+        ``out``: a float32 array of that shape to write into (it may be ``X``'s
+        own array); only number columns are written whole: give zeros otherwise.
+        """
         frame = self._expand(self._align(as_frame(X)))
         n = len(frame)
         impute = self.missing == "impute"
-        out = np.zeros((n, self.n_features_out_), dtype=np.float32)
+        out = np.zeros((n, self.n_features_out_), dtype=np.float32) if out is None else out
         numeric = [c for c in self.columns_ if c.kind == "numeric"]
         if numeric:
             with np.errstate(over="ignore"):  # an overflow becomes inf: refused just below
@@ -327,9 +330,7 @@ class TabularEncoder:
         missing = [c for c in expected if c not in got]
         extra = [c for c in got if c not in expected]
         if missing or extra:
-            parts = []
-            if missing:
-                parts.append("missing " + ", ".join(repr(c) for c in missing[:5]))
+            parts = ["missing " + ", ".join(repr(c) for c in missing[:5])] if missing else []
             if extra:
                 parts.append("unexpected " + ", ".join(repr(c) for c in extra[:5]))
             raise DataError("columns do not match the model: " + "; ".join(parts))
@@ -338,9 +339,21 @@ class TabularEncoder:
     def _encode_numeric(
         self, frame: pd.DataFrame, cols: list[_Column], out: np.ndarray, impute: bool
     ) -> None:
+        """Encode the numbers a block of rows at a time: no table-sized float64 copy."""
         names = [c.name for c in cols]
-        values = numeric_matrix(frame, names)
-        self._check_matrix(values, names, allow_nan=impute)
+        for rows in colstats.row_blocks(len(frame)):
+            part = frame if len(frame) <= colstats.BLOCK else frame.iloc[rows]
+            try:
+                values = numeric_matrix(part, names)
+            except DataError:  # name the row in the whole table
+                numeric_matrix(frame, names)
+                raise
+            if colstats.any_unusable(values, impute):
+                self._check_matrix(numeric_matrix(frame, names), names, allow_nan=impute)
+            self._scale_into(values, cols, out[rows], impute)
+
+    @staticmethod
+    def _scale_into(values: np.ndarray, cols: list[_Column], out: np.ndarray, impute: bool) -> None:
         offset = np.array([c.offset for c in cols], dtype=values.dtype)
         scale = np.array([c.scale for c in cols], dtype=values.dtype)
         pos = np.array([c.start for c in cols])
@@ -468,22 +481,7 @@ class TabularEncoder:
             },
             "inputs": self.feature_names_in_,
             "sequences": self.sequences_,
-            "columns": [
-                {
-                    "name": c.name,
-                    "kind": c.kind,
-                    "start": c.start,
-                    "stop": c.stop,
-                    "offset": c.offset,
-                    "scale": c.scale,
-                    "fill": c.fill,
-                    "categories": c.categories,
-                    "constant": c.constant,
-                    "low": c.low,
-                    "high": c.high,
-                }
-                for c in self.columns_
-            ],
+            "columns": [asdict(c) for c in self.columns_],  # every field of _Column, in order
         }
 
     @classmethod
