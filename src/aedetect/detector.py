@@ -5,8 +5,7 @@ Parameters are checked by :mod:`aedetect.params` (the table is
 :mod:`aedetect.models.factory`, trained by :mod:`aedetect.training` (through
 :mod:`aedetect.fitting`), scored by :mod:`aedetect.scoring`, thresholded by
 :mod:`aedetect.thresholds`, and computed under :mod:`aedetect.runtime`'s scoped
-settings. :meth:`~AutoencoderDetector.to_state` and
-:meth:`~AutoencoderDetector.from_state` give the fitted detector as plain data.
+settings. ``to_state`` and ``from_state`` give the fitted detector as plain data.
 """
 
 from __future__ import annotations
