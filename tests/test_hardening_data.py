@@ -101,3 +101,24 @@ def test_small_table_settings_leave_normal_tables_and_given_values_alone():
     assert (given["validation_fraction"], given["trim"]) == (0.2, 0.05)
     with pytest.raises(DataError, match="at least 2 rows to fit, got 1 sample$"):
         AutoencoderDetector().fit(np.ones((1, 3)))
+
+
+def test_a_column_of_identifiers_is_refused_in_bounded_memory(tmp_path):
+    """60,000 distinct strings once made a 60,000-slot one-hot block (23 GB for 1.5 MB)."""
+    import resource
+
+    n = 60_000
+    path = tmp_path / "ids.csv"
+    pd.DataFrame({"id": [f"u{i}" for i in range(n)], "x": np.arange(n) % 7}).to_csv(
+        path, index=False
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out = tmp_path / "m.aedetect"
+    res = CliRunner().invoke(app, ["fit", str(path), "-o", str(out)])
+    assert res.exit_code == 1 and len(res.stderr.strip().splitlines()) == 1
+    assert "column 'id' has 60,000 different values in 60,000 rows" in res.stderr
+    assert "--id-column" in res.stderr and not out.exists()
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    assert grown < 1 << 30
+    res = CliRunner().invoke(app, ["fit", str(path), "-o", str(out), "--categorical", "id"])
+    assert res.exit_code == 1 and "would not fit in memory" in res.stderr

@@ -276,6 +276,7 @@ SERIES_OPTIONS: list[_Opt] = [
 _FLAG_BEFORE = r" must\b| needs\b| rest\b| from\b| and abnormal\b| '| -?\d|/| [^ ]*:COLUMN"
 _FLAG_AFTER = r"needs |for |give |both normal and |pick normal/|use |name one: |or a "
 _SPOKEN = (
+    "categorical",
     "label_column",
     "id_column",
     "normal",

@@ -178,9 +178,8 @@ def check_not_identifier(name: str, distinct: int, series: pd.Series) -> None:
     if distinct > _ID_MIN and distinct > _ID_SHARE * n:
         raise DataError(
             f"column '{name}' has {distinct:,} different values in {n:,} rows: an "
-            "identifier or free text, not a category; give it as the id column "
-            "(--id-column), leave it out of the data, or name it as categorical "
-            "(--categorical) if it is one"
+            "identifier or free text, not a category: give id_column or leave it out of "
+            "the data (if it is a category, use categorical)"
         )
 
 
