@@ -17,7 +17,7 @@ from aedetect import cli_serve, pipeline  # lazy: each use case imports its libr
 from aedetect._version import __version__
 from aedetect.cli_errors import OneLineGroup
 from aedetect.cli_errors import guarded as _guarded
-from aedetect.cli_logging import say, setup_logging
+from aedetect.cli_logging import progress_bar, say, setup_logging
 from aedetect.cli_options import (
     CHUNK_ROWS,
     DATA_HELP,
@@ -31,7 +31,6 @@ from aedetect.cli_options import (
     StreamFit,
     Verbose,
     detector_from_options,
-    progress_bar,
     reproduce,
     request_from_options,
     seed_device,

@@ -6,13 +6,16 @@
 - ``-q`` keeps errors only (and the output the command was asked to print).
 - Text printed to the terminal has its control characters escaped: a column
   name holding a terminal escape sequence is shown, never obeyed.
+- Training progress: a bar on a terminal, a line every few seconds otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
@@ -63,3 +66,53 @@ def say(text: str, err: bool = False, quiet: bool = False) -> None:
     """Print ``text`` (unless ``quiet``), its control characters escaped, line breaks kept."""
     if not quiet:
         typer.echo("\n".join(escape_controls(line) for line in text.split("\n")), err=err)
+
+
+@contextlib.contextmanager
+def progress_bar(
+    epochs: int | str, quiet: bool
+) -> Iterator[Callable[[int, float, float | None], None]]:
+    """Show a training progress bar on stderr (on a terminal); yield the epoch callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs  loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    if not quiet and not console.is_terminal:  # piped: a plain line every few seconds
+        yield _epoch_lines(epochs)
+        return
+    with Progress(*columns, console=console, disable=quiet) as bar:
+        task = bar.add_task("fit", total=epochs if isinstance(epochs, int) else None, loss="-")
+
+        def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+            shown = f"{train_loss:.4g}" + (f" val {val_loss:.4g}" if val_loss is not None else "")
+            bar.update(task, completed=epoch, loss=shown)
+
+        yield on_epoch
+
+
+def _epoch_lines(epochs: int | str) -> Callable[[int, float, float | None], None]:
+    """Return an epoch callback printing ``training: epoch E/N, loss L`` every LOG_EVERY s."""
+    import time
+
+    from aedetect.cli_stream import LOG_EVERY
+
+    start = time.monotonic()
+    last = [start]
+    total = f"/{epochs}" if isinstance(epochs, int) else ""
+
+    def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < LOG_EVERY:
+            return
+        last[0] = now
+        shown = f"{train_loss:.4g}" + (f", val {val_loss:.4g}" if val_loss is not None else "")
+        typer.echo(f"training: epoch {epoch}{total}, loss {shown}, {now - start:.0f}s", err=True)
+
+    return on_epoch
