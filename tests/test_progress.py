@@ -8,9 +8,9 @@ runner = CliRunner()
 
 
 def test_piped_fit_prints_epoch_lines(tmp_path, monkeypatch):
-    import aedetect.cli_stream as cli_stream
+    import aedetect.cli_logging as cli_logging
 
-    monkeypatch.setattr(cli_stream, "LOG_EVERY", 0.0)
+    monkeypatch.setattr(cli_logging, "LOG_EVERY", 0.0)
     out = tmp_path / "m.aedetect"
     res = runner.invoke(app, ["fit", "mixed", "-o", str(out), "--epochs", "3", "--seed", "0"])
     assert res.exit_code == 0, res.output
@@ -19,9 +19,9 @@ def test_piped_fit_prints_epoch_lines(tmp_path, monkeypatch):
 
 
 def test_piped_lines_wait_for_the_interval(tmp_path, monkeypatch):
-    import aedetect.cli_stream as cli_stream
+    import aedetect.cli_logging as cli_logging
 
-    monkeypatch.setattr(cli_stream, "LOG_EVERY", 3600.0)
+    monkeypatch.setattr(cli_logging, "LOG_EVERY", 3600.0)
     out = tmp_path / "m.aedetect"
     res = runner.invoke(app, ["fit", "mixed", "-o", str(out), "--epochs", "3", "--seed", "0"])
     assert res.exit_code == 0, res.output

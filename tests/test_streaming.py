@@ -124,9 +124,9 @@ def test_sigint_mid_stream_keeps_the_old_output(files, tmp_path):
 
 
 def test_cli_writes_parquet_and_csv_alike(files, tmp_path, monkeypatch):
-    import aedetect.cli_stream as cli_stream
+    import aedetect.cli_logging as cli_logging
 
-    monkeypatch.setattr(cli_stream, "LOG_EVERY", 0.0)
+    monkeypatch.setattr(cli_logging, "LOG_EVERY", 0.0)
     args = ["score", str(files / "m.aedetect"), str(files / "parts"), "--chunk-rows", "3000"]
     res = runner.invoke(app, [*args, "-o", str(tmp_path / "s.parquet")])
     assert res.exit_code == 0, res.output

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,9 @@ from typing import Any
 import typer
 
 from aedetect.cli_errors import escape_controls, one_line
+
+# Seconds between progress lines when stderr is not a terminal.
+LOG_EVERY = 5.0
 
 __all__ = ["say", "setup_logging"]
 
@@ -97,22 +101,33 @@ def progress_bar(
         yield on_epoch
 
 
-def _epoch_lines(epochs: int | str) -> Callable[[int, float, float | None], None]:
-    """Return an epoch callback printing ``training: epoch E/N, loss L`` every LOG_EVERY s."""
-    import time
+def every_few_seconds() -> Callable[[], float | None]:
+    """Return ``due()``: seconds since now once LOG_EVERY more have passed, else None.
 
-    from aedetect.cli_stream import LOG_EVERY
-
+    What paces progress lines when stderr is not a terminal (piped or logged).
+    """
     start = time.monotonic()
     last = [start]
+
+    def due() -> float | None:
+        now = time.monotonic()
+        if now - last[0] < LOG_EVERY:
+            return None
+        last[0] = now
+        return now - start
+
+    return due
+
+
+def _epoch_lines(epochs: int | str) -> Callable[[int, float, float | None], None]:
+    """Return an epoch callback printing ``training: epoch E/N, loss L`` every LOG_EVERY s."""
+    due = every_few_seconds()
     total = f"/{epochs}" if isinstance(epochs, int) else ""
 
     def on_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
-        now = time.monotonic()
-        if now - last[0] < LOG_EVERY:
+        if (elapsed := due()) is None:
             return
-        last[0] = now
         shown = f"{train_loss:.4g}" + (f", val {val_loss:.4g}" if val_loss is not None else "")
-        typer.echo(f"training: epoch {epoch}{total}, loss {shown}, {now - start:.0f}s", err=True)
+        typer.echo(f"training: epoch {epoch}{total}, loss {shown}, {elapsed:.0f}s", err=True)
 
     return on_epoch

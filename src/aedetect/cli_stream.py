@@ -16,10 +16,11 @@ from typing import Any
 
 import typer
 
+from aedetect.cli_logging import every_few_seconds
+
 __all__ = ["rows_progress", "score_command"]
 
 # Without a terminal, one progress line on stderr at most this often (seconds).
-LOG_EVERY = 5.0
 
 
 class _StdoutSink:
@@ -63,12 +64,10 @@ def rows_progress(
     console = Console(stderr=True)
     start = time.monotonic()
     if quiet or not console.is_terminal:
-        last = [start]
+        due = every_few_seconds()
 
         def log_line(done: int, total: int | None) -> None:
-            now = time.monotonic()
-            if not quiet and now - last[0] >= LOG_EVERY:
-                last[0] = now
+            if not quiet and due() is not None:
                 of = f" of {total:,}" if total else ""
                 typer.echo(f"{label}: {_rate(done, start)}{of}", err=True)
 

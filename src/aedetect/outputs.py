@@ -122,12 +122,17 @@ def _forget(tmp: str) -> None:
         _pending.discard(tmp)
 
 
-def _discard(tmp: str) -> None:
+def _remove(tmp: str) -> None:
+    """Delete a temporary file or folder (from replacing_folder), if it is there."""
     with contextlib.suppress(OSError):
         if os.path.isdir(tmp) and not os.path.islink(tmp):
-            shutil.rmtree(tmp)  # a folder from replacing_folder
+            shutil.rmtree(tmp)
         else:
             os.unlink(tmp)
+
+
+def _discard(tmp: str) -> None:
+    _remove(tmp)
     _forget(tmp)
 
 
@@ -346,11 +351,7 @@ def _terminated(signum: int, frame: object) -> None:
     import multiprocessing
 
     for tmp in list(_pending):
-        with contextlib.suppress(OSError):
-            if os.path.isdir(tmp) and not os.path.islink(tmp):
-                shutil.rmtree(tmp)
-            else:
-                os.unlink(tmp)
+        _remove(tmp)
     for child in multiprocessing.active_children():  # e.g. Dask's local workers
         with contextlib.suppress(Exception):
             child.terminate()

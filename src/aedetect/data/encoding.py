@@ -497,4 +497,3 @@ class TabularEncoder:
         enc.sequences_ = state["sequences"]
         enc.feature_weights_ = enc._weights()
         return enc
-
