@@ -85,6 +85,18 @@ def test_dash_reads_data_from_standard_input(files, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.aedetect"]
 
 
+def test_standard_input_goes_by_stdin_in_outputs(files, tmp_path, monkeypatch):
+    _, data, _ = files
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["run", "-", "-o", "out", *FAST], input=data.read_text())
+    assert res.exit_code == 0, res.output
+    assert "data       stdin: 30 rows" in res.output
+    for path in (tmp_path / "out").iterdir():  # no temporary path in any output
+        assert b"aedetect-stdin" not in path.read_bytes(), path.name
+    assert "<pre>aedetect run - --output-dir out" in (tmp_path / "out/report.html").read_text()
+    assert b"stdin" in (tmp_path / "out/model.aedetect").read_bytes()
+
+
 @pytest.mark.parametrize("top", ["0", "-3"])
 def test_top_below_one_is_refused(files, top):
     _, data, model = files

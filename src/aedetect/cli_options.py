@@ -367,9 +367,11 @@ def seed_device(seed: int | None) -> list[_Opt]:
 
 def request_from_options(data: str, options: dict[str, Any]) -> DataRequest:
     """Take the data options out of ``options`` as a :class:`DataRequest`."""
+    from aedetect.cli_stdin import data_name
     from aedetect.pipeline.data import DataRequest
 
-    return DataRequest(data, **{opt[0]: options.pop(opt[0]) for opt in DATA_OPTIONS})
+    chosen = {opt[0]: options.pop(opt[0]) for opt in DATA_OPTIONS}
+    return DataRequest(data, **chosen, name=data_name(data))
 
 
 def detector_from_options(options: dict[str, Any], verbose: bool) -> AutoencoderDetector:
@@ -440,6 +442,8 @@ def reproduce(fn: Callable[..., Any], command: str, values: dict[str, Any]) -> s
     """Build the command line that repeats a run: every option that differs from its default."""
     import shlex
 
+    from aedetect.cli_stdin import STDIN, data_name
+
     signature = inspect.signature(inspect.unwrap(fn))
     words = ["aedetect", command]
     for name, param in signature.parameters.items():
@@ -447,7 +451,7 @@ def reproduce(fn: Callable[..., Any], command: str, values: dict[str, Any]) -> s
         if name in ("quiet", "verbose", "top") or value is None:
             continue
         if name in _POSITIONAL[command]:
-            words.append(str(value))
+            words.append(STDIN if data_name(str(value)) else str(value))
         elif value != param.default:
             words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)

@@ -20,11 +20,18 @@ from typing import Any
 
 from aedetect.exceptions import ConfigError, DataError
 
-__all__ = ["STDIN", "reads_stdin", "stdin_csv"]
+__all__ = ["STDIN", "data_name", "reads_stdin", "stdin_csv"]
 
 #: The DATA argument that means standard input, and the name messages give it.
 STDIN, STDIN_NAME = "-", "stdin"
 _BLOCK = 1 << 20
+# The temporary files standing for standard input now, and the name they go by.
+_NAMES: dict[str, str] = {}
+
+
+def data_name(data: str) -> str | None:
+    """Return the name DATA goes by in messages and outputs: ``stdin`` for its copy, else None."""
+    return _NAMES.get(data)
 
 
 @contextlib.contextmanager
@@ -41,11 +48,14 @@ def stdin_csv() -> Iterator[Path]:
         source = getattr(stream, "buffer", stream)
         with path.open("wb") as fh:
             shutil.copyfileobj(source, fh, _BLOCK)
+        _NAMES[str(path)] = STDIN_NAME
         try:
             yield path
         except (DataError, ConfigError) as exc:
             message = str(exc).replace(str(path), STDIN_NAME)
             raise type(exc)(message) from None
+        finally:
+            _NAMES.pop(str(path), None)
 
 
 def reads_stdin(fn: Callable[..., None]) -> Callable[..., None]:

@@ -35,6 +35,16 @@ class DataRequest:
     # A series: its time column and value columns (comma-separated); see pipeline.series.
     time_column: str | None = None
     value_column: str | None = None
+    # How messages, summaries, reports and model files name DATA; None: DATA itself.
+    name: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """Return the name DATA goes by in messages and outputs."""
+        return self.name or self.data
+
+    def _named(self, table: Table) -> Table:
+        return table if self.name is None else replace(table, source=self.name)
 
     def _selection(self) -> dict[str, Any]:
         return {
@@ -46,8 +56,10 @@ class DataRequest:
 
     def load(self, progress: bool = False) -> Table:
         """Load the data as given."""
-        return load_data(
-            self.data, self.label_column, self.id_column, **self._selection(), progress=progress
+        return self._named(
+            load_data(
+                self.data, self.label_column, self.id_column, **self._selection(), progress=progress
+            )
         )
 
     def load_for_model(self, det: Any, extra: dict[str, Any]) -> Table:
@@ -72,11 +84,11 @@ class DataRequest:
             or path.suffix.lower() == ".npy"
             or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
         ):
-            return load_data(self.data, self.label_column, self.id_column, **select)
+            return self._named(load_data(self.data, self.label_column, self.id_column, **select))
         else:
             frame = read_table(path)
         label, id_ = self.model_columns(frame.columns, extra)
-        return split_columns(frame, str(path), label, id_)
+        return split_columns(frame, self.shown, label, id_)
 
     def model_columns(
         self, columns: Iterable[Any], extra: dict[str, Any]

@@ -164,7 +164,7 @@ def _fit_streamed(
         raise ConfigError(f"stream needs a Parquet file or a folder of them, got {request.data!r}")
     fit_parquet(det, request.data, request.label_column, request.id_column, on_epoch=on_epoch)
     names = [str(n) for n in det.feature_names_in_]
-    table = Table(pd.DataFrame(columns=names), source=request.data)
+    table = Table(pd.DataFrame(columns=names), source=request.shown)
     extra = {"id_column": request.id_column, "label_column": request.label_column}
-    save_detector(det, output, extra={**extra, "data": request.data})
+    save_detector(det, output, extra={**extra, "data": request.shown})
     return FitResult(det, table, output, rows=table_rows(request.data))

@@ -115,7 +115,7 @@ def _tables(
         for start in range(0, len(table.features), chunk_rows):
             yield _rows(table, slice(start, start + chunk_rows))
         return
-    source = str(request.data)
+    source = request.shown
     columns: tuple[str | None, str | None] | None = None
     for frame in read_chunks(request.data, chunk_rows):
         if columns is None:
