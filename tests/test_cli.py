@@ -420,17 +420,21 @@ def test_fit_killed_by_sigterm_keeps_the_previous_model(model, table_csv, tmp_pa
         "import sys; from aedetect import cli; print('ready', flush=True); "
         f"sys.argv = {argv!r}; cli.main()"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline() == "ready\n"
         time.sleep(3)  # into the training
-        assert proc.poll() is None
+        assert proc.poll() is None, proc.stderr.read()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == 143
+    err = proc.stderr.read()
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert err == "error: terminated\n"
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.aedetect"]
 

@@ -58,7 +58,10 @@ class RunResult:
             lines.append(metrics)
         lines.append("most anomalous rows (numbered from 1):")
         order = np.argsort(-scores["score"].to_numpy(), kind="stable")
-        lines += [_row_line(table, scores, int(i)) for i in order[: self.top]]
+        from aedetect.report.numbers import formats
+
+        write = formats(table.features) if table.features.shape[1] <= 4 else {}
+        lines += [_row_line(table, scores, int(i), write) for i in order[: self.top]]
         lines.append(f"written    {self.output_dir}/{', '.join(self.written)}")
         return "\n".join(lines)
 
@@ -79,7 +82,7 @@ def _label_metrics(table: Table, s: np.ndarray) -> str:
     )
 
 
-def _row_line(table: Table, scores: pd.DataFrame, i: int) -> str:
+def _row_line(table: Table, scores: pd.DataFrame, i: int, write: dict[str, Any]) -> str:
     desc = f"  row {i + 1:>6}  score {scores['score'].iloc[i]:.4g}"
     if table.ids is not None:
         desc += f"  {table.ids.name}={table.ids.iloc[i]}"
@@ -87,8 +90,11 @@ def _row_line(table: Table, scores: pd.DataFrame, i: int) -> str:
         desc += f"  {table.labels.name}={table.labels.iloc[i]}"
     if "split" in scores.columns:
         desc += f"  ({scores['split'].iloc[i]})"
-    if table.features.shape[1] <= 4:  # narrow tables: the values say it best
-        desc += "  " + "  ".join(f"{k}={v}" for k, v in table.features.iloc[i].items())
+    if table.features.shape[1] <= 4:  # narrow tables: the values say it best (as the report does)
+        desc += "  " + "  ".join(
+            f"{k}={write[str(k)](v) if str(k) in write else v}"
+            for k, v in table.features.iloc[i].items()
+        )
     return desc
 
 
