@@ -113,4 +113,5 @@ def test_cli_dask_writes_a_parquet_folder(files, tmp_path, monkeypatch):
     )
     assert res.exit_code == 0, res.output
     assert f"scored {4 * BLOCK} rows" in res.stderr
+    assert "INFO" not in res.stderr  # no scheduler / worker chatter
     assert len(pd.read_parquet(out)) == 4 * BLOCK

@@ -151,6 +151,25 @@ def test_python_warnings_become_one_clean_line_once():
         assert runner.invoke(toy, ["--quiet"]).stderr == ""
 
 
+def test_other_libraries_info_records_are_dropped_even_when_they_raise_their_level():
+    toy = typer.Typer(cls=OneLineGroup, add_completion=False)
+
+    @toy.command()
+    @guarded
+    def chatty(verbose: bool = False) -> None:
+        setup_logging(verbose=verbose)
+        other = logging.getLogger("distributed.scheduler")
+        other.setLevel(logging.INFO)  # as distributed does when it is imported
+        other.info("State start")
+        other.warning("a worker was lost")
+        logging.getLogger("aedetect.test").info("epoch 1")
+
+    res = runner.invoke(toy, [])
+    assert res.exit_code == 0 and res.stderr == "WARNING: a worker was lost\n"
+    res = runner.invoke(toy, ["--verbose"])
+    assert res.stderr == "WARNING: a worker was lost\nINFO: epoch 1\n"
+
+
 def test_escape_sequences_in_column_names_are_shown_escaped(tmp_path):
     data = tmp_path / "data.csv"
     rng = np.random.default_rng(1)

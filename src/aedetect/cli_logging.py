@@ -32,13 +32,20 @@ _log = logging.getLogger("aedetect")
 
 
 class _OneLineOnce(logging.Filter):
-    """Let each message through once, flattened to one line with controls escaped."""
+    """Let each message through once, flattened to one line with controls escaped.
+
+    Other libraries' records below WARNING are dropped: some (Dask's ``distributed``)
+    set their own loggers to INFO when imported, after this handler is set up.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.seen: set[tuple[int, str]] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        ours = record.name == "aedetect" or record.name.startswith("aedetect.")
+        if not ours and record.levelno < logging.WARNING:  # another library's chatter
+            return False
         message = one_line(record.getMessage())
         key = (record.levelno, message)
         if key in self.seen:
