@@ -80,7 +80,8 @@ def test_a_tiny_table_warns_and_ranks_its_obvious_outlier_first(tmp_path):
     args = ["run", str(data), "-o", str(out), "--missing", "impute", "--id-column", "id"]
     res = runner.invoke(app, [*args, "--seed", "3"])
     assert res.exit_code == 0, res.output
-    assert res.stderr.splitlines() == [
+    said = [line for line in res.stderr.splitlines() if not line.startswith("training: ")]
+    assert said == [  # besides the progress line a slow (busy) machine prints every 5 s
         "WARNING: only 10 rows to fit on (fewer than 64): too few to learn what is normal "
         "reliably; add rows if you can, and check the top-ranked rows by hand"
     ]

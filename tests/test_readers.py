@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,33 @@ def test_csv_parquet_npy_read_the_same_table(tmp_path):
     assert read_table(tmp_path / "t.csv").equals(frame)
     assert read_table(tmp_path / "t.parquet").equals(frame)
     assert np.array_equal(read_table(tmp_path / "t.npy").to_numpy(), frame.to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a;b\n1.5;2\n3;4\n", {"a": [1.5, 3.0], "b": [2, 4]}),
+        ("a;b\n1,5;2\n3,25;4\n", {"a": [1.5, 3.25], "b": [2, 4]}),  # decimal commas
+        ("a\tb\n1.5\t2\n3\t4\n", {"a": [1.5, 3.0], "b": [2, 4]}),
+        ("a|b\n1.5|2\n3|4\n", {"a": [1.5, 3.0], "b": [2, 4]}),
+        ("a,b\n1.5,2\n3,4\n", {"a": [1.5, 3.0], "b": [2, 4]}),
+    ],
+)
+def test_csv_separator_and_decimal_mark_come_from_the_file(tmp_path, text, expected):
+    from aedetect.data.chunks import read_chunks
+
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    assert read_table(path).equals(pd.DataFrame(expected))
+    assert pd.concat(read_chunks(path, 1)).reset_index(drop=True).equals(pd.DataFrame(expected))
+
+
+def test_repeated_column_names_are_said(tmp_path, caplog):
+    path = tmp_path / "t.csv"
+    path.write_text("a,a,b\n1,2,3\n")
+    with caplog.at_level(logging.WARNING, logger="aedetect"):
+        assert list(read_table(path).columns) == ["a", "a.1", "b"]
+    assert "column names repeat ('a')" in caplog.text
 
 
 @pytest.mark.parametrize(

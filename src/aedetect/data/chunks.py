@@ -21,6 +21,7 @@ from aedetect.data.readers import (
     check_blank_lines,
     check_header_line,
     check_regular,
+    csv_dialect,
     csv_error,
 )
 from aedetect.exceptions import ConfigError, DataError
@@ -125,12 +126,14 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     check_regular(p)  # the whole-file reader's limits: no FIFO, a bounded header
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
-    sep = "\t" if p.suffix.lower() == ".tsv" else ","
+    sep, decimal = csv_dialect(p)
     check_header_line(p, sep)
     check_blank_lines(p, sep)  # output rows must match input lines
     checked = False
     try:
-        with pd.read_csv(p, sep=sep, skipinitialspace=True, chunksize=chunk_rows) as reader:
+        with pd.read_csv(
+            p, sep=sep, decimal=decimal, skipinitialspace=True, chunksize=chunk_rows
+        ) as reader:
             for frame in reader:
                 if not checked and frame.isna().to_numpy().any():
                     # pandas pads short rows with NaN; one pass over the file finds them

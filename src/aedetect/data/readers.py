@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import re
 import stat
@@ -24,6 +25,7 @@ __all__ = [
     "check_blank_lines",
     "check_header_line",
     "check_regular",
+    "csv_dialect",
     "csv_error",
     "load_npy",
     "read_table",
@@ -33,6 +35,11 @@ __all__ = [
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".npy")
 #: Most columns a CSV header may name, and the longest first line read to count them.
 MAX_COLUMNS, MAX_HEADER_BYTES = 65_536, 16 * 2**20
+#: Separators tried when a .csv file's header holds no comma.
+_OTHER_SEPARATORS = (";", "\t", "|")
+# A decimal comma between two separators (European spreadsheets: "1,5;2,25").
+_DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)")
+log = logging.getLogger(__name__)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -55,7 +62,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix in (".parquet", ".pq"):
         frame = _read_parquet(p)
     else:
-        frame = _read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+        frame = _read_csv(p)
     if frame.shape[1] == 0:
         raise DataError(f"{p}: no columns")
     if len(frame) == 0:
@@ -140,11 +147,45 @@ def _may_have_blank_line(p: Path) -> bool:
     return False
 
 
-def _read_csv(p: Path, sep: str) -> pd.DataFrame:
+def csv_dialect(p: Path) -> tuple[str, str]:
+    """Return a text table's separator and decimal mark, from its suffix and first lines.
+
+    ``.tsv``: tabs. Otherwise commas, unless the header holds no comma but one of
+    ``;``, tab or ``|`` (the most frequent wins); a ``;``-separated file whose first
+    row writes numbers with a decimal comma (``1,5;2,25``) is read with that mark.
+    A header with repeated column names is said once (pandas renames the repeats).
+    """
+    if p.suffix.lower() == ".tsv":
+        return "\t", "."
+    with p.open("rb") as fh:
+        head = fh.readline(MAX_HEADER_BYTES).decode("utf-8", "replace")
+        row = fh.readline(1 << 20).decode("utf-8", "replace")
+    sep = ","
+    if "," not in head:
+        counts = {s: head.count(s) for s in _OTHER_SEPARATORS}
+        best = max(counts, key=counts.__getitem__)
+        sep = best if counts[best] else ","
+    try:
+        names = next(csv.reader([head.lstrip("\ufeff").rstrip("\r\n")], delimiter=sep), [])
+    except csv.Error:  # the table reader names the parse error
+        names = []
+    repeated = sorted({n.strip() for n in names if names.count(n) > 1})
+    if repeated:
+        log.warning(
+            "%s: column names repeat (%s); the repeats are read as NAME.1, ...",
+            p,
+            ", ".join(map(repr, repeated[:5])),
+        )
+    decimal = "," if sep == ";" and _DECIMAL_COMMA.search(row.strip()) else "."
+    return sep, decimal
+
+
+def _read_csv(p: Path) -> pd.DataFrame:
+    sep, decimal = csv_dialect(p)
     check_header_line(p, sep)
     check_blank_lines(p, sep)
     try:
-        frame = pd.read_csv(p, sep=sep, skipinitialspace=True)
+        frame = pd.read_csv(p, sep=sep, decimal=decimal, skipinitialspace=True)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise csv_error(p, exc) from None
     if frame.isna().to_numpy().any():
