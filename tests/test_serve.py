@@ -139,11 +139,15 @@ def test_value_lists_in_column_order(client, files):
 def test_explain_lists_top_columns_per_row(client, files):
     rows = records(files["frame"], 3)
     rows[1]["city"] = "Atlantis"
-    body = client.post("/models/mixed/score?explain=true&top=2", json=rows).json()
+    body = client.post("/models/mixed/score?explain=true&reasons=2", json=rows).json()
     assert [len(e) for e in body["explanations"]] == [2, 2, 2]
     first = body["explanations"][1][0]
     assert set(first) == {"column", "seen", "expected", "error", "share"}
     assert first["column"] == "city" and first["seen"] == "Atlantis"
+    old = client.post("/models/mixed/score?explain=true&top=1", json=rows).json()
+    assert [len(e) for e in old["explanations"]] == [1, 1, 1]  # the old name still works
+    default = client.post("/models/mixed/score?explain=true", json=rows).json()
+    assert max(len(e) for e in default["explanations"]) == 5  # lines equal to expected left out
 
 
 # ------------------------------------------------------------ bad requests
@@ -230,8 +234,8 @@ def test_unknown_model_and_bad_query(client, files):
         r.status_code == 404 and detail(r) == "model 'nope' not found; served: impute, mixed, seq"
     )
     assert client.get("/models/nope").status_code == 404
-    r = client.post("/models/mixed/score?top=0", json=records(files["frame"], 1))
-    assert r.status_code == 422 and detail(r).startswith("query top:")
+    r = client.post("/models/mixed/score?reasons=0", json=records(files["frame"], 1))
+    assert r.status_code == 422 and detail(r).startswith("query reasons:")
     r = client.post("/models/mixed/score?explain=maybe", json=records(files["frame"], 1))
     assert r.status_code == 422 and detail(r).startswith("query explain:")
 

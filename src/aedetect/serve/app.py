@@ -213,8 +213,13 @@ def _score_route(
     async def score(
         request: Request,
         name: str = _name_param(models),
-        explain: bool = Query(False, description="Add the top columns per row."),
-        top: int = Query(5, ge=1, le=limits.max_top, description="Columns per row to explain."),
+        explain: bool = Query(False, description="Add the columns that explain each row."),
+        reasons: int | None = Query(
+            None, ge=1, le=limits.max_reasons, description="Columns per row to explain (5)."
+        ),
+        top: int | None = Query(
+            None, ge=1, le=limits.max_reasons, deprecated=True, description="Old name of reasons."
+        ),
     ) -> JSONResponse:
         """Score rows (JSON records or CSV): scores, 0/1 flags and, with explain, columns."""
         served = _lookup(models, name)
@@ -226,7 +231,7 @@ def _score_route(
 
             def work() -> dict[str, Any]:
                 rows = parse(body, served, limits.max_rows)
-                return score_rows(served, rows, explain, top)
+                return score_rows(served, rows, explain, reasons or top or 5)
 
             return await asyncio.get_running_loop().run_in_executor(pool.get(), work)
 

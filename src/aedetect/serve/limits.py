@@ -23,17 +23,17 @@ class Limits:
     timeout_s : float, default=30.0
         Seconds one request may take to parse and score; past it the client gets
         503 (the computation already started finishes in the background).
-    max_top : int, default=50
-        Largest ``top`` (columns listed per row) an ``explain`` request may ask.
+    max_reasons : int, default=50
+        Largest ``reasons`` (columns listed per row) an ``explain`` request may ask.
     """
 
     max_body_bytes: int = 10 * 2**20
     max_rows: int = 10_000
     timeout_s: float = 30.0
-    max_top: int = 50
+    max_reasons: int = 50
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_rows", "max_top"):
+        for name in ("max_body_bytes", "max_rows", "max_reasons"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
