@@ -34,19 +34,20 @@ import pandas as pd
 from aedetect.nab_scoring import probationary_length, score_corpus, score_corpus_all_profiles
 from benchmarks.nab import limit_threads, load_corpus
 
-MODELS = {
+BASE_MODELS = {
     "auto": {"window": None},
     "w32": {"window": 32},
     "w64": {"window": 64},
     "w128": {"window": 128},
-    "auto-s1": {"window": None, "seed": 1},
-    "auto-s2": {"window": None, "seed": 2},
-    **{f"w{w}-s{k}": {"window": w, "seed": k} for w in (32, 64, 128) for k in (1, 2)},
     "refit2000": {"window": None, "refit": 2000},
-    "refit2000-s1": {"window": None, "refit": 2000, "seed": 1},
     "refit1000": {"window": None, "refit": 1000},
     "ax2": {"window": None, "times": 2},
     "ax4": {"window": None, "times": 4},
+}
+# "-s1", "-s2": the same model with random_state 1, 2 (``--seeds 0,1,2`` averages them)
+MODELS = {
+    **BASE_MODELS,
+    **{f"{m}-s{k}": {**v, "seed": k} for m, v in BASE_MODELS.items() for k in (1, 2)},
 }
 KINDS = ("last", "window", "pred")
 
@@ -172,13 +173,14 @@ def decayed_highs(scores: np.ndarray, k: int, half: float) -> np.ndarray:
 
 def nab_scores(feats: dict, p: dict) -> np.ndarray:
     """Per-row NAB scores of one file (``feats``: model -> features) for post-processing ``p``."""
-    first = feats[p.get("model", "auto")]
+    suffix = p.get("suffix", "")
+    first = feats[p.get("model", "auto") + suffix]
     w, probation, n = (int(v) for v in first["w"])
     score = np.full(n, -np.inf)
     total, count = np.zeros(n), np.zeros(n)
     for spec in p["kinds"]:
-        model, _, kind = spec.format(s=p.get("suffix", "")).rpartition(":")
-        feat = feats[model or p.get("model", "auto")]
+        model, _, kind = spec.rpartition(":")
+        feat = feats[(model or p.get("model", "auto")) + suffix]
         wk = int(feat["w"][0])
         if p.get("robust"):
             z = robust_z(feat[kind], p["history"])
@@ -214,10 +216,12 @@ def both(*models: str) -> tuple[str, ...]:
     return tuple(f"{m}:{k}" if m else k for m in models for k in ("last", "window"))
 
 
+# the library's defaults (SeriesDetector); the grids change some of them
 BASE = {"kinds": both(""), "history": 3000, "short": 1, "floor": 0.0,
-        "suppress": 200, "range_tol": None, "diff": 0.0}  # fmt: skip
+        "suppress": 100, "range_tol": 0.02, "diff": 0.0}  # fmt: skip
 GRIDS = {
     "base": {"kinds": [both("")]},
+    "previous": {"range_tol": [None], "suppress": [200]},  # the default before part 3
     "kinds": {
         "kinds": [
             ("last",),
@@ -257,11 +261,6 @@ GRIDS = {
         "combine": ["max", "mean"],
         "history": [3000, 8640],
     },  # fmt: skip
-    # the multi-scale designs with other seeds (``--set suffix="'-s1'"``)
-    "seedcheck": {
-        "kinds": [both(""), both("", "w32{s}", "w64{s}", "w128{s}"), both("", "w64{s}", "w128{s}")],
-        "history": [3000, 8640],
-    },  # fmt: skip
     "spatial": {"range_tol": [None, 0.0, 0.05, 0.1, 0.2], "suppress": [50, 100, 200]},
     "spatial2": {"range_tol": [0.0, 0.02, 0.05], "suppress": [25, 50, 75, 100, 150]},
     "extra": {"range_tol": [None, 0.05, 0.2], "diff": [0.0, 0.5, 1.0], "floor": [0.0, 0.1]},
@@ -275,6 +274,7 @@ def main() -> None:
     parser.add_argument("--grid", default="base")
     parser.add_argument("--set", action="append", default=[], help="base field=python literal")
     parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--seeds", default="0", help="average over these seeds (0, 1, 2)")
     parser.add_argument("--profiles", type=int, default=1, help="all profiles for the best N")
     args = parser.parse_args()
     limit_threads()
@@ -285,33 +285,47 @@ def main() -> None:
     for item in args.set:
         key, value = item.split("=", 1)
         base[key] = eval(value)  # a benchmark's own command line
-    rows = []
-    every = {m: collect(m, files, Path(args.cache)) for m in args.models.split(",")}
+    seeds = [int(k) for k in args.seeds.split(",")]
+    suffixes = ["" if k == 0 else f"-s{k}" for k in seeds]
+    names = [m + x for m in args.models.split(",") for x in suffixes]
+    every = {m: collect(m, files, Path(args.cache)) for m in names}
     feats = {f: {m: every[m][f] for m in every} for f in files}
-    for model in args.models.split(",")[:1]:
-        base["model"] = model
-        for grid_name in args.grid.split(","):
-            grid = GRIDS[grid_name]
-            for values in itertools.product(*grid.values()):
-                p = {**base, **dict(zip(grid, values, strict=True))}
-                scores = {f: nab_scores(feats[f], p) for f in files}
-                res = [
+    base["model"] = args.models.split(",")[0]
+    rows = []
+    for grid_name in args.grid.split(","):
+        grid = GRIDS[grid_name]
+        for values in itertools.product(*grid.values()):
+            p = {**base, **dict(zip(grid, values, strict=True))}
+            res = []
+            for suffix in suffixes:
+                scores = {f: nab_scores(feats[f], {**p, "suffix": suffix}) for f in files}
+                res.append([
                     score_corpus({f: scores[f] for f in part}, {f: bounds[f] for f in part}).score
                     for part in (select, check, files)
-                ]
-                rows.append((*res, model, {k: p[k] for k in grid}, p, scores))
+                ])  # fmt: skip
+            rows.append((*np.mean(res, axis=0), base["model"], {k: p[k] for k in grid}, p))
     rows.sort(key=lambda r: -r[0])
     for r in rows[: args.top]:
         print(f"select {r[0]:5.1f} check {r[1]:5.1f} all {r[2]:5.1f}  {r[3]} {r[4]}", flush=True)
     for r in rows[: args.profiles]:
-        parts = []
-        for part in (select, check, files):
-            res = score_corpus_all_profiles(
-                {f: r[6][f] for f in part}, {f: bounds[f] for f in part}
+        print(profile_row(r, feats, bounds, suffixes, (select, check, files)), flush=True)
+
+
+def profile_row(row: tuple, feats: dict, bounds: dict, suffixes: list[str], parts: tuple) -> str:
+    """A Markdown row: the three profiles on each part, averaged over the seeds."""
+    res = np.zeros((len(parts), 3))
+    for suffix in suffixes:
+        scores = {f: nab_scores(feats[f], {**row[5], "suffix": suffix}) for f in feats}
+        for i, part in enumerate(parts):
+            out = score_corpus_all_profiles(
+                {f: scores[f] for f in part}, {f: bounds[f] for f in part}
             )
-            parts.append("/".join(f"{v.score:.1f}" for v in res.values()))
-        s = res["standard"]
-        print(f"| {r[3]} {r[4]} | " + " | ".join(parts) + f" | {s.tp}/{s.fp}/{s.fn} |", flush=True)
+            res[i] += [v.score for v in out.values()]
+            if i == 2 and not suffix:
+                s = out["standard"]
+    res /= len(suffixes)
+    cells = " | ".join("/".join(f"{v:.1f}" for v in r) for r in res)
+    return f"| {row[3]} {row[4]} | {cells} | {s.tp}/{s.fp}/{s.fn} |"
 
 
 if __name__ == "__main__":
