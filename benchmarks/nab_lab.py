@@ -221,6 +221,7 @@ BASE = {"kinds": both(""), "history": 3000, "short": 1, "floor": 0.0,
         "suppress": 100, "range_tol": 0.02, "diff": 0.0}  # fmt: skip
 GRIDS = {
     "base": {"kinds": [both("")]},
+    "none": {},  # BASE with the --set changes only
     "previous": {"range_tol": [None], "suppress": [200]},  # the default before part 3
     "kinds": {
         "kinds": [
