@@ -16,9 +16,13 @@ a z-score of its mean over the last ``short`` windows against the previous
 score is the largest; optionally a window whose newest row leaves the range seen so
 far by more than ``range_tol`` of its width scores at least ``50``; a row keeps
 its score only where it beats the ``suppress`` windows before it (an alarm),
-else the file's lowest. Ranked on the odd-numbered files (``select``) only.
+else the file's lowest. Other options (``robust``, ``cap``, ``half``, ``combine``,
+``diff``) are the variants BENCHMARKS.md lists. ``BASE`` is the library's default;
+``--set key=value`` changes it, a grid (``GRIDS``) varies some keys. Ranked on the
+odd-numbered files (``select``) only, averaged over the ``--seeds`` (the window
+models' ``random_state``; a model name ending ``-s1`` is seed 1).
 
-    nice .venv/bin/python -m benchmarks.nab_lab --cache /tmp/nab_lab --grid base
+    nice .venv/bin/python -m benchmarks.nab_lab --cache /tmp/nab_lab --seeds 0,1,2 --grid spatial2
 """
 
 from __future__ import annotations
