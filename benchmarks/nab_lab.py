@@ -268,6 +268,17 @@ GRIDS = {
     },  # fmt: skip
     "spatial": {"range_tol": [None, 0.0, 0.05, 0.1, 0.2], "suppress": [50, 100, 200]},
     "spatial2": {"range_tol": [0.0, 0.02, 0.05], "suppress": [25, 50, 75, 100, 150]},
+    # on the new default: the marginal gains together
+    "combo": {
+        "kinds": [
+            both(""),
+            ("pred",),
+            ("last", "window", "pred"),
+            both("", "w32", "w64", "w128"),
+            (*both("", "w32", "w64", "w128"), "pred"),
+        ],
+        "short": [1, 2, 3],
+    },  # fmt: skip
     "extra": {"range_tol": [None, 0.05, 0.2], "diff": [0.0, 0.5, 1.0], "floor": [0.0, 0.1]},
 }
 
