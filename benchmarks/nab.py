@@ -218,20 +218,24 @@ class LibraryDesign:
 
     window : rows per window (None: the CLI default, from the probationary data).
     model : the window model (``ae``, ``conv1d``, ``lstm``).
+    seed : the window model's ``random_state`` (``aedetect fit`` is unseeded unless ``--seed``).
     """
 
     window: int | None = None
     model: str = "ae"
-    range_tolerance: float | None = None
-    suppress: int = 200
+    range_tolerance: float | None = 0.02  # SeriesDetector's defaults
+    suppress: int = 100
+    seed: int = 0
 
 
 LIBRARY: dict[str, LibraryDesign] = {
     "cli-default": LibraryDesign(),
+    # the default before issue 18's third part (56.1 standard): no range term, suppress 200
+    "cli-previous": LibraryDesign(range_tolerance=None, suppress=200),
     "cli-w32": LibraryDesign(window=32),
     "cli-conv1d": LibraryDesign(model="conv1d"),
     "cli-lstm": LibraryDesign(model="lstm"),
-    "cli-range05": LibraryDesign(range_tolerance=0.05),
+    "cli-range05": LibraryDesign(range_tolerance=0.05, suppress=200),
 }
 
 
@@ -251,7 +255,7 @@ def detect_library(file: str, design: LibraryDesign) -> np.ndarray:
 
     data = series_data(load_data(f"nab:{file}"))
     probation = probationary_length(len(data.values))
-    model = AutoencoderDetector(model=design.model, random_state=0, device="cpu")
+    model = AutoencoderDetector(model=design.model, random_state=design.seed, device="cpu")
     det = SeriesDetector(
         model,
         window=design.window,
@@ -327,7 +331,12 @@ def main(argv: list[str] | None = None) -> None:
         for item in args.set:
             key, value = item.split("=", 1)
             field_type = type(getattr(design, key))
-            field_type = int if field_type is type(None) else field_type  # window=None
+            if field_type is type(None):  # window=None (int), range_tolerance=None (float)
+                field_type = float if key == "range_tolerance" else int
+            if value == "None":
+                design = replace(design, **{key: None})
+                name = f"{name}[{item}]"
+                continue
             parsed = (
                 tuple(int(v) for v in value.split("x"))
                 if field_type is tuple

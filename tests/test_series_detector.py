@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from aedetect import AutoencoderDetector
-from aedetect.data.series import new_highs, rolling_z
+from aedetect.data.series import new_highs, range_exits, rolling_z
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.persistence import load_model, save_detector
-from aedetect.series_detector import SeriesDetector, series_model
+from aedetect.series_detector import RANGE_SCORE, SeriesDetector, series_model
 
 WINDOW = 16
 
@@ -83,6 +83,48 @@ def test_rolling_z_and_new_highs_do_not_depend_on_the_split():
     s = np.array([1.0, 3.0, 2.0, 5.0, 4.0, 4.5, 6.0])
     assert new_highs(s, np.empty(0), 2).tolist() == [True, True, False, True, False, False, True]
     assert new_highs(s[3:], s[:3], 2).tolist() == new_highs(s, np.empty(0), 2)[3:].tolist()
+    assert new_highs(np.empty(0), np.empty(0), 5).shape == (0,)  # a chunk that ends no window
+
+
+def test_range_exits_count_rows_beyond_the_range_seen_before_them():
+    x = np.array([[0.0], [1.0], [1.01], [1.5], [-0.1], [-0.6]])
+    nan = np.array([np.nan])
+    beyond, low, high = range_exits(x, nan, nan, 0.1)
+    # row 2 is within 10% of the range [0, 1] above it; row 4 within 10% of [0, 1.5] below
+    assert beyond.tolist() == [False, True, False, True, False, True]
+    assert (low[0], high[0]) == (-0.6, 1.5)
+    a = range_exits(x[:3], nan, nan, 0.1)
+    b = range_exits(x[3:], a[1], a[2], 0.1)
+    assert np.concatenate([a[0], b[0]]).tolist() == beyond.tolist()
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_range_term_is_causal_chunk_free_and_resumes(stride):
+    x = _series(600)
+    x.iloc[450:455, 0] += 4.0  # a new extreme: far above every earlier value
+    x.iloc[523, 0] -= 4.0  # and a new low, inside a chunk below
+    det = _det(stride=stride, range_tolerance=0.02).fit(x.iloc[:400])
+    whole = det.score_series(x)
+    hit = whole.ends[(whole.ends >= 450) & (whole.ends < 455 + stride)]
+    assert (whole.window_scores[np.isin(whole.ends, hit)] >= RANGE_SCORE).any()
+    assert det.flags(whole)[450 : 455 + stride].any()
+    stream = det.stream()
+    parts = [stream.push(x.iloc[a : a + 7]) for a in range(0, len(x), 7)]
+    assert np.array_equal(whole.scores, np.concatenate([p.scores for p in parts]), equal_nan=True)
+    assert np.array_equal(whole.alarms, np.concatenate([p.alarms for p in parts]))
+    cont = det.score_series(x.iloc[400:], resume=True)
+    assert np.array_equal(cont.scores, whole.scores[400:])
+    for t in (449, 451, 522):  # changing rows after t never changes a score up to t
+        changed = x.copy()
+        changed.iloc[t + 1 :, 0] += 10.0
+        other = det.score_series(changed)
+        assert np.array_equal(whole.scores[: t + 1], other.scores[: t + 1], equal_nan=True)
+        assert np.array_equal(whole.alarms[: t + 1], other.alarms[: t + 1])
+
+
+def test_series_defaults_are_the_nab_choice():
+    det = SeriesDetector()
+    assert (det.history, det.suppress, det.range_tolerance, det.error) == (3000, 100, 0.02, "both")
 
 
 def test_multivariate_spike_is_flagged_and_explained_on_its_channel():

@@ -189,6 +189,8 @@ def series_lines(extra: dict[str, Any]) -> list[tuple[str, str]]:
         p["error"], "window error"
     )
     history = f"z-scores vs the previous {p['history']} windows" if p["history"] else "raw"
+    if p.get("range_tolerance") is not None:
+        history += f", at least 50 beyond the seen range by {p['range_tolerance']:g} of its width"
     return [
         ("window", f"{s['window']} rows, {s['window_source']}; stride {s['stride']}"),
         ("values", ", ".join(s["channels"])),

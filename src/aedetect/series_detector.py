@@ -9,9 +9,12 @@ each becomes a z-score against the same error of the ``history`` windows before 
 larger (``error="both"``). Row ``t`` gets the score of the latest window ending at or
 before ``t``; the first ``window - 1`` rows of a series get none (NaN).
 
+A window whose newest row leaves the range of every value seen before it (by more
+than ``range_tolerance`` of the range's width) scores at least :data:`RANGE_SCORE`.
 A row is flagged when its score is above the threshold (a rule fitted on the
 training rows' scores, as for tables) and above every score of the ``suppress``
-windows before it: one alarm per burst.
+windows before it: one alarm per burst. The defaults were chosen on NAB
+(BENCHMARKS.md).
 
 Scoring goes through :class:`SeriesStream`, which carries the last ``window - 1``
 rows, the recent errors and scores across calls: scoring a series in chunks gives
@@ -228,14 +231,14 @@ class SeriesDetector:
         the larger z-score of the two.
     history : int, default=3000
         Earlier windows each error is standardised against; 0 scores raw errors.
-    suppress : int, default=200
+    suppress : int, default=100
         A row is flagged only when its score beats the scores of this many windows
         before it (one alarm per burst); 0 flags every row above the threshold.
-    range_tolerance : float, optional
+    range_tolerance : float or None, default=0.02
         A window whose new rows leave the range of every value seen before them (the
         training series' and the rows scored since) by more than this share of the
         range's width scores at least :data:`RANGE_SCORE` (as NAB's HTM detector's
-        "spatial anomaly"). None: off.
+        "spatial anomaly", which uses 0.05). None: off.
 
     Attributes
     ----------
@@ -262,8 +265,8 @@ class SeriesDetector:
         stride: int = 1,
         error: str = "both",
         history: int = 3000,
-        suppress: int = 200,
-        range_tolerance: float | None = None,
+        suppress: int = 100,
+        range_tolerance: float | None = 0.02,
     ) -> None:
         self.detector = detector
         self.window = window

@@ -360,7 +360,7 @@ def rolling_z(new: np.ndarray, past: np.ndarray, history: int) -> np.ndarray:
 
 def new_highs(scores: np.ndarray, past: np.ndarray, k: int) -> np.ndarray:
     """Whether each score beats every one of the ``k`` scores before it (past included)."""
-    if k <= 0:
+    if k <= 0 or not len(scores):  # (no scores: a chunk that ends no window)
         return np.ones(len(scores), dtype=bool)
     buf = np.concatenate([np.full(k, -np.inf), past[-k:], scores])
     start = len(buf) - len(scores)
