@@ -20,6 +20,7 @@ column and row, as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +31,43 @@ from torch import nn
 
 from aedetect.data.encoding import TabularEncoder
 from aedetect.data.frames import FLOAT32_MAX, MAX_SCALED
+from aedetect.models.dense import DenseAutoencoder
 from aedetect.scoring import Scorer
 
-__all__ = ["SCORE_CHUNK", "NumericRows", "numeric_rows", "reconstruction_scores"]
+__all__ = ["CHUNK_VALUES", "NumericRows", "chunk_rows", "numeric_rows", "reconstruction_scores"]
 
-#: Rows per chunk for the fused scoring: encoded chunk, clamped copy and the
-#: network's activations of 2,048 rows stay in a core's L2 cache for tables of
-#: tens of columns.
-SCORE_CHUNK = 2048
+#: Values per chunk and thread (1 MiB of float32): a chunk's encoded rows, their
+#: clamped copy and most of the network's activations stay in a core's L2 cache.
+CHUNK_VALUES = 1 << 18
+# Row types read as they are (torch has them; anything else takes the general path).
+_DTYPES = tuple(
+    np.dtype(t)
+    for t in (np.float32, np.float64, np.float16, np.int8, np.int16, np.int32, np.int64, np.uint8)
+)
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per chunk for rows of ``width`` encoded values: :data:`CHUNK_VALUES` per thread."""
+    return max(1, CHUNK_VALUES // max(1, width)) * torch.get_num_threads()
+
+
+class _Extremes:
+    """Smallest and largest value of every chunk, encoded and (float64 rows) raw."""
+
+    def __init__(self, n_rows: int, chunk: int) -> None:
+        n_chunks = -(-n_rows // chunk)
+        self.scaled = torch.zeros(n_chunks, 2, dtype=torch.float32)
+        self.raw = torch.zeros(n_chunks, 2, dtype=torch.float64)
+
+    def refused(self) -> bool:
+        """Whether a noted value must be refused.
+
+        A NaN, a raw value float32 cannot hold, or an encoded one farther than
+        :data:`~aedetect.data.frames.MAX_SCALED` from 0 (an infinity among them):
+        exactly the values ``TabularEncoder.transform`` refuses.
+        """
+        scaled, raw = float(self.scaled.abs().max()), float(self.raw.abs().max())
+        return not (scaled <= MAX_SCALED and raw <= FLOAT32_MAX)  # NaN compares False
 
 
 @dataclass(frozen=True)
@@ -47,8 +77,8 @@ class NumericRows:
     Attributes
     ----------
     values : ndarray of shape (n_samples, n_columns)
-        The rows as given: float32, or float64 / integers (scaled in float64, as
-        the encoder does).
+        The rows as given: float32, or float64 / float16 / integers (scaled in
+        float64, as the encoder does).
     offset : torch.Tensor of shape (n_columns,)
         Subtracted first, in the rows' float type (float32 or float64).
     scale : torch.Tensor of shape (n_columns,)
@@ -62,39 +92,35 @@ class NumericRows:
     def __len__(self) -> int:
         return len(self.values)
 
-    def _raw(self, rows: slice) -> torch.Tensor:
-        raw = self.values[rows]
-        if not raw.flags.writeable:  # torch warns on a read-only array: copy the chunk
-            raw = np.array(raw)
-        xb = torch.from_numpy(raw)
-        return xb if xb.dtype == self.offset.dtype else xb.to(self.offset.dtype)
+    def chunks(self, chunk: int) -> Iterator[tuple[int, slice, torch.Tensor]]:
+        """Yield (index, rows, raw rows as a tensor in the offset's dtype), ``chunk`` rows each."""
+        # One tensor over the whole array (slicing it is cheaper than a from_numpy per
+        # chunk); torch warns on a read-only array, so such rows are copied per chunk.
+        whole = torch.from_numpy(self.values) if self.values.flags.writeable else None
+        for k, start in enumerate(range(0, len(self), chunk)):
+            rows = slice(start, min(start + chunk, len(self)))
+            xb = whole[rows] if whole is not None else torch.from_numpy(np.array(self.values[rows]))
+            yield k, rows, xb if xb.dtype == self.offset.dtype else xb.to(self.offset.dtype)
 
-    def scale_into(self, rows: slice, out: torch.Tensor) -> bool:
-        """Write the encoded ``rows`` into the float32 ``out``; False if one must be refused.
+    def scale_into(self, xb: torch.Tensor, out: torch.Tensor, extremes: _Extremes, k: int) -> None:
+        """Encode the raw rows ``xb`` of chunk ``k`` into the float32 ``out``; note extremes.
 
         ``out`` then holds what ``TabularEncoder.transform`` gives for these rows.
         """
-        xb = self._raw(rows)
-        if xb.dtype == torch.float64 and not _within(xb, FLOAT32_MAX):
-            return False
+        if xb.dtype == torch.float64:
+            torch.aminmax(xb, out=(extremes.raw[k, 0], extremes.raw[k, 1]))
         torch.sub(xb, self.offset, out=out)  # float64 rows: subtracted in float64, then rounded
         out.div_(self.scale)
-        return _within(out, MAX_SCALED)
+        torch.aminmax(out, out=(extremes.scaled[k, 0], extremes.scaled[k, 1]))
 
     def encode(self) -> torch.Tensor | None:
         """Every row encoded, float32 (n_samples, n_columns); None if a value must be refused."""
         out = torch.empty(self.values.shape, dtype=torch.float32)
-        for start in range(0, len(self), SCORE_CHUNK):
-            rows = slice(start, start + SCORE_CHUNK)
-            if not self.scale_into(rows, out[rows]):
-                return None
-        return out
-
-
-def _within(x: torch.Tensor, limit: float) -> bool:
-    """Whether every value of ``x`` lies in [-limit, limit] (False for a NaN)."""
-    low, high = torch.aminmax(x)
-    return bool(float(low) >= -limit and float(high) <= limit)
+        chunk = chunk_rows(self.values.shape[1])
+        extremes = _Extremes(len(self), chunk)
+        for k, rows, xb in self.chunks(chunk):
+            self.scale_into(xb, out[rows], extremes, k)
+        return None if extremes.refused() else out
 
 
 def numeric_rows(encoder: TabularEncoder, X: Any) -> NumericRows | None:
@@ -114,13 +140,11 @@ def numeric_rows(encoder: TabularEncoder, X: Any) -> NumericRows | None:
         return None
     names = encoder.feature_names_in_
     if isinstance(X, pd.DataFrame):
-        if [str(c) for c in X.columns] != names or not all(
-            isinstance(t, np.dtype) and t.kind in "fiu" for t in X.dtypes
-        ):
+        if [str(c) for c in X.columns] != names or not all(t in _DTYPES for t in X.dtypes):
             return None
         single = all(t == np.float32 for t in X.dtypes)  # as numeric_matrix reads them
         values = X.to_numpy(dtype=np.float32 if single else np.float64)
-    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiu":
+    elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in _DTYPES:
         if names != [f"x{i}" for i in range(X.shape[1])]:
             return None
         values = X
@@ -136,31 +160,81 @@ def numeric_rows(encoder: TabularEncoder, X: Any) -> NumericRows | None:
     )
 
 
+# Activations applied in place on the fresh output of a Linear: the same kernels.
+_IN_PLACE: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.ReLU: torch.relu_,
+    nn.Tanh: torch.tanh_,
+    nn.Sigmoid: torch.sigmoid_,
+}
+
+
+class _Forward:
+    """``module(x)`` of chunks; a dense autoencoder's in reused buffers, activations in place.
+
+    The dense stack's Linear layers write into one buffer each (``torch.addmm``, the
+    call ``nn.Linear`` makes) and ReLU, tanh and sigmoid act in place: the numbers
+    of ``module(x)``, without a fresh tensor per layer and chunk.
+    """
+
+    def __init__(self, module: nn.Module, chunk: int) -> None:
+        self.module, self.chunk = module, chunk
+        self.layers = (
+            [*module.encoder, *module.decoder] if type(module) is DenseAutoencoder else None
+        )
+        self.buffers: dict[int, torch.Tensor] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.layers is None:
+            return self.module(x)
+        h = x
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, nn.Linear):
+                if i not in self.buffers:
+                    self.buffers[i] = torch.empty(self.chunk, layer.out_features, dtype=h.dtype)
+                out = self.buffers[i][: len(h)]
+                weight = layer.weight.t()
+                if layer.bias is None:
+                    h = torch.mm(h, weight, out=out)
+                else:
+                    h = torch.addmm(layer.bias, h, weight, out=out)
+            elif type(layer) in _IN_PLACE:
+                h = _IN_PLACE[type(layer)](h)
+            elif not isinstance(layer, (nn.Identity, nn.Dropout)):  # dropout: evaluating
+                h = layer(h)
+        return h
+
+
 @torch.inference_mode()
 def reconstruction_scores(
-    scorer: Scorer, module: nn.Module, rows: NumericRows, chunk: int = SCORE_CHUNK
+    scorer: Scorer, module: nn.Module, rows: NumericRows, chunk: int | None = None
 ) -> np.ndarray | None:
     """Return the ``reconstruction`` score of every row (float64), or None to refuse a value.
 
     The arithmetic of :meth:`Scorer.scores`: the network sees the encoded chunk
     clamped to the scorer's bounds, the error is measured against the unclamped
     one, weighted, and divided by the number of columns for ``reduction="mean"``.
-    Two chunk-sized buffers are reused for every chunk.
+    Two chunk-sized buffers serve every chunk; values are checked once, at the end
+    (a refused value costs a wasted pass, not a wrong score).
     """
     module.eval()
     n = len(rows)
-    out = np.empty(n, dtype=np.float64)
+    chunk = chunk or chunk_rows(rows.values.shape[1])
     shape = (min(chunk, n), rows.values.shape[1])
+    forward = _Forward(module, shape[0])
     encoded = torch.empty(shape, dtype=torch.float32)
     bounds = scorer.bounds
     clamped = None if bounds is None else torch.empty(shape, dtype=torch.float32)
-    mean = scorer.config.reduction == "mean"
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        xb = encoded[: stop - start]
-        if not rows.scale_into(slice(start, stop), xb):
-            return None
-        seen = xb if clamped is None else torch.clamp(xb, *bounds, out=clamped[: stop - start])
-        err = module(seen).sub_(xb).square_() @ scorer.weights
-        out[start:stop] = (err.div_(scorer.n_columns) if mean else err).numpy()
-    return out
+    errors = torch.empty(n, dtype=torch.float32)
+    extremes = _Extremes(n, chunk)
+    for k, part, xb in rows.chunks(chunk):
+        m = part.stop - part.start
+        rows.scale_into(xb, encoded[:m], extremes, k)
+        seen = (
+            encoded[:m] if clamped is None else torch.clamp(encoded[:m], *bounds, out=clamped[:m])
+        )
+        torch.mv(forward(seen).sub_(encoded[:m]).square_(), scorer.weights, out=errors[part])
+    if extremes.refused():
+        return None
+    if scorer.config.reduction == "mean":
+        errors.div_(scorer.n_columns)
+    return errors.double().numpy()
