@@ -132,6 +132,20 @@ def test_refusals_are_the_general_paths(det, table, dtype, value, words):
     assert _refusal(lambda: det.decision_function(frame)) == expected
 
 
+def test_valid_numbers_near_the_limit_are_scored_by_the_general_path(det, table):
+    X = table.copy()
+    scale = det.encoder_.columns_[0].scale
+    X[3, 0] = 8e14 * scale  # 8e14 scales: allowed, but near the limit (1e15)
+    rows = numeric_rows(det.encoder_, X)
+    with compute():
+        assert reconstruction_scores(det.scorer_, det.module_, rows) is None
+    _same(det, X)
+    X[3, 0] = 1e12 * scale
+    with compute():
+        assert reconstruction_scores(det.scorer_, det.module_, rows) is not None
+    _same(det, X)
+
+
 def test_wrong_shapes_are_refused_as_before(det, table):
     message = _refusal(lambda: det.decision_function(table[:, :6]))
     assert message == "X has 6 features, but AutoencoderDetector is expecting 7 features as input"
