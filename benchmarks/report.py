@@ -551,7 +551,10 @@ def markdown_block(
             f"({tp['bare_chunked_s']:.3f} s) and the scoring's own {tp['scoring_chunk']:,}-row "
             f"chunks ({tp['bare_scoring_chunk_s']:.3f} s): {tp['bare_rows_per_s']:,.0f} rows/s; "
             f"ratio {tp['ratio']:.2f}x (CPU time {tp['ratio_cpu']:.2f}x; the general path, "
-            f"which tables with categories take, {tp['ratio_general']:.2f}x).",
+            f"which tables with categories take, {tp['ratio_general']:.2f}x). Against the "
+            f"fast path's own forward alone (the dense layers in reused buffers, activations "
+            f"in place; {tp['own_forward_s']:.3f} s): {tp['ratio_own_forward']:.2f}x "
+            f"(CPU time {tp['ratio_own_forward_cpu']:.2f}x).",
         ]
     scaling = pd.DataFrame(result.get("scaling", []))
     if not scaling.empty:

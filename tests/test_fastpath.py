@@ -10,7 +10,7 @@ import torch
 from aedetect import AutoencoderDetector
 from aedetect.data.encoding import as_frame
 from aedetect.exceptions import DataError
-from aedetect.fastpath import _Forward, chunk_rows, numeric_rows, reconstruction_scores
+from aedetect.fastpath import ChunkForward, chunk_rows, numeric_rows, reconstruction_scores
 from aedetect.runtime import compute
 
 
@@ -210,7 +210,7 @@ def test_the_dense_forward_in_buffers_is_the_modules(table):
     det = AutoencoderDetector(hidden=(8, 4), epochs=1, activation="tanh", dropout=0.1).fit(table)
     module = det.module_.eval()
     x = torch.randn(50, 7)
-    forward = _Forward(module, 64)
+    forward = ChunkForward(module, 64)
     assert forward.layers is not None
     with torch.inference_mode():
         torch.testing.assert_close(forward(x), module(x), rtol=0, atol=0)

@@ -8,7 +8,12 @@ map per column, ``(x - offset) / scale`` in float32: the operations of
 a chunk of rows at a time. For the reconstruction score a chunk is scaled,
 checked, clamped, passed through the network and its weighted error summed while
 it is still in the cache: no pandas work per column and no table-sized encoded
-copy. Scores are those of the general path, bit for bit.
+copy. Scores are those of the general path: bit for bit where both cut the rows
+into the same chunks, else within float32 rounding (a matrix product of another
+shape may round differently). Scoring flushes subnormal floats (see
+:func:`~aedetect.runtime.compute`), here already while encoding: an
+``x - offset`` below 1.2e-38 in magnitude counts as 0, as the general path's
+network and error count such an encoded value.
 
 The checks cost one BLAS dot product per chunk (the encoded chunk's sum of
 squares; for float64 rows also the raw one's). A NaN, an infinity, a number
@@ -42,6 +47,7 @@ from aedetect.scoring import Scorer
 __all__ = [
     "CHUNK_VALUES",
     "TILE",
+    "ChunkForward",
     "NumericRows",
     "chunk_rows",
     "numeric_rows",
@@ -197,7 +203,7 @@ def numeric_rows(encoder: TabularEncoder, X: Any) -> NumericRows | None:
     elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype in _DTYPES:
         if names != [f"x{i}" for i in range(X.shape[1])]:
             return None
-        values = X
+        values = np.asarray(X)  # a subclass (memmap, matrix) as a plain array, no copy
     else:
         return None
     if len(values) == 0 or values.shape[1] != len(columns) or min(values.strides) < 0:
@@ -218,7 +224,7 @@ _IN_PLACE: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-class _Forward:
+class ChunkForward:
     """``module(x)`` of chunks; a dense autoencoder's in reused buffers, activations in place.
 
     The dense stack's Linear layers write into one buffer each (``torch.addmm``, the
@@ -234,7 +240,8 @@ class _Forward:
         self.buffers: dict[int, torch.Tensor] = {}
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.layers is None:
+        """Return ``module(x)`` of at most ``chunk`` rows; valid until the next call."""
+        if self.layers is None or self.module.training:  # dropout on: the module's own
             return self.module(x)
         h = x
         for i, layer in enumerate(self.layers):
@@ -270,7 +277,7 @@ def reconstruction_scores(
     n = len(rows)
     chunk = chunk or chunk_rows(rows.values.shape[1])
     shape = (min(chunk, n), rows.values.shape[1])
-    forward = _Forward(module, shape[0])
+    forward = ChunkForward(module, shape[0])
     encoded = torch.empty(shape, dtype=torch.float32)
     bounds = None if scorer.bounds is None else _Columns(*scorer.bounds)
     clamped = None if bounds is None else torch.empty(shape, dtype=torch.float32)

@@ -27,7 +27,7 @@ from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.fastpath import numeric_rows, reconstruction_scores
-from aedetect.runtime import compute
+from aedetect.runtime import compute, cpu_threads
 from aedetect.scoring import CHUNK, feature_squared_errors, reconstructions
 
 __all__ = ["DetectorOutputs"]
@@ -77,7 +77,8 @@ class DetectorOutputs:
     def _encode(self, X: Any) -> torch.Tensor:
         X = self._flat(X)
         rows = self._numeric_rows(X)
-        encoded = None if rows is None else rows.encode()
+        with cpu_threads():  # not compute(): encoding flushes no subnormal, as numpy's
+            encoded = None if rows is None else rows.encode()
         if encoded is not None:
             return encoded
         frame = as_frame(X)
