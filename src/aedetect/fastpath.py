@@ -95,14 +95,6 @@ class _Columns:
         if len(x):
             op(x, *self.vectors, out=out)
 
-    def fill(self, out: torch.Tensor) -> None:
-        """Set every row of the contiguous ``out`` to the first vector, tiles at a time."""
-        head = len(out) - len(out) % TILE
-        if head:
-            out[:head].view(head // TILE, -1).copy_(self.tiled[0])
-        if len(out) > head:
-            out[head:].copy_(self.vectors[0])
-
 
 class _Checks:
     """Sum of squares of every chunk, encoded and (float64 rows) raw: a refusal to come.
@@ -235,11 +227,9 @@ _IN_PLACE: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
 class ChunkForward:
     """``module(x)`` of chunks; a dense autoencoder's in reused buffers, activations in place.
 
-    The dense stack's Linear layers write into one buffer each and ReLU, tanh and
-    sigmoid act in place: the numbers of ``module(x)``, without a fresh tensor per
-    layer and chunk. A Linear's buffer is first filled with its bias (tiles of
-    rows: long copies), then the product is added to it by ``torch.addmm``: what
-    ``nn.Linear``'s ``addmm`` does after its own (row by row) copy of the bias.
+    The dense stack's Linear layers write into one buffer each (``torch.addmm``, the
+    call ``nn.Linear`` makes) and ReLU, tanh and sigmoid act in place: the numbers
+    of ``module(x)``, without a fresh tensor per layer and chunk.
     """
 
     def __init__(self, module: nn.Module, chunk: int) -> None:
@@ -248,11 +238,6 @@ class ChunkForward:
             [*module.encoder, *module.decoder] if type(module) is DenseAutoencoder else None
         )
         self.buffers: dict[int, torch.Tensor] = {}
-        self.biases = {
-            i: _Columns(layer.bias.detach())
-            for i, layer in enumerate(self.layers or ())
-            if isinstance(layer, nn.Linear) and layer.bias is not None
-        }
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``module(x)`` of at most ``chunk`` rows; valid until the next call."""
@@ -265,11 +250,10 @@ class ChunkForward:
                     self.buffers[i] = torch.empty(self.chunk, layer.out_features, dtype=h.dtype)
                 out = self.buffers[i][: len(h)]
                 weight = layer.weight.t()
-                if i in self.biases:
-                    self.biases[i].fill(out)
-                    h = torch.addmm(out, h, weight, out=out)
-                else:
+                if layer.bias is None:
                     h = torch.mm(h, weight, out=out)
+                else:
+                    h = torch.addmm(layer.bias, h, weight, out=out)
             elif type(layer) in _IN_PLACE:
                 h = _IN_PLACE[type(layer)](h)
             elif not isinstance(layer, (nn.Identity, nn.Dropout)):  # dropout: evaluating
