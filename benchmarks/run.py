@@ -360,12 +360,13 @@ def run_conv(settings: Settings) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ throughput
-def run_throughput(settings: Settings, repeats: int = 3) -> dict[str, Any] | None:
+def run_throughput(settings: Settings, repeats: int = 7) -> dict[str, Any] | None:
     """aedetect decision_function vs a bare forward of ``module_`` on pre-encoded tensors.
 
     Every timed call runs ``repeats`` times after a warm-up, the calls interleaved
     (a burst of other load hits all of them alike); the best time of each counts,
-    in wall time and in CPU time of this process.
+    in wall time and in CPU time of this process. ``ratio_median`` is the median
+    over rounds of each round's own ratio: steadier on a busy machine.
     """
     import torch
 
@@ -412,12 +413,13 @@ def run_throughput(settings: Settings, repeats: int = 3) -> dict[str, Any] | Non
             "bare_scoring_chunk": lambda: bare(chunk),
             "own_forward": own_forward,
         }
-        wall, cpu = _best_times(calls, repeats)
+        wall, cpu, rounds = _best_times(calls, repeats)
     except Exception as exc:
         settings.notes.append(f"throughput: {_error(exc)}")
         return None
     bare_keys = ("bare_whole", "bare_chunked", "bare_scoring_chunk")
     bare_s, bare_cpu_s = min(wall[k] for k in bare_keys), min(cpu[k] for k in bare_keys)
+    per_round = [r["aedetect"] / min(r[k] for k in bare_keys) for r in rounds]
     return {
         "rows": n,
         "cols": cols,
@@ -433,6 +435,8 @@ def run_throughput(settings: Settings, repeats: int = 3) -> dict[str, Any] | Non
         "aedetect_rows_per_s": n / wall["aedetect"],
         "bare_rows_per_s": n / bare_s,
         "ratio": wall["aedetect"] / bare_s,
+        "ratio_median": float(np.median(per_round)),
+        "rounds": repeats,
         "ratio_general": wall["general"] / bare_s,
         "ratio_own_forward": wall["aedetect"] / wall["own_forward"],
         "aedetect_cpu_s": cpu["aedetect"],
@@ -453,19 +457,26 @@ def _throughput_rows(n: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _best_times(
     calls: dict[str, Callable[[], Any]], repeats: int
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Best wall and CPU seconds of each call: a warm-up, then ``repeats`` interleaved rounds."""
+) -> tuple[dict[str, float], dict[str, float], list[dict[str, float]]]:
+    """Best wall and CPU seconds of each call, and each round's wall seconds.
+
+    A warm-up, then ``repeats`` rounds, each timing every call once.
+    """
     for call in calls.values():
         call()
     wall = {name: float("inf") for name in calls}
     cpu = dict(wall)
+    rounds = []
     for _ in range(repeats):
+        this = {}
         for name, call in calls.items():
             start, start_cpu = time.perf_counter(), time.process_time()
             call()
-            wall[name] = min(wall[name], time.perf_counter() - start)
+            this[name] = time.perf_counter() - start
+            wall[name] = min(wall[name], this[name])
             cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-    return wall, cpu
+        rounds.append(this)
+    return wall, cpu, rounds
 
 
 # ------------------------------------------------------------------ scaling
