@@ -279,7 +279,10 @@ def reconstruction_scores(
     shape = (min(chunk, n), rows.values.shape[1])
     forward = ChunkForward(module, shape[0])
     encoded = torch.empty(shape, dtype=torch.float32)
-    bounds = None if scorer.bounds is None else _Columns(*scorer.bounds)
+    limits = scorer.bounds
+    if limits is not None and bool(limits[0].isneginf().all() and limits[1].isposinf().all()):
+        limits = None  # clip=None: no clamping pass (clamping to +-inf changes nothing)
+    bounds = None if limits is None else _Columns(*limits)
     clamped = None if bounds is None else torch.empty(shape, dtype=torch.float32)
     errors = torch.empty(n, dtype=torch.float32)
     checks = _Checks(n, chunk)
