@@ -74,6 +74,26 @@ def test_many_chunks_score_as_the_general_path():
     _same(det, X)
 
 
+def test_chunks_scored_by_several_threads_as_by_one(det, table):
+    X = np.tile(table, (30, 1))  # 21,000 rows: several chunks per thread
+    rows = numeric_rows(det.encoder_, X)
+    with compute(threads=1):
+        one = reconstruction_scores(det.scorer_, det.module_, rows, chunk=1000)
+    with compute(threads=3):
+        several = reconstruction_scores(det.scorer_, det.module_, rows, chunk=1000)
+        assert torch.get_num_threads() == 3  # restored after the workers
+    np.testing.assert_allclose(several, one, rtol=1e-6, atol=0)
+    bad = X.copy()
+    bad[20_500, 2] = np.nan  # in the last worker's last chunk
+    with compute(threads=3):
+        assert (
+            reconstruction_scores(
+                det.scorer_, det.module_, numeric_rows(det.encoder_, bad), chunk=1000
+            )
+            is None
+        )
+
+
 def test_read_only_rows_score_without_a_warning(det, table):
     X = table.copy()
     X.flags.writeable = False

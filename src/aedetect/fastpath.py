@@ -32,6 +32,7 @@ inner loops instead of one short loop per row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ from torch import nn
 from aedetect.data.encoding import TabularEncoder
 from aedetect.data.frames import FLOAT32_MAX, MAX_SCALED
 from aedetect.models.dense import DenseAutoencoder
+from aedetect.runtime import denormals_flushed
 from aedetect.scoring import Scorer
 
 __all__ = [
@@ -149,12 +151,18 @@ class NumericRows:
     def __len__(self) -> int:
         return len(self.values)
 
-    def chunks(self, chunk: int) -> Iterator[tuple[int, slice, torch.Tensor]]:
-        """Yield (index, rows, raw rows as a tensor in the offset's dtype), ``chunk`` rows each."""
+    def chunks(
+        self, chunk: int, numbers: range | None = None
+    ) -> Iterator[tuple[int, slice, torch.Tensor]]:
+        """Yield (index, rows, raw rows as a tensor in the offset's dtype), ``chunk`` rows each.
+
+        ``numbers``: which chunks (by index); by default all.
+        """
         # One tensor over the whole array (slicing it is cheaper than a from_numpy per
         # chunk); torch warns on a read-only array, so such rows are copied per chunk.
         whole = torch.from_numpy(self.values) if self.values.flags.writeable else None
-        for k, start in enumerate(range(0, len(self), chunk)):
+        for k in numbers if numbers is not None else range(-(-len(self) // chunk)):
+            start = k * chunk
             rows = slice(start, min(start + chunk, len(self)))
             xb = whole[rows] if whole is not None else torch.from_numpy(np.array(self.values[rows]))
             yield k, rows, xb if xb.dtype == self.dtype else xb.to(self.dtype)
@@ -261,7 +269,6 @@ class ChunkForward:
         return h
 
 
-@torch.inference_mode()
 def reconstruction_scores(
     scorer: Scorer, module: nn.Module, rows: NumericRows, chunk: int | None = None
 ) -> np.ndarray | None:
@@ -270,32 +277,74 @@ def reconstruction_scores(
     The arithmetic of :meth:`Scorer.scores`: the network sees the encoded chunk
     clamped to the scorer's bounds, the error is measured against the unclamped
     one, weighted, and divided by the number of columns for ``reduction="mean"``.
-    Two chunk-sized buffers serve every chunk; values are checked once, at the end
-    (a refused value costs a wasted pass, not a wrong score).
+    Values are checked once, at the end (a refused value costs a wasted pass, not
+    a wrong score). With several torch threads and several chunks, each thread
+    scores every n-th chunk on its own (one torch thread each, its own buffers):
+    no wait for the other threads after every operation of a chunk.
     """
     module.eval()
-    n = len(rows)
-    chunk = chunk or chunk_rows(rows.values.shape[1])
-    shape = (min(chunk, n), rows.values.shape[1])
-    forward = ChunkForward(module, shape[0])
-    encoded = torch.empty(shape, dtype=torch.float32)
+    n, width = rows.values.shape
+    threads = torch.get_num_threads()
+    chunk = chunk or chunk_rows(width) // min(threads, _MAX_THREADS)
+    n_chunks = -(-n // chunk)
+    errors = torch.empty(n, dtype=torch.float32)
+    checks = _Checks(n, chunk)
     limits = scorer.bounds
     if limits is not None and bool(limits[0].isneginf().all() and limits[1].isposinf().all()):
         limits = None  # clip=None: no clamping pass (clamping to +-inf changes nothing)
     bounds = None if limits is None else _Columns(*limits)
-    clamped = None if bounds is None else torch.empty(shape, dtype=torch.float32)
-    errors = torch.empty(n, dtype=torch.float32)
-    checks = _Checks(n, chunk)
-    for k, part, xb in rows.chunks(chunk):
-        m = part.stop - part.start
-        rows.scale_into(xb, encoded[:m], checks, k)
-        seen = encoded[:m]
-        if bounds is not None and clamped is not None:
-            bounds.apply(torch.clamp, seen, clamped[:m])
-            seen = clamped[:m]
-        torch.mv(forward(seen).sub_(encoded[:m]).square_(), scorer.weights, out=errors[part])
+    workers = min(threads, n_chunks)
+    score = _ChunkScorer(scorer, module, rows, chunk, bounds, errors, checks)
+    if workers == 1:
+        score(range(n_chunks))
+    else:
+        flush = denormals_flushed()  # thread-local: each worker sets the caller's
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = [range(w, n_chunks, workers) for w in range(workers)]
+                for done in [pool.submit(score, part, flush) for part in parts]:
+                    done.result()
+        finally:
+            torch.set_num_threads(threads)
     if checks.refused():
         return None
     if scorer.config.reduction == "mean":
         errors.div_(scorer.n_columns)
     return errors.double().numpy()
+
+
+class _ChunkScorer:
+    """Scores chunks of ``rows`` into ``errors``, noting values in ``checks``."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        module: nn.Module,
+        rows: NumericRows,
+        chunk: int,
+        bounds: _Columns | None,
+        errors: torch.Tensor,
+        checks: _Checks,
+    ) -> None:
+        self.scorer, self.module, self.rows, self.chunk = scorer, module, rows, chunk
+        self.bounds, self.errors, self.checks = bounds, errors, checks
+
+    def __call__(self, chunks: range, flush: bool | None = None) -> None:
+        """Score the chunks numbered in ``chunks`` (with buffers of this call's own)."""
+        if flush is not None:
+            torch.set_flush_denormal(flush)
+        shape = (min(self.chunk, len(self.rows)), self.rows.values.shape[1])
+        forward = ChunkForward(self.module, shape[0])
+        encoded = torch.empty(shape, dtype=torch.float32)
+        clamped = torch.empty(shape, dtype=torch.float32) if self.bounds is not None else None
+        with torch.inference_mode():
+            for k, part, xb in self.rows.chunks(self.chunk, chunks):
+                m = part.stop - part.start
+                self.rows.scale_into(xb, encoded[:m], self.checks, k)
+                seen = encoded[:m]
+                if self.bounds is not None and clamped is not None:
+                    self.bounds.apply(torch.clamp, seen, clamped[:m])
+                    seen = clamped[:m]
+                out = self.errors[part]
+                torch.mv(forward(seen).sub_(encoded[:m]).square_(), self.scorer.weights, out=out)
