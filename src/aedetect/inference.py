@@ -26,7 +26,8 @@ from aedetect.attribution import (
 from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.runtime import compute
+from aedetect.fastpath import numeric_rows, reconstruction_scores
+from aedetect.runtime import compute, cpu_threads
 from aedetect.scoring import CHUNK, feature_squared_errors, reconstructions
 
 __all__ = ["DetectorOutputs"]
@@ -69,8 +70,17 @@ class DetectorOutputs:
             )
         return flat
 
+    def _numeric_rows(self, X: Any) -> Any:
+        """Flat rows of plain numbers for the fast path (:mod:`aedetect.fastpath`), or None."""
+        return numeric_rows(self.encoder_, X) if self._device_.type == "cpu" else None
+
     def _encode(self, X: Any) -> torch.Tensor:
         X = self._flat(X)
+        rows = self._numeric_rows(X)
+        with cpu_threads():  # not compute(): encoding flushes no subnormal, as numpy's
+            encoded = None if rows is None else rows.encode()
+        if encoded is not None:
+            return encoded
         frame = as_frame(X)
         if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
             raise DataError(
@@ -88,6 +98,13 @@ class DetectorOutputs:
         values; a categorical column adds the error of its one-hot block.
         """
         self._check_fitted()
+        X = self._flat(X)
+        rows = self._numeric_rows(X) if self.scorer_.config.score == "reconstruction" else None
+        if rows is not None:  # encoded and scored chunk by chunk; None: a value to refuse
+            with compute():
+                scores = reconstruction_scores(self.scorer_, self.module_, rows)
+            if scores is not None:
+                return scores
         Xt = self._encode(X)
         with compute():
             return self.scorer_.score(self.module_, Xt)
