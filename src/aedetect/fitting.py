@@ -25,7 +25,7 @@ from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build,
 from aedetect.params import DEFAULTS, DETECTOR, layer_activations, validate
 from aedetect.runtime import resolve_device
 from aedetect.scoring import ScoreConfig
-from aedetect.thresholds import threshold_rule
+from aedetect.thresholds import Threshold, fit_rule, threshold_rule
 from aedetect.training import EpochCallback, History, PenaltyWarmup, TrainConfig, train
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "check_params",
     "for_rows",
     "encode_training",
+    "fit_threshold",
     "image_shape",
     "make_loss",
     "prepare_training",
@@ -272,6 +273,17 @@ def score_config(params: Mapping[str, Any]) -> ScoreConfig:
         n_neighbors=int(params["n_neighbors"]),
         mc_samples=int(params["mc_samples"]),
     )
+
+
+def fit_threshold(
+    params: Mapping[str, Any], scores: np.ndarray, val_idx: torch.Tensor | None, y: Any
+) -> Threshold:
+    """Fit the estimator's threshold rule on the training ``scores`` (held out: ``val_idx``)."""
+    rule = threshold_rule(
+        params["threshold"], params["contamination"], params["scoring"], params["ensemble_method"]
+    )
+    val_scores = scores[val_idx.numpy()] if val_idx is not None else None
+    return fit_rule(rule, scores, val_scores, y, name=f"threshold={params['threshold']!r}")
 
 
 def _batch_size(value: int | str, n_rows: int) -> int:
