@@ -22,18 +22,20 @@ def test_refit_is_checked_and_the_message_names_it(value):
 
 
 def test_the_second_pass_fits_on_the_rows_called_normal(monkeypatch):
-    sizes = []
+    sizes, warm = [], []
     real = fitting_module.train_module
 
-    def spy(params, spec, X, *args, **kwargs):
+    def spy(params, spec, X, *args):
         sizes.append(len(X))
-        return real(params, spec, X, *args, **kwargs)
+        warm.append(args[-1])
+        return real(params, spec, X, *args)
 
     monkeypatch.setattr(fitting_module, "train_module", spy)
     X = _table()
     det = AutoencoderDetector(hidden=(8, 2), epochs=20, refit=1, random_state=0).fit(X)
     assert len(sizes) == 2
     assert sizes[1] < sizes[0]
+    assert warm[0] is None and warm[1] is not None  # the first network, trained further
     # Scores and labels still cover every training row.
     assert det.decision_scores_.shape == (len(X),)
     assert det.labels_.shape == (len(X),)

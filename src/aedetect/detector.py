@@ -127,7 +127,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
     refit : int, default=0
         Robust refitting: after the fit, leave out the training rows beyond the
         default rule's fence (``iqr:1.5``; or the worst ``contamination`` share)
-        and fit a fresh network on the rest, ``refit`` times (:mod:`aedetect.robust`).
+        and train the network further on the rest, ``refit`` times (:mod:`aedetect.robust`).
         Scores and threshold are then fitted on every training row.
     contamination : float, optional
         Expected share of anomalies, in (0, 0.5]: the threshold is the
@@ -369,13 +369,12 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         X_all = torch.from_numpy(encoded).to(device)
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
         # The one float32 copy of the table: training gathers clamped blocks of it.
-        X_train = RowView(X_all, train_idx.to(device), self._clamp)
-        val = [self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None]
-        self._train_and_threshold(params, spec, X_train, val, X_all, val_idx, seed, y, on_epoch)
-        for kept, kept_val in robust.passes(self, params, train_idx, val_idx):
-            X_train = RowView(X_all, kept.to(device), self._clamp)
-            val = [self._clamp(X_all[kept_val.to(device)]) if kept_val is not None else None]
-            self._train_and_threshold(params, spec, X_train, val, X_all, val_idx, seed, y, on_epoch)
+        # One pass, then ``refit`` more on the rows called normal (aedetect.robust).
+        for rows, val_rows, warm in robust.passes(self, params, train_idx, val_idx):
+            X_train = RowView(X_all, rows.to(device), self._clamp)
+            val = [self._clamp(X_all[val_rows.to(device)]) if val_rows is not None else None]
+            fitted = (X_all, val_idx, seed, y, on_epoch, warm)
+            self._train_and_threshold(params, spec, X_train, val, *fitted)
         return self
 
     def _clamp(self, block: torch.Tensor) -> torch.Tensor:
@@ -393,17 +392,19 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         seed: int,
         y: Any,
         on_epoch: EpochCallback | None,
+        warm: torch.nn.Module | None = None,
     ) -> None:
         """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped).
 
         ``X_val``: the validation rows in a list, emptied after training (freed then).
+        ``warm``: a trained network to train further (None: a fresh one).
         """
         loss_fn = fitting.make_loss(
             self.loss, self._weights_, len(self.encoder_.columns_), float(params["trim"])
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(
-                params, spec, X_train, loss_fn, seed, X_val=X_val.pop(), on_epoch=on_epoch
+                params, spec, X_train, loss_fn, seed, X_val.pop(), on_epoch, warm
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_scores, seed)

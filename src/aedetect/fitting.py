@@ -305,8 +305,9 @@ def train_module(
     seed: int,
     X_val: torch.Tensor | None = None,
     on_epoch: EpochCallback | None = None,
+    module: torch.nn.Module | None = None,
 ) -> tuple[torch.nn.Module, History]:
-    """Build the module ``spec`` describes (seeded) and train it on ``X``.
+    """Build the module ``spec`` describes (seeded), or take ``module``, and train it on ``X``.
 
     Call inside :func:`aedetect.runtime.compute` and a forked torch RNG: this
     seeds torch's global generator.
@@ -324,7 +325,7 @@ def train_module(
     if params["verbose"] and on_epoch is None:
         on_epoch = _log_epoch
     torch.manual_seed(seed)
-    module = build(spec).to(X.device)
+    module = (build(spec) if module is None else module).to(X.device)
     anneal = int(params["kl_anneal"])
     warmup = [PenaltyWarmup(anneal)] if spec.kind in ("vae", "conv-vae") and anneal > 0 else []
     history = train(
