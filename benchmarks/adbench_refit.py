@@ -3,6 +3,8 @@
     python -m benchmarks.adbench_refit mixed      # the built-in mixed table, seeds 0-2
     python -m benchmarks.adbench_refit control ARGS...   # python -m benchmarks ARGS, with
         # refit passes that keep every row: only the longer training, nothing left out
+    python -m benchmarks.adbench_refit half ARGS...      # python -m benchmarks ARGS with
+        # epochs="auto" aiming at 300 steps a pass (refit=1: about 600 in all)
 
 ``mixed`` prints, per seed, AUROC, rows flagged and F1 at the default threshold for
 ``refit`` 0 and 1, the final fence fitted on every training row's score (what the
@@ -58,6 +60,16 @@ def mixed() -> None:
         )
 
 
+def half(argv: list[str]) -> None:
+    """Run the benchmark harness with half the ``epochs="auto"`` step budget per pass."""
+    import aedetect.fitting as fitting
+    from benchmarks.run import main
+
+    fitting.STEP_BUDGET = fitting.STEP_BUDGET // 2
+    sys.argv = ["benchmarks", *argv]
+    main()
+
+
 def control(argv: list[str]) -> None:
     """Run the benchmark harness with refit passes that leave nothing out."""
     import aedetect.robust as robust
@@ -73,5 +85,7 @@ if __name__ == "__main__":
         mixed()
     elif sys.argv[1:2] == ["control"]:
         control(sys.argv[2:])
+    elif sys.argv[1:2] == ["half"]:
+        half(sys.argv[2:])
     else:
         sys.exit(__doc__)
