@@ -70,3 +70,15 @@ def test_the_model_file_keeps_refit(tmp_path):
     assert loaded.get_params()["refit"] == 1
     assert np.array_equal(loaded.decision_function(X), det.decision_function(X))
     assert loaded.threshold_ == det.threshold_
+
+
+def test_out_of_core_fitting_says_it_does_not_refit(tmp_path, caplog):
+    import pandas as pd
+
+    from aedetect.streamfit import fit_parquet
+
+    pd.DataFrame(_table(200), columns=list("abcd")).to_parquet(tmp_path / "t.parquet")
+    det = AutoencoderDetector(hidden=(8, 2), epochs=2, refit=1, random_state=0)
+    with caplog.at_level("WARNING", logger="aedetect.streamfit"):
+        fit_parquet(det, tmp_path / "t.parquet")
+    assert "refit=1 is not applied out of core" in caplog.text
