@@ -128,11 +128,12 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         Robust refitting: after the fit, leave out the training rows beyond the
         default rule's fence (``iqr:1.5``; or the worst ``contamination`` share)
         and train the network further on the rest, ``refit`` times (:mod:`aedetect.robust`).
-        Scores and threshold are then fitted on every training row.
+        Scores and threshold are then fitted on every training row. Off by
+        default (ADBench: unsupervised AUROC -0.009, and longer training over-flags).
     contamination : float, optional
         Expected share of anomalies, in (0, 0.5]: the threshold is the
-        ``1 - contamination`` quantile of the training scores. It sets only the
-        threshold; training is made robust to anomalies by ``trim``. By default
+        ``1 - contamination`` quantile of the training scores, and with ``refit``
+        the share left out of training (see also ``trim``). By default
         (None, and no ``threshold``) the threshold is Tukey's fence ``iqr:1.5``
         on the training scores, which needs no guess of the anomaly share
         (for ``scoring="ensemble"`` by ``rank`` or ``zscore``, which a fence cannot
