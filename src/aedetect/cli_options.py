@@ -158,6 +158,10 @@ MODEL_OPTIONS: list[_Opt] = [
     ("trim", float, _D["trim"], MODEL,
         "Robust training: leave the worst-rebuilt share of each batch out of the loss "
         "(0 trains on every row)."),
+    ("refit", int, _D["refit"], MODEL,
+        "Robust refitting: train the network this many more times on the rows the previous "
+        "pass calls normal (within the iqr:1.5 fence, or all but the worst --contamination "
+        "share)."),
     ("contamination", float | None, _D["contamination"], MODEL,
         "Expected share of anomalies in (0, 0.5]: threshold at the 1 - share quantile. "
         "Default: the iqr:1.5 rule, no guess needed."),

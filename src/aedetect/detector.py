@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 
-from aedetect import fitting, state
+from aedetect import fitting, robust, state
 from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError
 from aedetect.inference import DetectorOutputs
@@ -26,7 +26,6 @@ from aedetect.models.factory import ModelSpec, build, spec_from_params
 from aedetect.params import DETECTOR
 from aedetect.runtime import compute, resolve_device, resolve_seed
 from aedetect.scoring import Scorer
-from aedetect.thresholds import fit_rule, threshold_rule
 from aedetect.training import EpochCallback, History, RowView
 
 __all__ = ["AutoencoderDetector", "History"]
@@ -124,13 +123,17 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         Robust training: in every batch the ``trim`` share of rows rebuilt worst
         is left out of the loss, in [0, 0.5). The training table usually holds
         its anomalies; trimming keeps the network from learning to rebuild them.
-        Off by default: on ADBench's 20 tables 0.1 raised unsupervised AUROC by
-        0.004 but lowered one-class AUROC by 0.007, and on tables with rare but
-        normal categories it flags those rows (BENCHMARKS.md, "ADBench").
+        Off by default (ADBench: unsupervised AUROC +0.004, one-class -0.007).
+    refit : int, default=0
+        Robust refitting: after the fit, leave out the training rows beyond the
+        default rule's fence (``iqr:1.5``; or the worst ``contamination`` share)
+        and train the network further on the rest, ``refit`` times (:mod:`aedetect.robust`).
+        Scores and threshold are then fitted on every training row. Off by
+        default (ADBench: unsupervised AUROC -0.009, and longer training over-flags).
     contamination : float, optional
         Expected share of anomalies, in (0, 0.5]: the threshold is the
-        ``1 - contamination`` quantile of the training scores. It sets only the
-        threshold; training is made robust to anomalies by ``trim``. By default
+        ``1 - contamination`` quantile of the training scores, and with ``refit``
+        the share left out of training (see also ``trim``). By default
         (None, and no ``threshold``) the threshold is Tukey's fence ``iqr:1.5``
         on the training scores, which needs no guess of the anomaly share
         (for ``scoring="ensemble"`` by ``rank`` or ``zscore``, which a fence cannot
@@ -283,6 +286,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         patience: int = 20,
         trim: float = 0.0,
+        refit: int = 0,
         contamination: float | None = None,
         threshold: str | None = None,
         scaling: str = "standard",
@@ -314,13 +318,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> AutoencoderDetector:
-        """Detector with the parameters of a named preset, then ``overrides``.
-
-        See :data:`aedetect.models.presets.PRESETS`: ``sequence-ae`` (reference
-        C's network), ``sequence-ae-onehot``, ``sequence-ae-2d``; for images
-        ``conv-mnist``, ``conv-cifar`` (A), ``dense-64``, ``deep-dense``,
-        ``conv-keras`` (B), ``digits-deep`` (D), ``mnist-100-50`` (E).
-        """
+        """Detector with a named preset's parameters (:data:`aedetect.models.presets.PRESETS`)."""
         from aedetect.models.presets import preset_params
 
         try:
@@ -372,9 +370,12 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         X_all = torch.from_numpy(encoded).to(device)
         self._set_fitted(encoder, spec, device, frame.shape[1], shape, X)
         # The one float32 copy of the table: training gathers clamped blocks of it.
-        X_train = RowView(X_all, train_idx.to(device), self._clamp)
-        val = [self._clamp(X_all[val_idx.to(device)]) if val_idx is not None else None]
-        self._train_and_threshold(params, spec, X_train, val, X_all, val_idx, seed, y, on_epoch)
+        # One pass, then ``refit`` more on the rows called normal (aedetect.robust).
+        for rows, val_rows, warm in robust.passes(self, params, train_idx, val_idx):
+            X_train = RowView(X_all, rows.to(device), self._clamp)
+            val = [self._clamp(X_all[val_rows.to(device)]) if val_rows is not None else None]
+            fitted = (X_all, val_idx, seed, y, on_epoch, warm)
+            self._train_and_threshold(params, spec, X_train, val, *fitted)
         return self
 
     def _clamp(self, block: torch.Tensor) -> torch.Tensor:
@@ -392,25 +393,23 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         seed: int,
         y: Any,
         on_epoch: EpochCallback | None,
+        warm: torch.nn.Module | None = None,
     ) -> None:
         """Train on ``X_train``; fit the scorer and threshold on ``X_scores`` (unclamped).
 
         ``X_val``: the validation rows in a list, emptied after training (freed then).
+        ``warm``: a trained network to train further (None: a fresh one).
         """
         loss_fn = fitting.make_loss(
             self.loss, self._weights_, len(self.encoder_.columns_), float(params["trim"])
         )
         with compute(), torch.random.fork_rng(devices=[]):
             self.module_, self.history_ = fitting.train_module(
-                params, spec, X_train, loss_fn, seed, X_val=X_val.pop(), on_epoch=on_epoch
+                params, spec, X_train, loss_fn, seed, X_val.pop(), on_epoch, warm
             )
             self.scorer_ = self._new_scorer()
             scores = self.scorer_.fit(self.module_, X_scores, seed)
-        rule = threshold_rule(
-            self.threshold, self.contamination, self.scoring, self.ensemble_method
-        )
-        val_scores = scores[val_idx.numpy()] if val_idx is not None else None
-        fit_rule(rule, scores, val_scores, y, name=f"threshold={self.threshold!r}")
+        rule = fitting.fit_threshold(params, scores, val_idx, y)
         self._set_scores(scores, float(rule.threshold_), rule.describe())
 
     def _set_fitted(

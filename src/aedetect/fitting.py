@@ -25,7 +25,7 @@ from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build,
 from aedetect.params import DEFAULTS, DETECTOR, layer_activations, validate
 from aedetect.runtime import resolve_device
 from aedetect.scoring import ScoreConfig
-from aedetect.thresholds import threshold_rule
+from aedetect.thresholds import Threshold, fit_rule, threshold_rule
 from aedetect.training import EpochCallback, History, PenaltyWarmup, TrainConfig, train
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "check_params",
     "for_rows",
     "encode_training",
+    "fit_threshold",
     "image_shape",
     "make_loss",
     "prepare_training",
@@ -274,6 +275,17 @@ def score_config(params: Mapping[str, Any]) -> ScoreConfig:
     )
 
 
+def fit_threshold(
+    params: Mapping[str, Any], scores: np.ndarray, val_idx: torch.Tensor | None, y: Any
+) -> Threshold:
+    """Fit the estimator's threshold rule on the training ``scores`` (held out: ``val_idx``)."""
+    rule = threshold_rule(
+        params["threshold"], params["contamination"], params["scoring"], params["ensemble_method"]
+    )
+    val_scores = scores[val_idx.numpy()] if val_idx is not None else None
+    return fit_rule(rule, scores, val_scores, y, name=f"threshold={params['threshold']!r}")
+
+
 def _batch_size(value: int | str, n_rows: int) -> int:
     if value == "auto":
         return min(256, max(32, n_rows // 8))
@@ -293,8 +305,9 @@ def train_module(
     seed: int,
     X_val: torch.Tensor | None = None,
     on_epoch: EpochCallback | None = None,
+    module: torch.nn.Module | None = None,
 ) -> tuple[torch.nn.Module, History]:
-    """Build the module ``spec`` describes (seeded) and train it on ``X``.
+    """Build the module ``spec`` describes (seeded), or take ``module``, and train it on ``X``.
 
     Call inside :func:`aedetect.runtime.compute` and a forked torch RNG: this
     seeds torch's global generator.
@@ -312,7 +325,7 @@ def train_module(
     if params["verbose"] and on_epoch is None:
         on_epoch = _log_epoch
     torch.manual_seed(seed)
-    module = build(spec).to(X.device)
+    module = (build(spec) if module is None else module).to(X.device)
     anneal = int(params["kl_anneal"])
     warmup = [PenaltyWarmup(anneal)] if spec.kind in ("vae", "conv-vae") and anneal > 0 else []
     history = train(

@@ -25,7 +25,7 @@ _TUPLES = (
 _TOKENS = ("conv_encoder", "conv_decoder")
 #: Parameters added after a file format was in use, with the values that
 #: reproduce what files written before them did.
-_BEFORE: dict[str, Any] = {"trim": 0.0, "ensemble_weights": None, "n_neighbors": 5}
+_BEFORE: dict[str, Any] = {"trim": 0.0, "refit": 0, "ensemble_weights": None, "n_neighbors": 5}
 
 
 def _plain(value: Any) -> Any:

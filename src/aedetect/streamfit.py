@@ -18,6 +18,7 @@ files give the same model. The model file is the same kind as any other:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from aedetect.runtime import resolve_device, resolve_seed
 from aedetect.training import EpochCallback
 
 __all__ = ["SAMPLE_ROWS", "STREAM_ABOVE", "ParquetEpochs", "fit_parquet", "should_stream"]
+
+log = logging.getLogger(__name__)
 
 #: Rows of the sample the encoder, validation and threshold are fitted on.
 SAMPLE_ROWS = 200_000
@@ -178,6 +181,8 @@ def fit_parquet(
     """
     params = detector.get_params(deep=False)
     fitting.check_params(params)
+    if params["refit"]:
+        log.warning("refit=%d is not applied out of core: one pass over the files", params["refit"])
     groups = _groups(path)
     columns = _columns(path, groups, [label_column, id_column])
     read = columns + [c for c in (label_column,) if c is not None]

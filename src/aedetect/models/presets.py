@@ -24,6 +24,7 @@ _SEQUENCE = {
     "lr": 1e-3,
     "epochs": 100,
     "trim": 0.0,
+    "refit": 0,
 }
 
 # Image presets train on every row for a fixed number of epochs, as the references
@@ -36,6 +37,7 @@ _IMAGE = {
     "lr": 1e-3,
     "loss": "mse",
     "trim": 0.0,
+    "refit": 0,
 }
 
 # Reference A (MNIST / CIFAR-10 conv autoencoder, three scoring methods): 3x3 kernels,
