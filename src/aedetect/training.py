@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from aedetect.dense_step import dense_step
 from aedetect.exceptions import ConfigError
 from aedetect.params import OPTIMIZERS
 
@@ -256,14 +257,59 @@ def evaluate_loss(module: nn.Module, X: torch.Tensor, loss_fn: LossFn, chunk: in
     return float(total.item()) / max(1, len(X))
 
 
-def _epoch(
+Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def autograd_step(
+    module: nn.Module, loss_fn: LossFn, opt: torch.optim.Optimizer, state: LoopState
+) -> Step:
+    """Return the general training step: autograd's backward pass, the module's penalty added."""
+
+    def step(xin: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        out, penalty = forward_with_penalty(module, xin)
+        loss = loss_fn(out, xb)
+        if penalty is not None:
+            scale = state.penalty_scale
+            loss = loss + (penalty if scale == 1.0 else scale * penalty)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step
+
+
+def make_step(
     module: nn.Module,
-    X: torch.Tensor | RowView,
     loss_fn: LossFn,
     opt: torch.optim.Optimizer,
+    state: LoopState,
+    device: torch.device,
+) -> Step:
+    """Return the training step: by hand for a dense autoencoder with MSE, else autograd.
+
+    The hand-written step (:mod:`aedetect.dense_step`) computes autograd's
+    gradients without its graph; every other module, loss or device trains
+    through :func:`autograd_step`.
+    """
+    fast = dense_step(module, loss_fn, device)
+    if fast is None:
+        return autograd_step(module, loss_fn, opt, state)
+    fast.attach_grads()
+
+    def step(xin: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        loss = fast(xin, xb)
+        opt.step()
+        return loss
+
+    return step
+
+
+def _epoch(
+    step: Step,
+    X: torch.Tensor | RowView,
     bs: int,
     noise: float,
-    state: LoopState,
     generator: torch.Generator | None,
 ) -> float:
     """One pass over shuffled batches; the mean training loss over rows."""
@@ -280,23 +326,15 @@ def _epoch(
             block = take(order[start : start + block_rows])
         xb = block[start % block_rows : start % block_rows + bs]
         xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
-        out, penalty = forward_with_penalty(module, xin)
-        loss = loss_fn(out, xb)
-        if penalty is not None:
-            scale = state.penalty_scale
-            loss = loss + (penalty if scale == 1.0 else scale * penalty)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total.add_(loss.detach(), alpha=len(xb))
+        total.add_(step(xin, xb), alpha=len(xb))
     return float(total) / n  # one sync per epoch
 
 
-def _streamed_epoch(module: nn.Module, data: EpochData, epoch: int, *args: object) -> float:
+def _streamed_epoch(step: Step, data: EpochData, epoch: int, *args: object) -> float:
     """One epoch over the parts of ``data``; the mean training loss over rows."""
     total, rows = 0.0, 0
     for part in data.parts(epoch):
-        total += _epoch(module, part, *args) * len(part)  # type: ignore[arg-type]
+        total += _epoch(step, part, *args) * len(part)  # type: ignore[arg-type]
         rows += len(part)
     return total / max(1, rows)
 
@@ -367,14 +405,15 @@ def _run(
     early = X_val is not None and len(X_val) > 0 and config.patience is not None
     started = time.perf_counter()
     module.train()
+    step = make_step(module, loss_fn, opt, state, X.device)
     for epoch in range(1, config.epochs + 1):
         for cb in callbacks:
             cb.on_epoch_start(epoch, state)
-        args = (loss_fn, opt, bs, config.noise, state, generator)
+        args = (bs, config.noise, generator)
         if isinstance(X, (torch.Tensor, RowView)):
-            train_loss = _epoch(module, X, *args)
+            train_loss = _epoch(step, X, *args)
         else:
-            train_loss = _streamed_epoch(module, X, epoch, *args)
+            train_loss = _streamed_epoch(step, X, epoch, *args)
         _check_finite(train_loss, epoch, config.lr)
         history.train_loss.append(train_loss)
         val_loss = (
