@@ -205,7 +205,11 @@ class FusedAdam:
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.exp_avg = [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in params]
-        self.steps = [torch.zeros((), dtype=torch.float32) for _ in params]
+        # One tensor of float32 step counts; the kernel gets a 0-dim view per parameter.
+        self._counts = torch.zeros(len(params), dtype=torch.float32)
+        self.steps = list(self._counts.unbind())
+        # Views that share the parameters' memory: the kernel updates them in place.
+        self._detached = [p.detach() for p in params]
 
     @staticmethod
     def supports(params: list[nn.Parameter]) -> bool:
@@ -222,16 +226,31 @@ class FusedAdam:
 
     def step(self) -> None:
         """One Adam update of every parameter with a gradient."""
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        grads = [p.grad for p in self.params]
+        if all(g is not None for g in grads):
+            self._counts.add_(1)
+            self._kernel(self._detached, grads, self.exp_avg, self.exp_avg_sq, self.steps)
+            return
+        live = [i for i, g in enumerate(grads) if g is not None]
         if not live:
             return
         steps = [self.steps[i] for i in live]
         torch._foreach_add_(steps, 1)
-        torch._fused_adam_(
-            [self.params[i].detach() for i in live],
-            [self.params[i].grad for i in live],
+        self._kernel(
+            [self._detached[i] for i in live],
+            [grads[i] for i in live],
             [self.exp_avg[i] for i in live],
             [self.exp_avg_sq[i] for i in live],
+            steps,
+        )
+
+    def _kernel(self, *tensors: list[torch.Tensor]) -> None:
+        params, grads, exp_avg, exp_avg_sq, steps = tensors
+        torch._fused_adam_(
+            params,
+            grads,
+            exp_avg,
+            exp_avg_sq,
             [],
             steps,
             lr=self.lr,
