@@ -116,10 +116,28 @@ class RowView:
         """The rows' device."""
         return self.X.device
 
-    def take(self, index: torch.Tensor) -> torch.Tensor:
-        """Gather the view's rows at positions ``index`` (a new tensor)."""
-        block = self.X[self.rows[index]]
+    def take(self, index: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Gather the view's rows at positions ``index`` (into ``out`` when given)."""
+        block = torch.index_select(self.X, 0, self.rows[index], out=out)
         return block if self.prepare is None else self.prepare(block)
+
+
+def _gather(
+    X: torch.Tensor | RowView, index: torch.Tensor, scratch: list[torch.Tensor]
+) -> torch.Tensor:
+    """Rows ``index`` of ``X`` in one buffer reused block after block, epoch after epoch.
+
+    ``scratch`` holds the buffer (grown when a block needs more rows): a fresh
+    table-sized tensor each epoch costs its page faults again.
+    """
+    source = X.X if isinstance(X, RowView) else X
+    shape = (len(index), *source.shape[1:])
+    if not scratch or len(scratch[0]) < len(index) or scratch[0].dtype != source.dtype:
+        scratch[:] = [source.new_empty(shape)]
+    out = scratch[0][: len(index)]
+    if isinstance(X, RowView):
+        return X.take(index, out=out)
+    return torch.index_select(X, 0, index, out=out)
 
 
 @runtime_checkable
@@ -330,11 +348,14 @@ def _epoch(
     bs: int,
     noise: float,
     generator: torch.Generator | None,
+    scratch: list[torch.Tensor],
 ) -> float:
-    """One pass over shuffled batches; the mean training loss over rows."""
+    """One pass over shuffled batches; the mean training loss over rows.
+
+    ``scratch``: the gathered block's buffer, kept between calls (see :func:`_gather`).
+    """
     n, device = len(X), X.device
     order = torch.randperm(n, generator=generator, device="cpu").to(device)
-    take = X.take if isinstance(X, RowView) else X.__getitem__
     # Sum of loss x rows, on the device: no per-step allocation or sync.
     total = torch.zeros((), dtype=torch.float64, device=device)
     # Gather whole batches a block at a time, then contiguous slices: cheaper than
@@ -342,7 +363,7 @@ def _epoch(
     block_rows = bs * max(1, GATHER_ROWS // bs)
     for start in range(0, n, bs):
         if start % block_rows == 0:
-            block = take(order[start : start + block_rows])
+            block = _gather(X, order[start : start + block_rows], scratch)
         xb = block[start % block_rows : start % block_rows + bs]
         xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
         total.add_(step(xin, xb), alpha=len(xb))
@@ -425,10 +446,11 @@ def _run(
     started = time.perf_counter()
     module.train()
     step = make_step(module, loss_fn, opt, state, X.device)
+    scratch: list[torch.Tensor] = []
     for epoch in range(1, config.epochs + 1):
         for cb in callbacks:
             cb.on_epoch_start(epoch, state)
-        args = (bs, config.noise, generator)
+        args = (bs, config.noise, generator, scratch)
         if isinstance(X, (torch.Tensor, RowView)):
             train_loss = _epoch(step, X, *args)
         else:
