@@ -185,8 +185,9 @@ class DenseStep:
 
         The gradients are autograd's bit for bit: the output gradient is
         ``(out - target) * (2 / elements)``, what ``mse_loss_backward`` computes.
-        The loss is the squared difference summed by ``torch.dot``: the same
-        value up to float32 rounding of the sum (it is only reported).
+        The loss is the squared difference summed by ``torch.dot``: ``mse_loss``'s
+        value up to float32 rounding of the sum (it is reported and checked for
+        divergence, never differentiated).
         """
         buf = self._buffers_for(len(x))
         layers, rules = self.layers, self.rules

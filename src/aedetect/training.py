@@ -5,8 +5,10 @@ It knows nothing about anomalies. A module may return its own extra loss term
 the loop adds it, scaled by :attr:`LoopState.penalty_scale`, which epoch
 callbacks may schedule (:class:`PenaltyWarmup`). Speed comes from holding the
 data as one tensor and slicing shuffled batches from it (no per-row Dataset or
-collate) and a fused or foreach optimizer; thread count and subnormal flushing
-are :mod:`aedetect.runtime`'s.
+collate), a fused or foreach optimizer and, for a plain dense autoencoder
+trained with the mean squared error, a training step written out by hand
+(:mod:`aedetect.dense_step`: autograd's gradients without its graph); thread
+count and subnormal flushing are :mod:`aedetect.runtime`'s.
 """
 
 from __future__ import annotations
