@@ -5,8 +5,10 @@ It knows nothing about anomalies. A module may return its own extra loss term
 the loop adds it, scaled by :attr:`LoopState.penalty_scale`, which epoch
 callbacks may schedule (:class:`PenaltyWarmup`). Speed comes from holding the
 data as one tensor and slicing shuffled batches from it (no per-row Dataset or
-collate) and a fused or foreach optimizer; thread count and subnormal flushing
-are :mod:`aedetect.runtime`'s.
+collate), a fused or foreach optimizer and, for a plain dense autoencoder
+trained with the mean squared error, a training step written out by hand
+(:mod:`aedetect.dense_step`: autograd's gradients without its graph); thread
+count and subnormal flushing are :mod:`aedetect.runtime`'s.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from aedetect.dense_step import dense_step
 from aedetect.exceptions import ConfigError
 from aedetect.params import OPTIMIZERS
 
@@ -115,10 +118,28 @@ class RowView:
         """The rows' device."""
         return self.X.device
 
-    def take(self, index: torch.Tensor) -> torch.Tensor:
-        """Gather the view's rows at positions ``index`` (a new tensor)."""
-        block = self.X[self.rows[index]]
+    def take(self, index: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Gather the view's rows at positions ``index`` (into ``out`` when given)."""
+        block = torch.index_select(self.X, 0, self.rows[index], out=out)
         return block if self.prepare is None else self.prepare(block)
+
+
+def _gather(
+    X: torch.Tensor | RowView, index: torch.Tensor, scratch: list[torch.Tensor]
+) -> torch.Tensor:
+    """Rows ``index`` of ``X`` in one buffer reused block after block, epoch after epoch.
+
+    ``scratch`` holds the buffer (grown when a block needs more rows): a fresh
+    table-sized tensor each epoch costs its page faults again.
+    """
+    source = X.X if isinstance(X, RowView) else X
+    shape = (len(index), *source.shape[1:])
+    if not scratch or len(scratch[0]) < len(index) or scratch[0].dtype != source.dtype:
+        scratch[:] = [source.new_empty(shape)]
+    out = scratch[0][: len(index)]
+    if isinstance(X, RowView):
+        return X.take(index, out=out)
+    return torch.index_select(X, 0, index, out=out)
 
 
 @runtime_checkable
@@ -204,7 +225,11 @@ class FusedAdam:
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.exp_avg = [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in params]
-        self.steps = [torch.zeros((), dtype=torch.float32) for _ in params]
+        # One tensor of float32 step counts; the kernel gets a 0-dim view per parameter.
+        self._counts = torch.zeros(len(params), dtype=torch.float32)
+        self.steps = list(self._counts.unbind())
+        # Views that share the parameters' memory: the kernel updates them in place.
+        self._detached = [p.detach() for p in params]
 
     @staticmethod
     def supports(params: list[nn.Parameter]) -> bool:
@@ -221,16 +246,31 @@ class FusedAdam:
 
     def step(self) -> None:
         """One Adam update of every parameter with a gradient."""
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        grads = [p.grad for p in self.params]
+        if all(g is not None for g in grads):
+            self._counts.add_(1)
+            self._kernel(self._detached, grads, self.exp_avg, self.exp_avg_sq, self.steps)
+            return
+        live = [i for i, g in enumerate(grads) if g is not None]
         if not live:
             return
         steps = [self.steps[i] for i in live]
         torch._foreach_add_(steps, 1)
-        torch._fused_adam_(
-            [self.params[i].detach() for i in live],
-            [self.params[i].grad for i in live],
+        self._kernel(
+            [self._detached[i] for i in live],
+            [grads[i] for i in live],
             [self.exp_avg[i] for i in live],
             [self.exp_avg_sq[i] for i in live],
+            steps,
+        )
+
+    def _kernel(self, *tensors: list[torch.Tensor]) -> None:
+        params, grads, exp_avg, exp_avg_sq, steps = tensors
+        torch._fused_adam_(
+            params,
+            grads,
+            exp_avg,
+            exp_avg_sq,
             [],
             steps,
             lr=self.lr,
@@ -256,30 +296,15 @@ def evaluate_loss(module: nn.Module, X: torch.Tensor, loss_fn: LossFn, chunk: in
     return float(total.item()) / max(1, len(X))
 
 
-def _epoch(
-    module: nn.Module,
-    X: torch.Tensor | RowView,
-    loss_fn: LossFn,
-    opt: torch.optim.Optimizer,
-    bs: int,
-    noise: float,
-    state: LoopState,
-    generator: torch.Generator | None,
-) -> float:
-    """One pass over shuffled batches; the mean training loss over rows."""
-    n, device = len(X), X.device
-    order = torch.randperm(n, generator=generator, device="cpu").to(device)
-    take = X.take if isinstance(X, RowView) else X.__getitem__
-    # Sum of loss x rows, on the device: no per-step allocation or sync.
-    total = torch.zeros((), dtype=torch.float64, device=device)
-    # Gather whole batches a block at a time, then contiguous slices: cheaper than
-    # per-batch indexing, and no shuffled copy of the whole table.
-    block_rows = bs * max(1, GATHER_ROWS // bs)
-    for start in range(0, n, bs):
-        if start % block_rows == 0:
-            block = take(order[start : start + block_rows])
-        xb = block[start % block_rows : start % block_rows + bs]
-        xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
+Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def autograd_step(
+    module: nn.Module, loss_fn: LossFn, opt: torch.optim.Optimizer, state: LoopState
+) -> Step:
+    """Return the general training step: autograd's backward pass, the module's penalty added."""
+
+    def step(xin: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
         out, penalty = forward_with_penalty(module, xin)
         loss = loss_fn(out, xb)
         if penalty is not None:
@@ -288,15 +313,70 @@ def _epoch(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total.add_(loss.detach(), alpha=len(xb))
+        return loss.detach()
+
+    return step
+
+
+def make_step(
+    module: nn.Module,
+    loss_fn: LossFn,
+    opt: torch.optim.Optimizer,
+    state: LoopState,
+    device: torch.device,
+) -> Step:
+    """Return the training step: by hand for a dense autoencoder with MSE, else autograd.
+
+    The hand-written step (:mod:`aedetect.dense_step`) computes autograd's
+    gradients without its graph; every other module, loss or device trains
+    through :func:`autograd_step`.
+    """
+    fast = dense_step(module, loss_fn, device)
+    if fast is None:
+        return autograd_step(module, loss_fn, opt, state)
+    fast.attach_grads()
+
+    def step(xin: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        loss = fast(xin, xb)
+        opt.step()
+        return loss
+
+    return step
+
+
+def _epoch(
+    step: Step,
+    X: torch.Tensor | RowView,
+    bs: int,
+    noise: float,
+    generator: torch.Generator | None,
+    scratch: list[torch.Tensor],
+) -> float:
+    """One pass over shuffled batches; the mean training loss over rows.
+
+    ``scratch``: the gathered block's buffer, kept between calls (see :func:`_gather`).
+    """
+    n, device = len(X), X.device
+    order = torch.randperm(n, generator=generator, device="cpu").to(device)
+    # Sum of loss x rows, on the device: no per-step allocation or sync.
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    # Gather whole batches a block at a time, then contiguous slices: cheaper than
+    # per-batch indexing, and no shuffled copy of the whole table.
+    block_rows = bs * max(1, GATHER_ROWS // bs)
+    for start in range(0, n, bs):
+        if start % block_rows == 0:
+            block = _gather(X, order[start : start + block_rows], scratch)
+        xb = block[start % block_rows : start % block_rows + bs]
+        xin = xb + noise * torch.randn_like(xb) if noise > 0 else xb
+        total.add_(step(xin, xb), alpha=len(xb))
     return float(total) / n  # one sync per epoch
 
 
-def _streamed_epoch(module: nn.Module, data: EpochData, epoch: int, *args: object) -> float:
+def _streamed_epoch(step: Step, data: EpochData, epoch: int, *args: object) -> float:
     """One epoch over the parts of ``data``; the mean training loss over rows."""
     total, rows = 0.0, 0
     for part in data.parts(epoch):
-        total += _epoch(module, part, *args) * len(part)  # type: ignore[arg-type]
+        total += _epoch(step, part, *args) * len(part)  # type: ignore[arg-type]
         rows += len(part)
     return total / max(1, rows)
 
@@ -367,14 +447,16 @@ def _run(
     early = X_val is not None and len(X_val) > 0 and config.patience is not None
     started = time.perf_counter()
     module.train()
+    step = make_step(module, loss_fn, opt, state, X.device)
+    scratch: list[torch.Tensor] = []
     for epoch in range(1, config.epochs + 1):
         for cb in callbacks:
             cb.on_epoch_start(epoch, state)
-        args = (loss_fn, opt, bs, config.noise, state, generator)
+        args = (bs, config.noise, generator, scratch)
         if isinstance(X, (torch.Tensor, RowView)):
-            train_loss = _epoch(module, X, *args)
+            train_loss = _epoch(step, X, *args)
         else:
-            train_loss = _streamed_epoch(module, X, epoch, *args)
+            train_loss = _streamed_epoch(step, X, epoch, *args)
         _check_finite(train_loss, epoch, config.lr)
         history.train_loss.append(train_loss)
         val_loss = (

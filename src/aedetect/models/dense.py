@@ -72,6 +72,27 @@ class DenseAutoencoder(nn.Module):
                 layers.append(nn.Dropout(dropout))
         return nn.Sequential(*layers)
 
+    def dense_layers(self) -> list[tuple[nn.Linear, nn.Module]] | None:
+        """Return the training pass as (Linear, activation) pairs; None when it is more.
+
+        What :mod:`aedetect.dense_step` differentiates by hand. None with dropout,
+        an activity penalty, or a subclass that changes the forward pass: autograd
+        trains those.
+        """
+        own = DenseAutoencoder
+        if self.activity_l1 > 0 or any(
+            getattr(type(self), name) is not getattr(own, name)
+            for name in ("forward", "encode", "forward_with_penalty")
+        ):
+            return None
+        modules = [*self.encoder, *self.decoder]
+        if len(modules) % 2 or any(isinstance(m, nn.Dropout) for m in modules):
+            return None
+        pairs = list(zip(modules[0::2], modules[1::2], strict=True))
+        if not all(isinstance(linear, nn.Linear) for linear, _ in pairs):
+            return None
+        return pairs
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latent code of each row."""
         return self.encoder(x)
