@@ -44,6 +44,8 @@ def test_repeated_column_names_are_said(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="aedetect"):
         assert list(read_table(path).columns) == ["a", "a.1", "b"]
     assert "column names repeat ('a')" in caplog.text
+    path.write_text("a,a,a.1,a\n1,2,3,4\n")  # a repeat never takes a name in the header
+    assert list(read_table(path).columns) == ["a", "a.2", "a.1", "a.3"]
 
 
 @pytest.mark.parametrize(

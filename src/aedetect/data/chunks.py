@@ -19,7 +19,6 @@ import pandas as pd
 from aedetect.data.readers import (
     _check_short_rows,
     check_blank_lines,
-    check_header_line,
     check_regular,
     csv_dialect,
     csv_error,
@@ -126,14 +125,12 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     check_regular(p)  # the whole-file reader's limits: no FIFO, a bounded header
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
-    sep, decimal = csv_dialect(p)
-    check_header_line(p, sep)
+    options = csv_dialect(p)  # the header's size checked too
+    sep = options["sep"]
     check_blank_lines(p, sep)  # output rows must match input lines
     checked = False
     try:
-        with pd.read_csv(
-            p, sep=sep, decimal=decimal, skipinitialspace=True, chunksize=chunk_rows
-        ) as reader:
+        with pd.read_csv(p, **options, skipinitialspace=True, chunksize=chunk_rows) as reader:
             for frame in reader:
                 if not checked and frame.isna().to_numpy().any():
                     # pandas pads short rows with NaN; one pass over the file finds them
