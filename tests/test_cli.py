@@ -410,6 +410,10 @@ def test_fit_killed_by_sigterm_keeps_the_previous_model(model, table_csv, tmp_pa
         str(table_csv),
         "-o",
         str(target),
+        "--id-column",
+        "customer",
+        "--label-column",
+        "is_anomaly",
         "--epochs",
         "100000",
         "--patience",
@@ -426,7 +430,7 @@ def test_fit_killed_by_sigterm_keeps_the_previous_model(model, table_csv, tmp_pa
     try:
         assert proc.stdout.readline() == "ready\n"
         time.sleep(3)  # into the training
-        assert proc.poll() is None, proc.stderr.read()
+        assert proc.poll() is None, proc.stderr.read()  # still training, not stopped by an error
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
