@@ -75,7 +75,10 @@ def _allowed(module, prefixes):
     [
         ("runtime.py", ("aedetect.exceptions",)),
         ("params.py", ("aedetect.exceptions",)),
-        ("training.py", ("aedetect.exceptions", "aedetect.params", "aedetect.runtime")),
+        (
+            "training.py",
+            ("aedetect.exceptions", "aedetect.params", "aedetect.runtime", "aedetect.dense_step"),
+        ),
         (
             "models/*.py",
             ("aedetect.exceptions", "aedetect.params", "aedetect.models", "aedetect._lazy"),
