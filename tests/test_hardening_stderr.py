@@ -129,17 +129,21 @@ def test_a_warning_the_library_repeats_is_said_once(tmp_path):
     ]
 
 
-def test_python_warnings_become_one_clean_line_once():
+def _one_command_cli(command):
+    """A command line of one command, guarded and one-line as aedetect's own."""
     toy = typer.Typer(cls=OneLineGroup, add_completion=False)
+    toy.command()(guarded(command))
+    return toy
 
-    @toy.command()
-    @guarded
+
+def test_python_warnings_become_one_clean_line_once():
     def noisy(quiet: bool = False) -> None:
         setup_logging(quiet=quiet)
         for _ in range(3):
             np.log(np.zeros(1))  # RuntimeWarning: divide by zero
         warnings.warn("a library's UserWarning\nover two lines", stacklevel=1)
 
+    toy = _one_command_cli(noisy)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         res = runner.invoke(toy, [])
@@ -152,22 +156,23 @@ def test_python_warnings_become_one_clean_line_once():
 
 
 def test_other_libraries_info_records_are_dropped_even_when_they_raise_their_level():
-    toy = typer.Typer(cls=OneLineGroup, add_completion=False)
+    other = logging.getLogger("distributed.scheduler")
 
-    @toy.command()
-    @guarded
     def chatty(verbose: bool = False) -> None:
         setup_logging(verbose=verbose)
-        other = logging.getLogger("distributed.scheduler")
-        other.setLevel(logging.INFO)  # as distributed does when it is imported
         other.info("State start")
         other.warning("a worker was lost")
         logging.getLogger("aedetect.test").info("epoch 1")
 
-    res = runner.invoke(toy, [])
-    assert res.exit_code == 0 and res.stderr == "WARNING: a worker was lost\n"
-    res = runner.invoke(toy, ["--verbose"])
-    assert res.stderr == "WARNING: a worker was lost\nINFO: epoch 1\n"
+    toy = _one_command_cli(chatty)
+    other.setLevel(logging.INFO)  # as distributed does when it is imported
+    try:
+        res = runner.invoke(toy, [])
+        assert res.exit_code == 0 and res.stderr == "WARNING: a worker was lost\n"
+        res = runner.invoke(toy, ["--verbose"])
+        assert res.stderr == "WARNING: a worker was lost\nINFO: epoch 1\n"
+    finally:
+        other.setLevel(logging.NOTSET)
 
 
 def test_escape_sequences_in_column_names_are_shown_escaped(tmp_path):

@@ -46,6 +46,9 @@ def test_repeated_column_names_are_said(tmp_path, caplog):
     assert "column names repeat ('a')" in caplog.text
     path.write_text("a,a,a.1,a\n1,2,3,4\n")  # a repeat never takes a name in the header
     assert list(read_table(path).columns) == ["a", "a.2", "a.1", "a.3"]
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("a\ta\n1\t2\n")
+    assert list(read_table(tsv).columns) == ["a", "a.1"]
 
 
 @pytest.mark.parametrize(

@@ -93,10 +93,11 @@ def check_regular(p: Path) -> None:
         raise DataError(f"{p}: is {kind}, not a regular file")
 
 
-def check_header_line(p: Path, sep: str) -> None:
-    """Refuse a first line too long or with too many columns, before pandas reads it all."""
-    with p.open("rb") as fh:
-        first = fh.readline(MAX_HEADER_BYTES + 1)
+def check_header_line(p: Path, first: bytes, sep: str) -> None:
+    """Refuse a first line (``first``, read up to one byte past the limit) too long or too wide.
+
+    Checked before pandas, or anything else, reads the header.
+    """
     if len(first) > MAX_HEADER_BYTES:
         raise DataError(f"{p}: the first line is longer than {MAX_HEADER_BYTES // 2**20} MB")
     n = first.count(sep.encode()) + 1  # an upper bound (quoted separators count too)
@@ -160,18 +161,16 @@ def csv_dialect(p: Path) -> dict[str, Any]:
     ``NAME.1``, ``NAME.2``, ... here (``names`` and ``header``), in one pass: pandas'
     own renaming takes quadratic time (40 s for a header of 60,000 equal names).
     """
-    if p.suffix.lower() == ".tsv":
-        check_header_line(p, "\t")
-        return {"sep": "\t", "decimal": "."}
     with p.open("rb") as fh:
-        head = fh.readline(MAX_HEADER_BYTES).decode("utf-8", "replace")
+        first = fh.readline(MAX_HEADER_BYTES + 1)
         row = fh.readline(1 << 20).decode("utf-8", "replace")
-    sep = ","
-    if "," not in head:
+    head = first.decode("utf-8", "replace")
+    sep = "\t" if p.suffix.lower() == ".tsv" else ","
+    if sep == "," and "," not in head:
         counts = {s: head.count(s) for s in _OTHER_SEPARATORS}
         best = max(counts, key=counts.__getitem__)
         sep = best if counts[best] else ","
-    check_header_line(p, sep)  # before its names are looked at
+    check_header_line(p, first, sep)  # before its names are looked at
     decimal = "," if sep == ";" and _DECIMAL_COMMA.search(row.strip()) else "."
     options: dict[str, Any] = {"sep": sep, "decimal": decimal}
     try:
