@@ -77,7 +77,7 @@ def serve(
     """Serve saved models over HTTP: POST rows (JSON or CSV), get scores and flags.
 
     Endpoints: GET /health, GET /models, GET /models/NAME, POST /models/NAME/score
-    (`?explain=true&top=5` adds the columns behind each score); docs at /docs.
+    (`?explain=true&reasons=5` adds the columns behind each score); docs at /docs.
 
     Example: `aedetect serve model.aedetect --port 8000`, then
     `curl -d '[{"age": 42, "city": "Paris"}]' -H 'content-type: application/json'
