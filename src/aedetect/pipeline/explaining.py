@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.sequences import lengths_already_said
 from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import write_bytes
@@ -63,8 +64,10 @@ def explain(
     with about(table.source):
         chosen = _chosen(det, table, rows, top)
         subset = table.features.iloc[chosen].reset_index(drop=True)
-        scores = det.decision_function(subset)
-        expl = det.explain(subset, top=reasons, by=by)
+        # Said when all rows were scored; rows asked for are numbered as in the table.
+        with lengths_already_said(None if rows is None else [r + 1 for r in chosen]):
+            scores = det.decision_function(subset)
+            expl = det.explain(subset, top=reasons, by=by)
     expl["row"] = [chosen[i] + 1 for i in expl["row"]]
     written = []
     if shape is not None:
