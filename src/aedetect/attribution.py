@@ -2,14 +2,21 @@
 
 For a row and each of its columns (a sequence position; a pixel, or a patch of
 an image with more than 256 pixels) a copy of the row gets that column alone
-replaced by what the model expects there: for a number, what the model rebuilds
-there from the row with that number at its training mean (what the other columns
-imply); for a category or token, the model's distribution over them. All
-copies of a row are scored in one batched pass with the detector's own score
-(the score that flagged the row), and the fall of the score is the column's
-effect. A column that only absorbed another's error falls little when
-set to its expectation, because the broken column still pulls the row off; the
-broken column, set right, takes most of the score with it.
+replaced by what the model expects there: what the model rebuilds there from
+the row with that column at a typical value (a number at its training mean, a
+category or token spread evenly over those seen in training): what the other
+columns imply; a number as the value, a category or token as the model's
+distribution over them. All copies of a row are scored in one batched pass with
+the detector's own score (the score that flagged the row), and the fall of the
+score is the column's effect. A column that only absorbed another's error falls
+little when set to its expectation, because the broken column still pulls the
+row off; the broken column, set right, takes most of the score with it.
+
+Columns are ranked by their fall less their typical fall on normal rows
+(:func:`typical_drops`, kept at fit time): a column the other columns barely
+predict (a city among the five of its region) falls on every row, broken or
+not, and would otherwise come first wherever the break is subtle. The printed
+``share`` stays the share of the row's score.
 
 The per-column reconstruction error stays available as a second view
 (``by="error"``). Neither view lists a category or token whose seen value is
@@ -36,8 +43,10 @@ __all__ = [
     "expected_encoded",
     "explanation_frame",
     "score_drops",
+    "normal_sample",
     "shares",
     "typical",
+    "typical_drops",
 ]
 
 EXPLAIN_BY = ("cause", "error")
@@ -50,6 +59,12 @@ MAX_GROUPS = 256
 STEPS = 1
 # Shares below this are not listed (they print as 0%).
 MIN_SHARE = 0.005
+# Normal training rows whose drops give each group's typical drop, at most, and
+# the copies (rows x groups) they may make: an image's patches take fewer rows.
+OFFSET_ROWS = 256
+OFFSET_COPIES = 1 << 13
+# Where the typical drops are kept in the scorer's state (saved with the model).
+OFFSETS = "explain.offsets"
 
 
 @dataclass(frozen=True)
@@ -81,18 +96,12 @@ class Groups:
                 out_names.append(names[r * w + q] if single else _patch_name(r, q, last, side))
         return cls(out_names, members)
 
-    def masks(self, encoder: Any, numeric: bool = False) -> torch.Tensor:
-        """(n_groups, n_encoded) 0/1: the encoded slots each group's substitution sets.
-
-        With ``numeric=True``, only the slots of numbers (those :func:`score_drops`
-        settles).
-        """
+    def masks(self, encoder: Any) -> torch.Tensor:
+        """(n_groups, n_encoded) 0/1: the encoded slots each group's substitution sets."""
         mask = torch.zeros(len(self.members), encoder.n_features_out_)
         for g, cols in enumerate(self.members):
             for j in cols:
                 col = encoder.columns_[j]
-                if numeric and col.kind != "numeric":
-                    continue
                 width = 1 if col.kind == "numeric" else len(col.categories) + 1
                 mask[g, col.start : col.start + width] = 1.0
         return mask
@@ -159,12 +168,12 @@ def score_drops(
     ``expect(x)`` gives the expected encoding of rows ``x`` (see
     :func:`expected_encoded`) and their reconstruction. A group's expected value
     is first read from the row's own reconstruction; the slots in ``settle``
-    (default: all of ``masks``; :meth:`Groups.masks` with ``numeric=True`` gives
-    the numbers) are then settled ``steps`` times by reconstructing the copy that
-    holds them: what the model expects there given every other column, rather
-    than given the broken one too. ``origin`` (one encoded row), when given, is
-    where the settled slots start instead: a typical value (:func:`typical`), so
-    that a network that copies a column through cannot expect the broken value.
+    (default: all of ``masks``) are then settled ``steps`` times by
+    reconstructing the copy that holds them: what the model expects there given
+    every other column, rather than given the broken one too. ``origin`` (one
+    encoded row), when given, is where the settled slots start instead: a
+    typical value (:func:`typical`), so that a network that copies a column
+    through cannot expect the broken value.
     Every row's copies, one per group, go through each step and the scoring as
     one batch; rows are taken together as far as
     :data:`BUDGET` allows.
@@ -209,17 +218,50 @@ def score_drops(
 
 
 def typical(encoder: Any) -> torch.Tensor:
-    """Return one encoded row of typical values: each number's mean (median if imputed).
+    """Return one encoded row of typical values, where a substitution starts.
 
-    NaN elsewhere, and for a token's integer code (ordinal sequences), whose
-    mean is no token: those start from the row's own reconstruction.
+    Each number's mean (median if imputed); each category or one-hot token an
+    even spread over the values seen in training (none on the unseen slot), so
+    that its reconstruction is what the other columns imply, not a copy of the
+    seen value. NaN elsewhere (missing-value indicators), and for a token's
+    integer code (ordinal sequences), whose mean is no token: those start from
+    the row's own reconstruction.
     """
     row = torch.full((encoder.n_features_out_,), float("nan"))
     tokens = encoder._ordinal_alphabets()
     for col in encoder.columns_:
         if col.kind == "numeric" and col.name not in tokens:
             row[col.start] = (float(col.fill) - col.offset) / col.scale
+        elif col.kind != "numeric":
+            k = len(col.categories)
+            row[col.start : col.start + k] = 1.0 / k
+            row[col.start + k] = 0.0
     return row
+
+
+def normal_sample(scores: np.ndarray, threshold: float, n_groups: int, seed: int) -> np.ndarray:
+    """Indices of the training rows :func:`typical_drops` reads, sorted.
+
+    Up to :data:`OFFSET_ROWS` rows (fewer when ``n_groups`` copies of each
+    would pass :data:`OFFSET_COPIES`, 8 at least), drawn with ``seed`` from
+    those scoring at or below ``threshold`` (all rows if none does).
+    """
+    normal = np.flatnonzero(np.asarray(scores) <= threshold)
+    normal = normal if normal.size else np.arange(len(scores))
+    size = min(normal.size, OFFSET_ROWS, max(8, OFFSET_COPIES // max(1, n_groups)))
+    return np.sort(np.random.default_rng(seed).choice(normal, size=size, replace=False))
+
+
+def typical_drops(drops: np.ndarray) -> np.ndarray:
+    """Each group's typical drop over normal rows' ``drops`` (n_rows, n_groups): the median.
+
+    A column that is hard to predict from the others (a category spread over
+    many values, an unrelated number) falls on every row when set to its
+    expectation; ranking by the fall less this keeps it from coming first on
+    rows broken elsewhere. The median, not the mean: a few odd training rows
+    do not move it.
+    """
+    return np.median(np.asarray(drops, dtype=np.float64), axis=0)
 
 
 def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -238,13 +280,18 @@ def collect_parts(
     drops: np.ndarray,
     reference: np.ndarray,
     expected: tuple[np.ndarray, np.ndarray],
+    offsets: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Per-row, per-group arrays for :func:`explanation_frame` (see its ``parts``).
 
     ``encoded`` / ``recon`` are the rows as the network sees them and their
     reconstruction (for the errors); ``reference`` is the part of each row's
     score a share is of; ``expected`` the substituted encoding and the
-    reconstruction it was read from (:func:`score_drops`).
+    reconstruction it was read from (:func:`score_drops`); ``offsets`` each
+    group's typical drop on normal rows (:func:`typical_drops`), taken off the
+    drops for the ranking by cause (None: nothing taken off), except where the
+    seen category or token never occurred in training: no normal row has it, so
+    all of its drop counts.
     """
     settled, settled_from = expected
     _, prob = expected_encoded(encoder, settled, settled_from)
@@ -269,6 +316,7 @@ def collect_parts(
         "unseen": unseen,
         "categorical": cats,
         "drop": drops,
+        "rank": drops if offsets is None else drops - np.asarray(offsets)[None, :] * ~unseen,
         "share": shares(drops, reference),
         "error": errors,
         "error_share": shares(errors, totals),
@@ -303,20 +351,23 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
 
     ``parts`` holds per-row, per-group arrays: ``names``, ``seen`` and ``expected``
     (readable values, DataFrames), ``share`` (of the score, by cause), ``drop``,
-    ``error`` and ``error_share`` (reconstruction error), ``probability`` (of the
-    expected category) and ``unseen`` (True for a token or category never seen
-    in training). A line whose seen value is the expected category, or whose
-    share in the ranking view is below :data:`MIN_SHARE`, is left out.
+    ``rank`` (the drop less the group's typical drop on normal rows: the order
+    by cause; ``drop`` when absent), ``error`` and ``error_share``
+    (reconstruction error), ``probability`` (of the expected category) and
+    ``unseen`` (True for a token or category never seen in training). A line
+    whose seen value is the expected category, or whose share in the ranking
+    view is below :data:`MIN_SHARE`, is left out.
     """
     if by not in EXPLAIN_BY:
         raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
     key = parts["share"] if by == "cause" else parts["error_share"]
+    order_by = parts.get("rank", parts["drop"]) if by == "cause" else key
     seen, expected = parts["seen"], parts["expected"]
     same = parts["categorical"][None, :] & (seen.to_numpy() == expected.to_numpy())
     eligible = (key >= MIN_SHARE) & ~same
     records = []
     for i in range(len(key)):
-        order = np.argsort(-key[i], kind="stable")
+        order = np.argsort(-order_by[i], kind="stable")
         for j in [j for j in order if eligible[i, j]][: max(1, int(top))]:
             records.append(
                 (
