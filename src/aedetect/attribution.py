@@ -12,11 +12,12 @@ score is the column's effect. A column that only absorbed another's error falls
 little when set to its expectation, because the broken column still pulls the
 row off; the broken column, set right, takes most of the score with it.
 
-Columns are ranked by their fall less their typical fall on normal rows
-(:func:`typical_drops`, kept at fit time): a column the other columns barely
-predict (a city among the five of its region) falls on every row, broken or
-not, and would otherwise come first wherever the break is subtle. The printed
-``share`` stays the share of the row's score.
+A category's or token's fall counts in the ranking only as far as its seen
+value is more surprising than the model's distribution there is uncertain
+(:func:`surprise`): a column the others barely predict (a city among the five
+of its region) falls on every row, broken or not, and would otherwise come first
+wherever the break is subtle. The printed ``share`` stays the share of the
+row's score.
 
 The per-column reconstruction error stays available as a second view
 (``by="error"``). Neither view lists a category or token whose seen value is
@@ -43,10 +44,9 @@ __all__ = [
     "expected_encoded",
     "explanation_frame",
     "score_drops",
-    "normal_sample",
     "shares",
+    "surprise",
     "typical",
-    "typical_drops",
 ]
 
 EXPLAIN_BY = ("cause", "error")
@@ -59,12 +59,9 @@ MAX_GROUPS = 256
 STEPS = 1
 # Shares below this are not listed (they print as 0%).
 MIN_SHARE = 0.005
-# Normal training rows whose drops give each group's typical drop, at most, and
-# the copies (rows x groups) they may make: an image's patches take fewer rows.
-OFFSET_ROWS = 256
-OFFSET_COPIES = 1 << 13
-# Where the typical drops are kept in the scorer's state (saved with the model).
-OFFSETS = "explain.offsets"
+# Added to each category's expected probability before its surprisal is read: a
+# value the model rules out, or one never seen, is about this likely, not 0.
+FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -239,29 +236,32 @@ def typical(encoder: Any) -> torch.Tensor:
     return row
 
 
-def normal_sample(scores: np.ndarray, threshold: float, n_groups: int, seed: int) -> np.ndarray:
-    """Indices of the training rows :func:`typical_drops` reads, sorted.
+def surprise(encoder: Any, encoded: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Return how much more surprising each seen category is than usual, in [0, 1].
 
-    Up to :data:`OFFSET_ROWS` rows (fewer when ``n_groups`` copies of each
-    would pass :data:`OFFSET_COPIES`, 8 at least), drawn with ``seed`` from
-    those scoring at or below ``threshold`` (all rows if none does).
+    Per row and column: ``1 - H(p) / -log p(seen)``, with ``p`` the model's
+    distribution over the categories there given the other columns (the block of
+    ``expected``, :func:`score_drops`'s substituted encoding; smoothed by
+    :data:`FLOOR`) and ``H(p)`` its entropy, the surprisal a value drawn from
+    ``p`` has on average. 0 when the seen value is no more surprising than that
+    (any of the five cities of a region), near 1 when ``p`` rules it out (a
+    region that is not the city's). 1 for a value never seen in training, which
+    nothing in training makes usual, and for numbers: their whole drop counts.
     """
-    normal = np.flatnonzero(np.asarray(scores) <= threshold)
-    normal = normal if normal.size else np.arange(len(scores))
-    size = min(normal.size, OFFSET_ROWS, max(8, OFFSET_COPIES // max(1, n_groups)))
-    return np.sort(np.random.default_rng(seed).choice(normal, size=size, replace=False))
-
-
-def typical_drops(drops: np.ndarray) -> np.ndarray:
-    """Each group's typical drop over normal rows' ``drops`` (n_rows, n_groups): the median.
-
-    A column that is hard to predict from the others (a category spread over
-    many values, an unrelated number) falls on every row when set to its
-    expectation; ranking by the fall less this keeps it from coming first on
-    rows broken elsewhere. The median, not the mean: a few odd training rows
-    do not move it.
-    """
-    return np.median(np.asarray(drops, dtype=np.float64), axis=0)
+    out = np.ones((len(encoded), len(encoder.columns_)))
+    for j, col in enumerate(encoder.columns_):
+        if col.kind == "numeric":
+            continue
+        k = len(col.categories)
+        p = (np.asarray(expected[:, col.start : col.start + k], np.float64) + FLOOR) / (
+            1.0 + k * FLOOR
+        )
+        seen = np.asarray(encoded[:, col.start : col.start + k + 1], np.float64)
+        surprisal = -np.log(np.maximum((p * seen[:, :k]).sum(axis=1), p.min(axis=1)))
+        entropy = -(p * np.log(p)).sum(axis=1)
+        ratio = np.divide(entropy, surprisal, out=np.ones_like(entropy), where=surprisal > 0)
+        out[:, j] = np.where(seen[:, k] > 0, 1.0, np.clip(1.0 - ratio, 0.0, 1.0))
+    return out
 
 
 def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -280,18 +280,14 @@ def collect_parts(
     drops: np.ndarray,
     reference: np.ndarray,
     expected: tuple[np.ndarray, np.ndarray],
-    offsets: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Per-row, per-group arrays for :func:`explanation_frame` (see its ``parts``).
 
     ``encoded`` / ``recon`` are the rows as the network sees them and their
     reconstruction (for the errors); ``reference`` is the part of each row's
     score a share is of; ``expected`` the substituted encoding and the
-    reconstruction it was read from (:func:`score_drops`); ``offsets`` each
-    group's typical drop on normal rows (:func:`typical_drops`), taken off the
-    drops for the ranking by cause (None: nothing taken off), except where the
-    seen category or token never occurred in training: no normal row has it, so
-    all of its drop counts.
+    reconstruction it was read from (:func:`score_drops`). The ranking by cause
+    (``rank``) is each drop times the seen value's :func:`surprise`.
     """
     settled, settled_from = expected
     _, prob = expected_encoded(encoder, settled, settled_from)
@@ -303,10 +299,12 @@ def collect_parts(
         if col.kind == "categorical":
             values = seen.iloc[:, j]
             unseen[:, j] = values.notna().to_numpy() & ~values.astype(str).isin(col.categories)
+    factor = surprise(encoder, encoded, settled)
     if any(len(m) > 1 for m in groups.members):  # patches: sum the errors, average the values
         seen, expected_values, errors, prob, unseen, cats = _pooled(
             groups, seen, expected_values, errors
         )
+        factor = np.ones(drops.shape)  # pixels are numbers
     totals = errors.sum(axis=1)
     return {
         "names": groups.names,
@@ -316,7 +314,7 @@ def collect_parts(
         "unseen": unseen,
         "categorical": cats,
         "drop": drops,
-        "rank": drops if offsets is None else drops - np.asarray(offsets)[None, :] * ~unseen,
+        "rank": drops * factor,
         "share": shares(drops, reference),
         "error": errors,
         "error_share": shares(errors, totals),
@@ -351,8 +349,8 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
 
     ``parts`` holds per-row, per-group arrays: ``names``, ``seen`` and ``expected``
     (readable values, DataFrames), ``share`` (of the score, by cause), ``drop``,
-    ``rank`` (the drop less the group's typical drop on normal rows: the order
-    by cause; ``drop`` when absent), ``error`` and ``error_share``
+    ``rank`` (the order by cause: the drop, a category's times its
+    :func:`surprise`; ``drop`` when absent), ``error`` and ``error_share``
     (reconstruction error), ``probability`` (of the expected category) and
     ``unseen`` (True for a token or category never seen in training). A line
     whose seen value is the expected category, or whose share in the ranking

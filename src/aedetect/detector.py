@@ -411,7 +411,6 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
             scores = self.scorer_.fit(self.module_, X_scores, seed)
         rule = fitting.fit_threshold(params, scores, val_idx, y)
         self._set_scores(scores, float(rule.threshold_), rule.describe())
-        self._fit_explanations(X_scores, seed)
 
     def _set_fitted(
         self,

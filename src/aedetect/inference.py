@@ -16,15 +16,12 @@ import torch
 
 from aedetect.attribution import (
     EXPLAIN_BY,
-    OFFSETS,
     Groups,
     collect_parts,
     expected_encoded,
     explanation_frame,
-    normal_sample,
     score_drops,
     typical,
-    typical_drops,
 )
 from aedetect.data.encoding import as_frame
 from aedetect.data.images import image_rows
@@ -165,11 +162,11 @@ class DetectorOutputs:
         By cause (the default), columns are ranked by how far the row's score (the
         ``scoring`` that flags it) falls when that column alone is set to what the
         model expects there given the other columns (a number, or the model's
-        distribution over the categories or tokens), less how far it typically
-        falls on normal training rows (kept at fit time; models saved before
-        rank by the fall alone). The copies of a row, one per column, are scored
-        in one batched pass. ``by="error"`` ranks by per-column reconstruction
-        error instead.
+        distribution over the categories or tokens); a category's or token's fall
+        counts as far as its seen value is more surprising than that distribution
+        is uncertain (a city among the five of its region counts little). The
+        copies of a row, one per column, are scored in one batched pass.
+        ``by="error"`` ranks by per-column reconstruction error instead.
         Neither lists a category or token whose seen value is the expected one, nor
         a column whose share rounds to 0%.
 
@@ -180,8 +177,8 @@ class DetectorOutputs:
         top : int, default=5
             How many columns to report per row, largest first.
         by : {"cause", "error"}, default="cause"
-            Rank by the score's fall (``drop``, less the column's typical fall)
-            or by reconstruction error (``error_share``).
+            Rank by the score's fall (``drop``; a category's weighed by its
+            surprise) or by reconstruction error (``error_share``).
 
         Returns
         -------
@@ -209,9 +206,6 @@ class DetectorOutputs:
         # Shares are of the score above the lowest a training row could have (0
         # for the error and distance scores; below it for z-scores and likelihoods).
         low = min(0.0, float(np.min(self.decision_scores_)))
-        offsets = self.scorer_.state_.get(OFFSETS)  # absent from files saved before
-        if offsets is not None and offsets.shape != (len(groups.members),):
-            offsets = None
         parts = collect_parts(
             self.encoder_,
             frame,
@@ -221,7 +215,6 @@ class DetectorOutputs:
             drops,
             base - low,
             expected=(settled, recon),
-            offsets=offsets,
         )
         return explanation_frame(parts, top, by)
 
@@ -241,18 +234,6 @@ class DetectorOutputs:
                 groups.masks(self.encoder_),
                 origin=typical(self.encoder_),
             )
-
-    def _fit_explanations(self, X: torch.Tensor, seed: int) -> None:
-        """Keep each group's typical score drop on normal training rows ``X`` (for explain).
-
-        Read from a seeded sample of the rows at or below the threshold
-        (:func:`~aedetect.attribution.normal_sample`) and kept in the scorer's
-        state, so the model file carries it.
-        """
-        groups = Groups.of(self.encoder_, self.image_shape_)
-        rows = normal_sample(self.decision_scores_, self.threshold_, len(groups.members), seed)
-        sample = X[torch.from_numpy(rows).to(X.device)]
-        self.scorer_.state_[OFFSETS] = typical_drops(self._score_drops(sample, groups)[1])
 
     def feature_errors(
         self, X: Any, positions: bool = False, chunk: int | None = None
