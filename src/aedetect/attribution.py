@@ -60,7 +60,7 @@ STEPS = 1
 # Shares below this are not listed (they print as 0%).
 MIN_SHARE = 0.005
 # Added to each category's expected probability before its surprisal is read: a
-# value the model rules out, or one never seen, is about this likely, not 0.
+# value the model rules out is about this likely, not impossible.
 FLOOR = 1e-3
 
 
