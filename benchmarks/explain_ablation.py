@@ -16,6 +16,8 @@ legal one). Variants:
 - ``even``: categories settled from an even spread over their values, as
   numbers are from their mean (``STEPS`` times; ``even, 2 steps``: twice);
 - ``offsets``: the drop less its median over 256 normal training rows;
+- ``most likely``: a category set to its most likely value, not the model's
+  distribution over its values (ranked by the drop, or times its surprise);
 - ``brier``: a category's drop times ``1 - E/S`` (E: the squared error a value
   drawn from the model's distribution has on average, S: the seen value's);
 - ``surprise`` (chosen): a category's drop times
@@ -36,10 +38,12 @@ import torch
 
 from benchmarks import explain as bench
 
-VARIANTS = {  # name: (categories settled, steps, ranking)
+VARIANTS = {  # name: (categories settled, steps, ranking); "hard": the most likely category
     "before": (False, 1, "drop"),
     "even": (True, 1, "drop"),
     "even, 2 steps": (True, 2, "drop"),
+    "even, most likely": ("hard", 1, "drop"),
+    "even, most likely + surprise": ("hard", 1, "surprise"),
     "even + offsets": (True, 1, "offsets"),
     "even + brier": (True, 1, "brier"),
     "even + surprise (chosen)": (True, 1, "surprise"),
@@ -47,8 +51,13 @@ VARIANTS = {  # name: (categories settled, steps, ranking)
 }
 
 
-def drops(det: Any, Xt: torch.Tensor, categories: bool, steps: int) -> tuple[np.ndarray, ...]:
-    """:func:`~aedetect.attribution.score_drops` with categories settled or not."""
+def drops(det: Any, Xt: torch.Tensor, categories: Any, steps: int) -> tuple[np.ndarray, ...]:
+    """:func:`~aedetect.attribution.score_drops`, categories settled or not, or ``"hard"``.
+
+    With ``"hard"`` a category is settled, then set to its most likely value; the
+    distribution (for :func:`~aedetect.attribution.surprise`) is returned in place
+    of the substituted encoding.
+    """
     from aedetect.attribution import Groups, expected_encoded, score_drops, typical
     from aedetect.runtime import compute
     from aedetect.scoring import reconstructions
@@ -62,14 +71,22 @@ def drops(det: Any, Xt: torch.Tensor, categories: bool, steps: int) -> tuple[np.
                 settle[j] = 0.0
                 origin[col.start : col.start + len(col.categories) + 1] = float("nan")
 
-    def expect(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def expect(x: torch.Tensor, hard: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         recon = reconstructions(det.module_, x, det._bounds_)
         expected, _ = expected_encoded(enc, x.cpu().numpy(), recon)
+        for col in enc.columns_ if hard else ():
+            if col.kind != "numeric":
+                block = expected[:, col.start : col.start + len(col.categories)]
+                block[:] = np.eye(block.shape[1])[block.argmax(axis=1)]
         return torch.from_numpy(expected), torch.from_numpy(recon)
 
     with compute():
         score = lambda x: det.scorer_.score(det.module_, x)  # noqa: E731
-        return score_drops(score, expect, Xt, masks, settle, origin, steps=steps)
+        out = score_drops(score, expect, Xt, masks, settle, origin, steps=steps)
+        if categories != "hard":
+            return out
+        hard = score_drops(score, lambda x: expect(x, True), Xt, masks, settle, origin, steps)
+        return (hard[0], hard[1], out[2], hard[3])
 
 
 def _brier(enc: Any, X: np.ndarray, settled: np.ndarray) -> np.ndarray:
