@@ -48,8 +48,9 @@ def explain(
     ``reasons`` is how many columns to give per row.
 
     ``by`` is ``"cause"`` (columns ranked by how far the score falls when each
-    alone is set to what the model expects) or ``"error"`` (by reconstruction
-    error). With ``images_dir``, also write ``row-N.png`` heat maps (image,
+    alone is set to what the model expects; a category's fall weighed by how
+    surprising its seen value is) or ``"error"`` (by reconstruction error).
+    With ``images_dir``, also write ``row-N.png`` heat maps (image,
     reconstruction, per-pixel error) there; ``image_shape`` when the model does
     not know it.
     """
