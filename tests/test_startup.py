@@ -113,9 +113,17 @@ def test_torch_free_reader_refuses_damage(tmp_path):
 
 
 def test_the_stored_help_is_what_typer_prints():
-    from aedetect._help import HELP, typer_help
+    import re
+    from importlib.metadata import version
 
-    assert HELP == typer_help(), "regenerate it: python -m aedetect._help"
+    from aedetect._help import DRAWN_BY, HELP, typer_help
+
+    printed = typer_help()
+    if all(version(name) == v for name, v in DRAWN_BY.items()):
+        assert HELP == printed, "regenerate it: python -m aedetect._help"
+    else:  # other versions draw other boxes: the same words, then
+        words = re.compile(r"[\w.,:'()/-]+")
+        assert words.findall(HELP) == words.findall(printed), "python -m aedetect._help"
 
 
 @pytest.mark.parametrize("flag", ["--version", "--help"])

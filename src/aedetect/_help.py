@@ -7,9 +7,12 @@ every line to the 80 columns it draws in: the lines are kept without the padding
 
 from __future__ import annotations
 
-__all__ = ["HELP", "typer_help"]
+__all__ = ["DRAWN_BY", "HELP", "typer_help"]
 
 WIDTH = 80
+#: The versions of Typer, Rich and Click that drew the text (a test compares it with
+#: Typer's output word for word when these are installed, by content otherwise).
+DRAWN_BY = {"typer": "0.29.2", "rich": "15.0.0", "click": "8.5.1"}
 _LINES = (
     "",
     " Usage: aedetect [OPTIONS] COMMAND [ARGS]...",
@@ -58,15 +61,20 @@ def typer_help() -> str:
 
 def _write() -> None:
     """Rewrite ``_LINES`` in this file from Typer's help."""
+    from importlib.metadata import version
     from pathlib import Path
 
     text = typer_help()
     lines = text.removesuffix("\n\n").split("\n")
     path = Path(__file__)
     source = path.read_text(encoding="utf-8")
-    start, end = source.index("_LINES = "), source.index("\nHELP = ")
+    start, end = source.index("DRAWN_BY = "), source.index("\nHELP = ")
     body = "".join(f"    {line.rstrip()!r},\n" for line in lines)
-    path.write_text(source[:start] + f"_LINES = (\n{body})" + source[end:], encoding="utf-8")
+    versions = {name: version(name) for name in DRAWN_BY}
+    path.write_text(
+        source[:start] + f"DRAWN_BY = {versions!r}\n_LINES = (\n{body})" + source[end:],
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
