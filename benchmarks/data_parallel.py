@@ -17,14 +17,15 @@ batches):
 
 - ``main``: :class:`DenseStep` and ``FusedAdam`` on 2 intra-op threads (main's step);
 - ``data-parallel``: the prototype above;
+- ``main-1thread``: main's step with torch set to 1 thread (what each half gets);
 
-at batch 256, 128, 64 and 32; then main's whole training loop
-(``training.train``, ``train_speed.aedetect_model``'s settings, 10 epochs) at
-batch 256, 64 and 32 against the machine's 2-thread GEMM peak
-(``machine.gemm_peak``). Data: the 5,000 MNIST digits of ``train_speed``,
-standardised; network 784-128-64-128-784 ReLU. ``--competitor`` starts one
-busy-looping process beside the runs (one core taken) and reports without
-waiting for a quiet machine.
+at batch 256, 128, 64 and 32; then the whole training loop (``training.train``,
+``train_speed.aedetect_model``'s settings, 10 epochs), main's and with the
+prototype step, at batch 256, 64 and 32 against the machine's 2-thread GEMM peak
+(``machine.gemm_peak``); last the one-class AUROC of a fit with each step.
+Data: the 5,000 MNIST digits of ``train_speed``, standardised; network
+784-128-64-128-784 ReLU. ``--competitor`` starts one busy-looping process beside
+the runs (one core taken) and reports without waiting for a quiet machine.
 
 Run from the repository root::
 
@@ -35,19 +36,23 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from torch.nn import functional
 
+import aedetect.training
 from aedetect.dense_step import DenseStep, dense_step
 from aedetect.models import DenseAutoencoder
 from aedetect.runtime import compute, denormals_flushed
@@ -63,6 +68,8 @@ except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on the pat
 Step = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 BATCHES = (256, 128, 64, 32)
 LOOP_BATCHES = (256, 64, 32)
+#: The steps timed: main's on 2 threads, the prototype, main's on 1 thread.
+STEPS = ("main", "data-parallel", "main-1thread")
 CPU = torch.device("cpu")
 
 
@@ -151,6 +158,45 @@ def parallel_step(module: DenseAutoencoder, opt: FusedAdam) -> tuple[Step, Calla
     return step, worker.close
 
 
+@contextlib.contextmanager
+def parallel_fits() -> Iterator[None]:
+    """Inside the block, fits of a plain dense autoencoder train with :func:`parallel_step`."""
+    original, closers = aedetect.training.make_step, []
+
+    def make_step(module: Any, loss_fn: Any, opt: Any, state: Any, device: Any) -> Step:
+        if dense_step(module, loss_fn, device) is None or not isinstance(opt, FusedAdam):
+            return original(module, loss_fn, opt, state, device)
+        step, close = parallel_step(module, opt)
+        closers.append(close)
+        return step
+
+    aedetect.training.make_step = make_step  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        aedetect.training.make_step = original
+        for close in closers:
+            close()
+
+
+def report_auroc(X: np.ndarray, y: np.ndarray) -> None:
+    """One-class AUROC (digit 0 normal, batch 256, 10 epochs): main's step, the prototype twice."""
+    train_rows, test = train_speed.one_class_split(y)
+    truth = (y[test] != train_speed.NORMAL_DIGIT).astype(int)
+    scores = []
+    for parallel in (False, True, True):
+        with parallel_fits() if parallel else contextlib.nullcontext():
+            det = train_speed.aedetect_model(10, 256).fit(X[train_rows])
+        scores.append(det.decision_function(X[test]))
+    auc = [roc_auc_score(truth, s) for s in scores]
+    gap = float(np.abs(scores[1] - scores[0]).max() / np.abs(scores[0]).max())
+    print(
+        f"\nAUROC (digit 0 normal, batch 256): main {auc[0]:.4f}, data-parallel {auc[1]:.4f}"
+        f" (largest score gap {gap:.1e} of the largest score); data-parallel run to run "
+        f"{'identical' if np.array_equal(scores[1], scores[2]) else 'DIFFERENT'}"
+    )
+
+
 def others_share(since: tuple[float, float, float]) -> float:
     """Share of the cores other processes kept busy since ``since`` (:func:`mark`)."""
     busy, own, start = since
@@ -195,8 +241,10 @@ def time_steps(name: str, X: torch.Tensor, bs: int, args: argparse.Namespace) ->
     torch.manual_seed(0)
     module = DenseAutoencoder(X.shape[1], train_speed.HIDDEN, "relu", "identity")
     opt = FusedAdam(list(module.parameters()), 3e-3, 0.0)
-    step, close = (main_step if name == "main" else parallel_step)(module, opt)
+    step, close = (parallel_step if name == "data-parallel" else main_step)(module, opt)
     batches = [X[i : i + bs] for i in range(0, len(X), bs)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if name == "main-1thread" else threads)
     try:
         for xb in batches[:3]:
             step(xb, xb)
@@ -209,10 +257,16 @@ def time_steps(name: str, X: torch.Tensor, bs: int, args: argparse.Namespace) ->
         return clean(run, args)
     finally:
         close()
+        torch.set_num_threads(threads)
 
 
-def time_loop(X: torch.Tensor, bs: int, args: argparse.Namespace) -> tuple[float, float, float]:
-    """(wall s, CPU s, others' share) of main's training loop: 10 epochs at batch ``bs``."""
+def time_loop(
+    X: torch.Tensor, bs: int, args: argparse.Namespace, parallel: bool
+) -> tuple[float, float, float]:
+    """(wall s, CPU s, others' share) of the training loop: 10 epochs at batch ``bs``.
+
+    Main's loop, or with ``parallel`` the same loop taking :func:`parallel_step`.
+    """
     torch.manual_seed(0)
     module = DenseAutoencoder(X.shape[1], train_speed.HIDDEN, "relu", "identity")
     config = TrainConfig(epochs=10, batch_size=bs, lr=3e-3, patience=None)
@@ -220,10 +274,20 @@ def time_loop(X: torch.Tensor, bs: int, args: argparse.Namespace) -> tuple[float
 
     def run() -> None:
         gen = torch.Generator().manual_seed(0)
-        seconds.append(train(module, X, functional.mse_loss, config, generator=gen).seconds)
+        with parallel_fits() if parallel else contextlib.nullcontext():
+            history = train(module, X, functional.mse_loss, config, generator=gen)
+        seconds.append(history.seconds)
 
     _, cpu, share = clean(run, args)
     return seconds[-1], cpu, share
+
+
+def measure_peak(args: argparse.Namespace) -> float:
+    """The best 2-thread GEMM peak of two runs that other processes left alone (if any)."""
+    peaks: list[float] = []
+    for _ in range(2):
+        clean(lambda: peaks.append(gemm_peak()), args)
+    return max(peaks)
 
 
 def report_steps(X: torch.Tensor, args: argparse.Namespace, peak: float) -> None:
@@ -233,7 +297,7 @@ def report_steps(X: torch.Tensor, args: argparse.Namespace, peak: float) -> None
     for bs in BATCHES:
         best: dict[str, tuple[float, ...]] = {}
         for _ in range(args.repeats):
-            for name in ("main", "data-parallel"):
+            for name in STEPS:
                 got = time_steps(name, X, bs, args)
                 if name not in best or got[0] < best[name][0]:
                     best[name] = got
@@ -241,22 +305,31 @@ def report_steps(X: torch.Tensor, args: argparse.Namespace, peak: float) -> None
             gemm = flops / wall / 1e9 / peak
             print(f"{bs:>6}{name:>15}{wall:>9.3f}{cpu:>8.2f}{share:>8.0%}{gemm:>12.1%}")
         ratio = best["main"][0] / best["data-parallel"][0]
-        print(f"{'':>6} data-parallel / main speed: {ratio:.2f}x; load {_load()}", flush=True)
+        one = best["main"][0] / best["main-1thread"][0]
+        print(
+            f"{'':>6} speed against main: data-parallel {ratio:.2f}x, main on 1 thread "
+            f"{one:.2f}x; load {_load()}",
+            flush=True,
+        )
 
 
 def report_loop(X: torch.Tensor, args: argparse.Namespace, peak: float) -> None:
-    """Main's training loop at batch 256, 64 and 32: rows/s and share of the GEMM peak."""
-    print(f"\nmain's training loop (training.train, 10 epochs, best of {args.repeats}):")
+    """The training loop at batch 256, 64 and 32, main's and data-parallel: rows/s, GEMM share."""
+    print(f"\nthe training loop (training.train, 10 epochs, best of {args.repeats}):")
     flops = len(X) * 10 * train_speed.flops_per_row()[1]
     for bs in LOOP_BATCHES:
-        runs = [time_loop(X, bs, args) for _ in range(args.repeats)]
-        wall, cpu, share = min(runs)
-        print(
-            f"  batch {bs:>3}: {wall:.3f} s, {len(X) * 10 / wall:,.0f} rows/s, "
-            f"{flops / wall / 1e9 / peak:.1%} of the GEMM peak (CPU {cpu:.2f} s, "
-            f"others {share:.0%}); load {_load()}",
-            flush=True,
-        )
+        runs: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+        for _ in range(args.repeats):
+            for parallel in runs:
+                runs[parallel].append(time_loop(X, bs, args, parallel))
+        for parallel, timed in runs.items():
+            wall, cpu, share = min(timed)
+            print(
+                f"  batch {bs:>3} {'data-parallel' if parallel else 'main':>13}: {wall:.3f} s, "
+                f"{len(X) * 10 / wall:,.0f} rows/s, {flops / wall / 1e9 / peak:.1%} of the GEMM "
+                f"peak (CPU {cpu:.2f} s, others {share:.0%}); load {_load()}",
+                flush=True,
+            )
 
 
 def _load() -> str:
@@ -271,8 +344,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet", type=float, default=0.05, help="others' share that disturbs")
     parser.add_argument("--competitor", action="store_true", help="one busy process beside")
     parser.add_argument("--skip-loop", action="store_true", help="time the steps only")
+    parser.add_argument("--skip-steps", action="store_true", help="time the loop only")
     args = parser.parse_args(argv)
-    X_np, _ = train_speed.load_mnist(None)
+    logging.getLogger("aedetect").setLevel(logging.ERROR)  # constant-pixel warnings
+    X_np, y = train_speed.load_mnist(None)
     std = X_np.std(axis=0)
     X = torch.from_numpy((X_np - X_np.mean(axis=0)) / np.where(std > 0, std, 1.0)).float()
     competitor = None
@@ -280,17 +355,18 @@ def main(argv: list[str] | None = None) -> None:
         competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         with compute(2):
-            if not args.competitor:
-                wait_quiet(args.quiet, 60.0)
-            peak = gemm_peak()
+            peak = measure_peak(args)
             print(
                 f"Machine: {cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()}"
                 f" threads; 2-thread GEMM peak {peak:.1f} GFLOP/s; competitor "
                 f"{'on' if competitor else 'off'}; load {_load()}\n"
             )
-            report_steps(X, args, peak)
+            if not args.skip_steps:
+                report_steps(X, args, peak)
             if not args.skip_loop:
                 report_loop(X, args, peak)
+            report_auroc(X_np, y)
+            print(f"2-thread GEMM peak again at the end: {measure_peak(args):.1f} GFLOP/s")
     finally:
         if competitor is not None:
             competitor.terminate()
