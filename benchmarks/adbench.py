@@ -429,7 +429,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m benchmarks --parts adbench", description=__doc__.splitlines()[0]
     )
     p.add_argument("--parts", default="adbench")
-    p.add_argument("--sets", help="comma-separated short names (default: all 20)")
+    p.add_argument(
+        "--sets",
+        help="comma-separated short names: the 20 with checksums (default) or any of ADBench's 47",
+    )
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--settings", default=",".join(SETTINGS))
     p.add_argument("--methods", default=",".join(ALL_METHODS))
@@ -446,8 +449,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.parts != "adbench":
         p.error("--parts adbench runs on its own; run the other parts separately")
-    known = adbench_names()
-    args.sets = [s.strip().lower() for s in args.sets.split(",")] if args.sets else list(known)
+    known = adbench_names(every=True)
+    args.sets = (
+        [s.strip().lower() for s in args.sets.split(",")] if args.sets else list(adbench_names())
+    )
     for s in args.sets:
         if s not in known:
             p.error(f"unknown set {s!r}; known: {', '.join(known)}")

@@ -52,8 +52,15 @@ def test_load_from_filled_cache(local_cache):
 
 
 def test_unknown_name(cache):
-    with pytest.raises(DataError, match="unknown ADBench data set 'nope'; known: aloi"):
+    with pytest.raises(DataError, match="unknown ADBench data set 'nope'; known: aloi, annthyroid"):
         adbench.load_adbench("nope")
+
+
+def test_every_classical_set_has_a_name():
+    every = adbench.adbench_names(every=True)
+    assert len(every) == 47 and set(adbench.adbench_names()) <= set(every)
+    assert adbench._entry("BreastW") == ("4_breastw.npz", None)
+    assert adbench._entry("satimage-2") == ("31_satimage-2.npz", None)
 
 
 def _npz_bytes() -> bytes:
@@ -136,3 +143,23 @@ def test_benchmark_protocol(local_cache):
     assert set(runs["status"]) == {"ok"} and runs["auroc"].between(0.5, 1).all()
     summary = bench.summarise(runs)
     assert set(summary["rank"]) == {1.0, 2.0}
+
+
+def test_a_set_without_a_checksum_downloads_with_a_warning(server, cache, caplog):
+    _, root, httpd = server
+    (root / "4_breastw.npz").write_bytes(_npz_bytes())
+    with caplog.at_level("WARNING", logger="aedetect"):
+        table = adbench.load_adbench("breastw")
+    assert table.features.shape == (20, 3) and table.source == "adbench:breastw"
+    assert "adbench:breastw has no checksum recorded" in caplog.text
+    httpd.shutdown()  # offline: the cached file is used
+    httpd.server_close()
+    assert adbench.load_adbench_arrays("breastw")[0].shape == (20, 3)
+
+
+def test_fill_cache_copies_sets_without_a_checksum(tmp_path, cache):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "45_wine.npz").write_bytes(_npz_bytes())
+    assert adbench.fill_cache(src) == ["wine"]
+    assert adbench.load_adbench_arrays("wine")[1].sum() == 2

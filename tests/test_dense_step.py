@@ -216,3 +216,13 @@ def test_everything_else_keeps_autograd():
     frozen.encoder[0].weight.requires_grad_(False)
     assert dense_step(frozen, functional.mse_loss, CPU) is None
     assert dense_step(plain, functional.mse_loss, torch.device("meta")) is None
+
+
+def test_gradient_views_start_on_64_byte_boundaries():
+    # MKL may round a product differently into a misaligned output (AMD EPYC): each
+    # parameter's view of the flat gradient starts where a fresh tensor would.
+    module = DenseAutoencoder(13, (7, 3), "relu", "identity")
+    step = dense_step(module, functional.mse_loss, CPU)
+    assert step.flat_grad.data_ptr() % 64 == 0
+    for view in step.weight_grads + step.bias_grads:
+        assert view.data_ptr() % 64 == 0

@@ -157,3 +157,25 @@ def test_one_hot_too_big_for_memory_is_refused_before_encoding(monkeypatch):
     frame = pd.DataFrame({"a": [f"c{i % 10}" for i in range(200)], "b": ["x", "y"] * 100})
     with pytest.raises(DataError, match=r"column 'a' has 10 categories: 200 rows x 14"):
         TabularEncoder().fit(frame)
+
+
+def test_a_category_that_looks_like_token_sequences_gets_a_hint(caplog):
+    rng = np.random.default_rng(0)
+    codes = ["".join(rng.choice(list("ACGT"), 4)) for _ in range(600)]
+    frame = pd.DataFrame({"seq": [c + "T" + c[::-1] for c in codes], "x": rng.normal(size=600)})
+    with caplog.at_level("WARNING", logger="aedetect"):
+        TabularEncoder().fit(frame)
+    assert "its values look like sequences of 9 tokens" in caplog.text
+    # (the command line's log filter, once installed, says it as --sequence-column)
+    assert "use sequence_columns" in caplog.text or "use --sequence-column" in caplog.text
+    caplog.clear()
+    cities = pd.DataFrame({"city": [f"city_{i % 25:02d}" for i in range(600)]})
+    with caplog.at_level("WARNING", logger="aedetect"):
+        TabularEncoder().fit(cities)  # codes, not combinations of tokens
+    assert "sequences" not in caplog.text
+    ids = pd.DataFrame()
+    ids["dna"] = [
+        c + "T" + c[::-1] for c in ["".join(rng.choice(list("ACGT"), 8)) for _ in range(600)]
+    ]
+    with pytest.raises(DataError, match="an identifier or free text.*sequences of 17 tokens"):
+        TabularEncoder().fit(ids)

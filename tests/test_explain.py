@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from aedetect import AutoencoderDetector
-from aedetect.attribution import STEPS, Groups
+from aedetect.attribution import STEPS, Groups, surprise
 from aedetect.data.datasets import load_data
+from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError
 
 
@@ -59,6 +60,59 @@ def test_the_broken_relation_names_the_broken_column_first(relations, relation_m
         assert broken["share"].median() > 0.6  # most of the score goes with it
         # The per-column error spreads the blame over x and y, which rebuilt sum_xy.
         assert broken["share"].median() > error["error_share"].median() + 0.2
+
+
+def _with_colour(n: int, seed: int) -> pd.DataFrame:
+    """x and two columns made of it, a pair a, b, and a colour nothing predicts (10 values)."""
+    rng = np.random.default_rng(seed)
+    x, a = rng.normal(size=n), rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": x + rng.normal(scale=0.2, size=n),
+            "z": x + rng.normal(scale=0.2, size=n),
+            "a": a,
+            "b": a + rng.normal(scale=0.2, size=n),
+            "colour": rng.choice([f"k{i}" for i in range(10)], n),
+        }
+    )
+
+
+def test_a_category_nothing_predicts_does_not_take_the_blame():
+    # Set to the model's distribution, the colour takes its own (irreducible)
+    # error with it on every row, broken or not: ranked by the fall alone it came
+    # first on 19 of these 34 rows (y on 15). Weighed by how surprising the seen
+    # colour is (no more than any other), it comes first on 2, the broken y on 28.
+    det = AutoencoderDetector(hidden=(16, 4), epochs=40, random_state=0).fit(_with_colour(600, 0))
+    bad = _with_colour(40, 1)
+    bad["y"] += 0.8  # y = x broken (z = x still holds), every value in range
+    flagged = bad[det.predict(bad) == 1].reset_index(drop=True)
+    assert len(flagged) >= 20
+    first = det.explain(flagged, top=1).groupby("row")["column"].first()
+    assert (first == "y").mean() >= 0.75, first.value_counts()
+    assert (first == "colour").mean() <= 0.15, first.value_counts()
+
+
+def test_surprise_is_beyond_the_models_own_uncertainty():
+    enc = TabularEncoder().fit(pd.DataFrame({"n": [0.0, 1.0, 2.0], "c": ["a", "b", "c"]}))
+    n, c = enc.columns_
+    rows = pd.DataFrame({"n": [1.0, 1.0, 1.0, 1.0], "c": ["a", "b", "a", "new"]})
+    encoded = enc.transform(rows)
+    expected = encoded.copy()
+    expected[:, c.start : c.start + 3] = [
+        [1 / 3] * 3,
+        [0.98, 0.01, 0.01],
+        [0.98, 0.01, 0.01],
+        [1 / 3] * 3,
+    ]
+    factor = surprise(enc, encoded, expected)
+    assert (factor[:, 0] == 1.0).all()  # numbers: the whole drop counts
+    # as likely as any (0); ruled out by a sure model (near 1); what it expects
+    # (0); never seen in training (1)
+    assert factor[0, 1] == pytest.approx(0.0, abs=1e-6)
+    assert factor[1, 1] > 0.9
+    assert factor[2, 1] == 0.0
+    assert factor[3, 1] == 1.0
 
 
 def test_no_reason_is_seen_equal_to_expected_nor_a_zero_share():

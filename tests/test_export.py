@@ -55,11 +55,12 @@ def check_parity(det, frame: pd.DataFrame) -> None:
     expected = det.decision_function(frame)
     score, flag = session.run(["score", "is_anomaly"], onnx_feed(session, frame))
     assert score.dtype == np.float64 and flag.dtype == np.int64
-    np.testing.assert_allclose(score, expected, rtol=0, atol=1e-5)
-    clear = np.abs(expected - det.threshold_) > 1e-5
+    # float32 arithmetic in two runtimes: a few units in the last place (large scores too)
+    np.testing.assert_allclose(score, expected, rtol=1e-6, atol=1e-5)
+    clear = np.abs(expected - det.threshold_) > 1e-5 + 1e-6 * abs(det.threshold_)
     assert (flag[clear] == (expected[clear] > det.threshold_)).all()
     one, _ = session.run(None, onnx_feed(session, frame.iloc[[3]].reset_index(drop=True)))
-    np.testing.assert_allclose(one, expected[[3]], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(one, expected[[3]], rtol=1e-6, atol=1e-5)
 
 
 @pytest.fixture(scope="module")

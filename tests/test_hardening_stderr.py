@@ -124,7 +124,7 @@ def test_a_warning_the_library_repeats_is_said_once(tmp_path):
     res = runner.invoke(app, ["explain", str(model), str(odd), "--rows", "2,3"])
     assert res.exit_code == 0, res.output
     assert [line for line in res.stderr.splitlines() if "WARNING" in line] == [
-        "WARNING: sequence column 's': 2 row(s) not of length 2 (first: row 1, length 3); "
+        "WARNING: sequence column 's': 2 row(s) not of length 2 (first: row 2, length 3); "
         "they are padded or cut and score as unusual"
     ]
 

@@ -134,3 +134,41 @@ def test_figures_read_at_their_shown_size_and_enlarge_on_click(run_dir, width):
         assert shown >= 0.8 * drawn, (drawn, shown)  # never shrunk below its text's size
         assert least_text >= 11, least_text  # px, as shown
         assert zoomed > shown, (shown, zoomed)
+
+
+@pytest.fixture(scope="module")
+def series_report(tmp_path_factory):
+    import numpy as np
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("series-report")
+    n = 2600  # longer than one segment: the whole series and two segment figures
+    t = np.arange(n)
+    value = np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, 0.05, n)
+    value[1500:1504] += 3.0
+    times = pd.date_range("2024-01-01", periods=n, freq="5min").astype(str)
+    pd.DataFrame({"time": times, "value": value}).to_csv(root / "s.csv", index=False)
+    out = root / "out"
+    args = ["run", str(root / "s.csv"), "--time-column", "time", "-o", str(out)]
+    res = runner.invoke(app, [*args, "--epochs", "4", "--seed", "0", "--window", "24", "-q"])
+    assert res.exit_code == 0, res.output
+    return out / "report.html", pd.read_csv(out / "scores.csv")["is_anomaly"].sum()
+
+
+def test_a_series_report_counts_the_series_flags(series_report):
+    report, flagged = series_report
+    page = report.read_text()
+    assert f"<dt>Flagged</dt><dd>{flagged:,} rows" in page
+    assert f"flagged ({flagged:,})" in page  # the score-by-row figure's legend
+    assert "Window threshold" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_series_figures_read_at_their_shown_size(series_report, width):
+    sizes = figure_sizes(series_report[0], width)
+    assert len(sizes) == 7  # loss, histogram, by row, latent, whole series, 2 segments
+    for drawn, shown, least_text, zoomed in sizes:
+        assert shown >= 0.8 * drawn, (drawn, shown)
+        assert least_text >= 11, least_text
+        assert zoomed > shown, (shown, zoomed)

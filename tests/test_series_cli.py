@@ -151,3 +151,18 @@ def test_run_on_a_nab_series_uses_its_time_column_and_windows(nab_cache, tmp_pat
     scores = pd.read_csv(tmp_path / "o" / "scores.csv")
     assert list(scores.columns) == ["timestamp", "score", "is_anomaly", "anomaly_window"]
     assert scores["anomaly_window"].sum() == 403  # NAB's one labelled window
+
+
+def test_a_typo_in_a_value_column_is_named_and_text_columns_are_left_out(tmp_path):
+    frame = _frame(300)
+    value = next(c for c in frame.columns if c != "time")
+    typo = frame.astype({value: object})
+    typo.loc[7, value] = "1.2.3"
+    typo.to_csv(tmp_path / "typo.csv", index=False)
+    res = invoke("fit", tmp_path / "typo.csv", "--time-column", "time", "-o", tmp_path / "m")
+    assert res.exit_code == 1
+    assert f"typo.csv: column {value!r} row 8: '1.2.3' is not a number" in res.output
+    frame.assign(city=["a", "b"] * 150).to_csv(tmp_path / "text.csv", index=False)
+    res = invoke("fit", tmp_path / "text.csv", "--time-column", "time", "-o", tmp_path / "m", *FAST)
+    assert res.exit_code == 0, res.output
+    assert "text.csv: text column(s) 'city' left out of the series' values" in res.output

@@ -110,3 +110,42 @@ def test_torch_free_reader_refuses_damage(tmp_path):
     (tmp_path / "cut.aedetect").write_bytes(good[: 8 + n + 16])
     with pytest.raises(ModelFileError, match="truncated"):
         read_metadata(tmp_path / "cut.aedetect")
+
+
+def test_the_stored_help_is_what_typer_prints():
+    import re
+    from importlib.metadata import version
+
+    from aedetect._help import DRAWN_BY, HELP, typer_help
+
+    printed = typer_help()
+    if all(version(name) == v for name, v in DRAWN_BY.items()):
+        assert HELP == printed, "regenerate it: python -m aedetect._help"
+    else:  # other versions draw other boxes: the same words, then
+        words = re.compile(r"[\w.,:'()/-]+")
+        assert words.findall(HELP) == words.findall(printed), "python -m aedetect._help"
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_answer_without_typer(flag):
+    probe = (
+        "import sys\n"
+        "from aedetect._entry import main\n"
+        f"sys.argv = ['aedetect', {flag!r}]\n"
+        "main()\n"
+        "assert 'typer' not in sys.modules and 'rich' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from aedetect import __version__
+    from aedetect._help import HELP
+
+    assert done.stdout == (f"aedetect {__version__}\n" if flag == "--version" else HELP)
+
+
+def test_the_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    from aedetect import __version__
+
+    assert version("aedetect") == __version__

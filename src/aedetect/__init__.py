@@ -4,8 +4,6 @@ Train on (mostly) normal data; items the autoencoder reconstructs badly are
 anomalous. Higher score = more anomalous; ``predict`` gives 0/1.
 """
 
-from typing import TYPE_CHECKING
-
 from aedetect._lazy import lazy_exports
 from aedetect._version import __version__
 from aedetect.exceptions import (
@@ -15,6 +13,7 @@ from aedetect.exceptions import (
     ModelFileError,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from aedetect.detector import AutoencoderDetector
     from aedetect.exceptions import NotFittedError

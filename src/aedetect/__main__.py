@@ -1,6 +1,6 @@
-"""``python -m aedetect``."""
+"""``python -m aedetect``: the console script's entry."""
 
-from aedetect.cli import main
+from aedetect._entry import main
 
 if __name__ == "__main__":
     main()

@@ -2,14 +2,22 @@
 
 For a row and each of its columns (a sequence position; a pixel, or a patch of
 an image with more than 256 pixels) a copy of the row gets that column alone
-replaced by what the model expects there: for a number, what the model rebuilds
-there from the row with that number at its training mean (what the other columns
-imply); for a category or token, the model's distribution over them. All
-copies of a row are scored in one batched pass with the detector's own score
-(the score that flagged the row), and the fall of the score is the column's
-effect. A column that only absorbed another's error falls little when
-set to its expectation, because the broken column still pulls the row off; the
-broken column, set right, takes most of the score with it.
+replaced by what the model expects there: what the model rebuilds there from
+the row with that column at a typical value (a number at its training mean, a
+category or token spread evenly over those seen in training): what the other
+columns imply; a number as the value, a category or token as the model's
+distribution over them. All copies of a row are scored in one batched pass with
+the detector's own score (the score that flagged the row), and the fall of the
+score is the column's effect. A column that only absorbed another's error falls
+little when set to its expectation, because the broken column still pulls the
+row off; the broken column, set right, takes most of the score with it.
+
+A category's or token's fall counts in the ranking only as far as its seen
+value is more surprising than the model's distribution there is uncertain
+(:func:`surprise`): a column the others barely predict (a city among the five
+of its region) falls on every row, broken or not, and would otherwise come first
+wherever the break is subtle. The printed ``share`` stays the share of the
+row's score.
 
 The per-column reconstruction error stays available as a second view
 (``by="error"``). Neither view lists a category or token whose seen value is
@@ -37,6 +45,7 @@ __all__ = [
     "explanation_frame",
     "score_drops",
     "shares",
+    "surprise",
     "typical",
 ]
 
@@ -50,6 +59,9 @@ MAX_GROUPS = 256
 STEPS = 1
 # Shares below this are not listed (they print as 0%).
 MIN_SHARE = 0.005
+# Added to each category's expected probability before its surprisal is read: a
+# value the model rules out is about this likely, not impossible.
+FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -81,18 +93,12 @@ class Groups:
                 out_names.append(names[r * w + q] if single else _patch_name(r, q, last, side))
         return cls(out_names, members)
 
-    def masks(self, encoder: Any, numeric: bool = False) -> torch.Tensor:
-        """(n_groups, n_encoded) 0/1: the encoded slots each group's substitution sets.
-
-        With ``numeric=True``, only the slots of numbers (those :func:`score_drops`
-        settles).
-        """
+    def masks(self, encoder: Any) -> torch.Tensor:
+        """(n_groups, n_encoded) 0/1: the encoded slots each group's substitution sets."""
         mask = torch.zeros(len(self.members), encoder.n_features_out_)
         for g, cols in enumerate(self.members):
             for j in cols:
                 col = encoder.columns_[j]
-                if numeric and col.kind != "numeric":
-                    continue
                 width = 1 if col.kind == "numeric" else len(col.categories) + 1
                 mask[g, col.start : col.start + width] = 1.0
         return mask
@@ -159,12 +165,12 @@ def score_drops(
     ``expect(x)`` gives the expected encoding of rows ``x`` (see
     :func:`expected_encoded`) and their reconstruction. A group's expected value
     is first read from the row's own reconstruction; the slots in ``settle``
-    (default: all of ``masks``; :meth:`Groups.masks` with ``numeric=True`` gives
-    the numbers) are then settled ``steps`` times by reconstructing the copy that
-    holds them: what the model expects there given every other column, rather
-    than given the broken one too. ``origin`` (one encoded row), when given, is
-    where the settled slots start instead: a typical value (:func:`typical`), so
-    that a network that copies a column through cannot expect the broken value.
+    (default: all of ``masks``) are then settled ``steps`` times by
+    reconstructing the copy that holds them: what the model expects there given
+    every other column, rather than given the broken one too. ``origin`` (one
+    encoded row), when given, is where the settled slots start instead: a
+    typical value (:func:`typical`), so that a network that copies a column
+    through cannot expect the broken value.
     Every row's copies, one per group, go through each step and the scoring as
     one batch; rows are taken together as far as
     :data:`BUDGET` allows.
@@ -209,17 +215,53 @@ def score_drops(
 
 
 def typical(encoder: Any) -> torch.Tensor:
-    """Return one encoded row of typical values: each number's mean (median if imputed).
+    """Return one encoded row of typical values, where a substitution starts.
 
-    NaN elsewhere, and for a token's integer code (ordinal sequences), whose
-    mean is no token: those start from the row's own reconstruction.
+    Each number's mean (median if imputed); each category or one-hot token an
+    even spread over the values seen in training (none on the unseen slot), so
+    that its reconstruction is what the other columns imply, not a copy of the
+    seen value. NaN elsewhere (missing-value indicators), and for a token's
+    integer code (ordinal sequences), whose mean is no token: those start from
+    the row's own reconstruction.
     """
     row = torch.full((encoder.n_features_out_,), float("nan"))
     tokens = encoder._ordinal_alphabets()
     for col in encoder.columns_:
         if col.kind == "numeric" and col.name not in tokens:
             row[col.start] = (float(col.fill) - col.offset) / col.scale
+        elif col.kind != "numeric":
+            k = len(col.categories)
+            row[col.start : col.start + k] = 1.0 / k
+            row[col.start + k] = 0.0
     return row
+
+
+def surprise(encoder: Any, encoded: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Return how much more surprising each seen category is than usual, in [0, 1].
+
+    Per row and column: ``1 - H(p) / -log p(seen)``, with ``p`` the model's
+    distribution over the categories there given the other columns (the block of
+    ``expected``, :func:`score_drops`'s substituted encoding; smoothed by
+    :data:`FLOOR`) and ``H(p)`` its entropy, the surprisal a value drawn from
+    ``p`` has on average. 0 when the seen value is no more surprising than that
+    (any of the five cities of a region), near 1 when ``p`` rules it out (a
+    region that is not the city's). 1 for a value never seen in training, which
+    nothing in training makes usual, and for numbers: their whole drop counts.
+    """
+    out = np.ones((len(encoded), len(encoder.columns_)))
+    for j, col in enumerate(encoder.columns_):
+        if col.kind == "numeric":
+            continue
+        k = len(col.categories)
+        p = (np.asarray(expected[:, col.start : col.start + k], np.float64) + FLOOR) / (
+            1.0 + k * FLOOR
+        )
+        seen = np.asarray(encoded[:, col.start : col.start + k + 1], np.float64)
+        surprisal = -np.log(np.maximum((p * seen[:, :k]).sum(axis=1), p.min(axis=1)))
+        entropy = -(p * np.log(p)).sum(axis=1)
+        ratio = np.divide(entropy, surprisal, out=np.ones_like(entropy), where=surprisal > 0)
+        out[:, j] = np.where(seen[:, k] > 0, 1.0, np.clip(1.0 - ratio, 0.0, 1.0))
+    return out
 
 
 def shares(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -244,7 +286,8 @@ def collect_parts(
     ``encoded`` / ``recon`` are the rows as the network sees them and their
     reconstruction (for the errors); ``reference`` is the part of each row's
     score a share is of; ``expected`` the substituted encoding and the
-    reconstruction it was read from (:func:`score_drops`).
+    reconstruction it was read from (:func:`score_drops`). The ranking by cause
+    (``rank``) is each drop times the seen value's :func:`surprise`.
     """
     settled, settled_from = expected
     _, prob = expected_encoded(encoder, settled, settled_from)
@@ -256,10 +299,12 @@ def collect_parts(
         if col.kind == "categorical":
             values = seen.iloc[:, j]
             unseen[:, j] = values.notna().to_numpy() & ~values.astype(str).isin(col.categories)
+    factor = surprise(encoder, encoded, settled)
     if any(len(m) > 1 for m in groups.members):  # patches: sum the errors, average the values
         seen, expected_values, errors, prob, unseen, cats = _pooled(
             groups, seen, expected_values, errors
         )
+        factor = np.ones(drops.shape)  # pixels are numbers
     totals = errors.sum(axis=1)
     return {
         "names": groups.names,
@@ -269,6 +314,7 @@ def collect_parts(
         "unseen": unseen,
         "categorical": cats,
         "drop": drops,
+        "rank": drops * factor,
         "share": shares(drops, reference),
         "error": errors,
         "error_share": shares(errors, totals),
@@ -303,20 +349,23 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
 
     ``parts`` holds per-row, per-group arrays: ``names``, ``seen`` and ``expected``
     (readable values, DataFrames), ``share`` (of the score, by cause), ``drop``,
-    ``error`` and ``error_share`` (reconstruction error), ``probability`` (of the
-    expected category) and ``unseen`` (True for a token or category never seen
-    in training). A line whose seen value is the expected category, or whose
-    share in the ranking view is below :data:`MIN_SHARE`, is left out.
+    ``rank`` (the order by cause: the drop, a category's times its
+    :func:`surprise`; ``drop`` when absent), ``error`` and ``error_share``
+    (reconstruction error), ``probability`` (of the expected category) and
+    ``unseen`` (True for a token or category never seen in training). A line
+    whose seen value is the expected category, or whose share in the ranking
+    view is below :data:`MIN_SHARE`, is left out.
     """
     if by not in EXPLAIN_BY:
         raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
     key = parts["share"] if by == "cause" else parts["error_share"]
+    order_by = parts.get("rank", parts["drop"]) if by == "cause" else key
     seen, expected = parts["seen"], parts["expected"]
     same = parts["categorical"][None, :] & (seen.to_numpy() == expected.to_numpy())
     eligible = (key >= MIN_SHARE) & ~same
     records = []
     for i in range(len(key)):
-        order = np.argsort(-key[i], kind="stable")
+        order = np.argsort(-order_by[i], kind="stable")
         for j in [j for j in order if eligible[i, j]][: max(1, int(top))]:
             records.append(
                 (

@@ -34,6 +34,8 @@ _log = logging.getLogger("aedetect")
 class _OneLineOnce(logging.Filter):
     """Let each message through once, flattened to one line with controls escaped.
 
+    Our messages name parameters as the command line's flags (``speak_flags``).
+
     Other libraries' records below WARNING are dropped: some (Dask's ``distributed``)
     set their own loggers to INFO when imported, after this handler is set up.
     """
@@ -47,6 +49,10 @@ class _OneLineOnce(logging.Filter):
         if not ours and record.levelno < logging.WARNING:  # another library's chatter
             return False
         message = one_line(record.getMessage())
+        if ours:  # parameter names as the command line's flags, as errors say them
+            from aedetect.cli_options import speak_flags
+
+            message = speak_flags(message)
         key = (record.levelno, message)
         if key in self.seen:
             return False

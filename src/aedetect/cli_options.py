@@ -297,11 +297,16 @@ _SPOKEN = (
     "window",
     "stride",
     "all_scores",
+    "sequence_columns",
 )
 
 
+# Parameters whose flag is not the parameter's name with dashes.
+_FLAG_NAMES = {"sequence_columns": "sequence-column"}
+
+
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--" + _FLAG_NAMES.get(name, name.replace("_", "-"))
 
 
 _FLAG_RE = re.compile(r"(?<![\w-])(" + "|".join(_SPOKEN) + r")(?![\w-])")

@@ -112,6 +112,10 @@ def _supported(activation: nn.Module) -> bool:
     return True
 
 
+# Elements per alignment step of the flat gradient's views (64 bytes of float32).
+_ALIGN = 16
+
+
 class _Buffers:
     """One batch size's buffers: each layer's pre-activation, output and input gradient."""
 
@@ -155,11 +159,19 @@ class DenseStep:
         self.biases = [linear.bias for linear, _ in self.layers]
         self.rules = [_RULES.get(type(act)) for _, act in self.layers]
         params = [p for pair in zip(self.weights, self.biases, strict=True) for p in pair]
-        self.flat_grad = params[0].new_zeros(sum(p.numel() for p in params))
-        views, start = [], 0
+        # Each view starts on a 64-byte boundary, as a fresh tensor does: MKL's
+        # products can round differently into a misaligned output (seen on AMD EPYC),
+        # and the weight gradients must be autograd's bit for bit.
+        starts, end = [], 0
         for p in params:
-            views.append(self.flat_grad[start : start + p.numel()].view_as(p))
-            start += p.numel()
+            start = -(-end // _ALIGN) * _ALIGN
+            starts.append(start)
+            end = start + p.numel()
+        self.flat_grad = params[0].new_zeros(end)
+        views = [
+            self.flat_grad[a : a + p.numel()].view_as(p)
+            for a, p in zip(starts, params, strict=True)
+        ]
         self.weight_grads, self.bias_grads = views[0::2], views[1::2]
         self._buffers: dict[int, _Buffers] = {}
 

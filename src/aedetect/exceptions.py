@@ -6,7 +6,7 @@ them into a one-line message and an exit code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 
 __all__ = [
     "AedetectError",

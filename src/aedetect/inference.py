@@ -161,9 +161,12 @@ class DetectorOutputs:
 
         By cause (the default), columns are ranked by how far the row's score (the
         ``scoring`` that flags it) falls when that column alone is set to what the
-        model expects there: the reconstructed number, or the most likely category
-        or token. The copies of a row, one per column, are scored in one batched
-        pass. ``by="error"`` ranks by per-column reconstruction error instead.
+        model expects there given the other columns (a number, or the model's
+        distribution over the categories or tokens); a category's or token's fall
+        counts as far as its seen value is more surprising than that distribution
+        is uncertain (a city among the five of its region counts little). The
+        copies of a row, one per column, are scored in one batched pass.
+        ``by="error"`` ranks by per-column reconstruction error instead.
         Neither lists a category or token whose seen value is the expected one, nor
         a column whose share rounds to 0%.
 
@@ -174,8 +177,8 @@ class DetectorOutputs:
         top : int, default=5
             How many columns to report per row, largest first.
         by : {"cause", "error"}, default="cause"
-            Rank by the score's fall (``share``) or by reconstruction error
-            (``error_share``).
+            Rank by the score's fall (``drop``; a category's weighed by its
+            surprise) or by reconstruction error (``error_share``).
 
         Returns
         -------
@@ -197,21 +200,8 @@ class DetectorOutputs:
         frame = as_frame(self._flat(X))
         Xt = self._encode(frame)
         groups = Groups.of(self.encoder_, self.image_shape_)
-
-        def expect(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            recon = reconstructions(self.module_, x, self._bounds_)
-            expected, _ = expected_encoded(self.encoder_, x.cpu().numpy(), recon)
-            return torch.from_numpy(expected).to(x.device), torch.from_numpy(recon).to(x.device)
-
+        base, drops, settled, recon = self._score_drops(Xt, groups)
         with compute():
-            base, drops, settled, recon = score_drops(
-                lambda x: self.scorer_.score(self.module_, x),
-                expect,
-                Xt,
-                groups.masks(self.encoder_),
-                groups.masks(self.encoder_, numeric=True),
-                typical(self.encoder_),
-            )
             own = reconstructions(self.module_, Xt, self._bounds_)
         # Shares are of the score above the lowest a training row could have (0
         # for the error and distance scores; below it for z-scores and likelihoods).
@@ -227,6 +217,23 @@ class DetectorOutputs:
             expected=(settled, recon),
         )
         return explanation_frame(parts, top, by)
+
+    def _score_drops(self, Xt: torch.Tensor, groups: Groups) -> tuple[np.ndarray, ...]:
+        """:func:`~aedetect.attribution.score_drops` of encoded rows ``Xt`` with this model."""
+
+        def expect(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            recon = reconstructions(self.module_, x, self._bounds_)
+            expected, _ = expected_encoded(self.encoder_, x.cpu().numpy(), recon)
+            return torch.from_numpy(expected).to(x.device), torch.from_numpy(recon).to(x.device)
+
+        with compute():
+            return score_drops(
+                lambda x: self.scorer_.score(self.module_, x),
+                expect,
+                Xt,
+                groups.masks(self.encoder_),
+                origin=typical(self.encoder_),
+            )
 
     def feature_errors(
         self, X: Any, positions: bool = False, chunk: int | None = None

@@ -1,12 +1,14 @@
 """ADBench's classical tabular data sets, downloaded once from ADBench's repository.
 
-Twenty of the "Classical" sets of ADBench (Han et al., *ADBench: Anomaly Detection
+The 47 "Classical" sets of ADBench (Han et al., *ADBench: Anomaly Detection
 Benchmark*, NeurIPS 2022), as published in the repository ``Minqi824/ADBench`` under
 ``adbench/datasets/Classical/`` at a pinned commit. Each file is an ``.npz`` with a
 numeric matrix ``X`` and labels ``y`` (1 = anomaly). Files are fetched with ``pooch``
-(SHA-256 checked, written to a temporary file and moved into place when complete)
-into ``remote.cache_folder("adbench")``; a file already in the cache with the right
-checksum is used without a network.
+(written to a temporary file and moved into place when complete) into
+``remote.cache_folder("adbench")``. The twenty sets the benchmark uses have their
+SHA-256 recorded here: a download or cached file that differs is refused. The
+other 27 are fetched over HTTPS from the same commit and checked as numeric
+arrays only, with a warning that says so.
 
 Names are case-insensitive short names: ``cardio``, ``pendigits``, ``magic.gamma``.
 """
@@ -99,16 +101,39 @@ ADBENCH_SETS: dict[str, tuple[str, str]] = {
 }
 
 
-def adbench_names() -> tuple[str, ...]:
-    """Return the short names of the built-in ADBench sets, in ADBench's order."""
-    return tuple(ADBENCH_SETS)
+# Every file of ADBench's "Classical" folder at that commit. The 27 not in
+# ADBENCH_SETS have no checksum recorded here: they are downloaded over HTTPS from
+# the pinned commit and checked only as numeric arrays X and y (said in a warning).
+ADBENCH_FILES = (
+    "1_ALOI", "2_annthyroid", "3_backdoor", "4_breastw", "5_campaign", "6_cardio",
+    "7_Cardiotocography", "8_celeba", "9_census", "10_cover", "11_donors", "12_fault",
+    "13_fraud", "14_glass", "15_Hepatitis", "16_http", "17_InternetAds", "18_Ionosphere",
+    "19_landsat", "20_letter", "21_Lymphography", "22_magic.gamma", "23_mammography",
+    "24_mnist", "25_musk", "26_optdigits", "27_PageBlocks", "28_pendigits", "29_Pima",
+    "30_satellite", "31_satimage-2", "32_shuttle", "33_skin", "34_smtp", "35_SpamBase",
+    "36_speech", "37_Stamps", "38_thyroid", "39_vertebral", "40_vowels", "41_Waveform",
+    "42_WBC", "43_WDBC", "44_Wilt", "45_wine", "46_WPBC", "47_yeast",
+)  # fmt: skip
 
 
-def _entry(name: str) -> tuple[str, str]:
+def adbench_names(every: bool = False) -> tuple[str, ...]:
+    """Return the short names of the checksummed ADBench sets (``every``: all 47), in order."""
+    if not every:
+        return tuple(ADBENCH_SETS)
+    return tuple(stem.split("_", 1)[1].lower() for stem in ADBENCH_FILES)
+
+
+def _entry(name: str) -> tuple[str, str | None]:
+    """Return the set's file name and SHA-256 (None for a set without one recorded)."""
     key = str(name).strip().lower()
-    if key not in ADBENCH_SETS:
-        raise DataError(f"unknown ADBench data set {name!r}; known: {', '.join(ADBENCH_SETS)}")
-    return ADBENCH_SETS[key]
+    if key in ADBENCH_SETS:
+        return ADBENCH_SETS[key]
+    for stem in ADBENCH_FILES:
+        if stem.split("_", 1)[1].lower() == key:
+            return f"{stem}.npz", None
+    raise DataError(
+        f"unknown ADBench data set {name!r}; known: {', '.join(adbench_names(every=True))}"
+    )
 
 
 def fetch_adbench(name: str, progress: bool = False) -> Path:
@@ -122,6 +147,12 @@ def fetch_adbench(name: str, progress: bool = False) -> Path:
         URL and the folder to put it in.
     """
     filename, sha = _entry(name)
+    if sha is None:
+        log.warning(
+            "adbench:%s has no checksum recorded in aedetect; it is checked only as "
+            "numeric arrays X and y",
+            str(name).strip().lower(),
+        )
     return remote.fetch_checked(
         "adbench", filename, ADBENCH_URL + filename, sha, ADBENCH_PAGE, progress
     )
@@ -130,18 +161,20 @@ def fetch_adbench(name: str, progress: bool = False) -> Path:
 def fill_cache(source: str | Path) -> list[str]:
     """Copy the ADBench files found in folder ``source`` into the cache; no network.
 
-    Only files whose checksum matches are copied; files already cached are kept.
-    Returns the short names now in the cache from this call.
+    Files with a checksum recorded are copied only when it matches; the other
+    sets' files (no checksum here) when they are not cached yet. Files already
+    cached are kept. Returns the short names now in the cache from this call.
     """
     source = Path(source)
     folder = remote.cache_folder("adbench")
     copied = []
-    for name, (filename, sha) in ADBENCH_SETS.items():
+    for name in adbench_names(every=True):
+        filename, sha = _entry(name)
         src, dst = source / filename, folder / filename
-        if dst.is_file() and remote.sha256(dst) == sha:
+        if dst.is_file() and (sha is None or remote.sha256(dst) == sha):
             copied.append(name)
             continue
-        if not src.is_file() or remote.sha256(src) != sha:
+        if not src.is_file() or (sha is not None and remote.sha256(src) != sha):
             continue
         folder.mkdir(parents=True, exist_ok=True)
         copy_file(src, dst)

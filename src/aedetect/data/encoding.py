@@ -166,7 +166,7 @@ class TabularEncoder:
     def readable(self, X: Any) -> pd.DataFrame:
         """Input rows as the encoded columns see them, sequences split into tokens."""
         frame = self._align(as_frame(X))
-        return expand_sequences(frame, self.sequences_, self.token_sep, "onehot")
+        return expand_sequences(frame, self.sequences_, self.token_sep, "onehot", warn=False)
 
     @property
     def column_names_(self) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from aedetect.exceptions import DataError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FLOAT32_MAX",
@@ -173,14 +176,49 @@ MAX_ONEHOT_CELLS = 1 << 29
 
 
 def check_not_identifier(name: str, distinct: int, series: pd.Series) -> None:
-    """Refuse a detected text column with a different value in (nearly) every row."""
+    """Refuse a detected text column with a different value in (nearly) every row.
+
+    A column whose values look like sequences of tokens (see
+    :func:`sequence_length`) gets a hint: refused, the message suggests
+    ``sequence_columns``; kept as a category, a warning does.
+    """
     n = int(series.notna().sum())
+    length = sequence_length(series, distinct) if distinct > _ID_MIN else None
+    hint = (
+        f"; its values look like sequences of {length} tokens: to score each position, "
+        "use sequence_columns"
+        if length
+        else ""
+    )
     if distinct > _ID_MIN and distinct > _ID_SHARE * n:
         raise DataError(
             f"column '{name}' has {distinct:,} different values in {n:,} rows: an "
             "identifier or free text, not a category: give id_column or leave it out of "
-            "the data (if it is a category, use categorical)"
+            f"the data (if it is a category, use categorical){hint}"
         )
+    if length:
+        log.warning("column '%s' is read as a category of %s values%s", name, f"{distinct:,}", hint)
+
+
+def sequence_length(series: pd.Series, distinct: int, sample: int = 2000) -> int | None:
+    """Return L when a text column looks like sequences of L tokens, else None.
+
+    Nearly all values (95% of a sample) have one length L >= 4, and there are far
+    more distinct values than tokens at any one position (more than 3 times the
+    largest per-position alphabet): combinations of tokens, not a list of codes
+    such as ``city_07``.
+    """
+    values = series.dropna().astype(str)
+    values = values.iloc[: max(sample, 1)]
+    if values.empty:
+        return None
+    lengths = values.str.len()
+    length = int(lengths.mode().iloc[0])
+    if length < 4 or float((lengths == length).mean()) < 0.95:
+        return None
+    same = values[lengths == length]
+    widest = max(same.str[i].nunique() for i in range(length))
+    return length if distinct > 3 * widest else None
 
 
 def check_onehot_size(columns: list[Any], n_rows: int) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from aedetect.data.image_files import is_cifar, is_idx, load_cifar_path, load_idx_file
 from aedetect.data.images import (
     images_table,
     read_cifar,
@@ -23,6 +24,7 @@ from aedetect.data.images import (
     read_npy_images,
     sample_photo_patches,
 )
+from aedetect.data.readers import TABLE_SUFFIXES
 from aedetect.data.remote import fetch
 from aedetect.data.splits import FIT_SHARE, shuffle_split
 from aedetect.data.table import Table
@@ -101,9 +103,18 @@ DOWNLOADED = ("mnist", "fashion-mnist", "cifar10")
 def load_image_path(
     path: Path, image_size: tuple[int, int] | None = None, color: str | None = None
 ) -> Table | None:
-    """Read an image folder or an image .npy file as a Table; None for anything else."""
+    """Read images named as DATA as a Table; None for anything else.
+
+    A folder of PNG/JPEG files, a .npy array of images, an IDX file, CIFAR
+    batches (a file, a folder of them or the .tar.gz): see
+    :mod:`aedetect.data.image_files`.
+    """
+    if is_cifar(path):
+        return load_cifar_path(path, image_size, color)
     if path.is_dir():
         return images_table(read_image_folder(path, image_size, color), None, str(path))
+    if path.suffix.lower() not in TABLE_SUFFIXES and is_idx(path):
+        return load_idx_file(path, image_size, color)
     if path.suffix.lower() == ".npy" and path.is_file():
         try:  # a memory map reads the header only
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape

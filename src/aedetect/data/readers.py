@@ -54,7 +54,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = p.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(
-            f"{p}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .parquet or .npy"
+            f"{p}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .parquet or .npy, "
+            "an image folder, an IDX file or CIFAR batches"
         )
     check_regular(p)
     if p.stat().st_size == 0:

@@ -141,11 +141,12 @@ def sha256(path: Path) -> str:
 
 
 def fetch_checked(
-    set_name: str, relpath: str, url: str, sha: str, page: str, progress: bool
+    set_name: str, relpath: str, url: str, sha: str | None, page: str, progress: bool
 ) -> Path:
     """Path of ``relpath`` in ``set_name``'s cache folder, downloaded from ``url`` once.
 
-    A cached file whose SHA-256 differs from ``sha`` is downloaded again. Raises
+    A cached file whose SHA-256 differs from ``sha`` is downloaded again; with
+    ``sha`` None any cached file is used and a download is not checked. Raises
     :class:`DataError` naming the file, the URL and where to put it when it is not
     cached and cannot be downloaded (offline, refused, checksum mismatch).
     """
@@ -154,13 +155,14 @@ def fetch_checked(
     folder = cache_folder(set_name)
     target = folder / relpath
     if target.is_file():
-        if sha256(target) == sha:
+        if sha is None or sha256(target) == sha:
             return target
         log.warning("%s: checksum mismatch, downloading it again", target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         got = pooch.retrieve(
-            url, known_hash=f"sha256:{sha}", fname=target.name, path=target.parent,
+            url, known_hash=None if sha is None else f"sha256:{sha}", fname=target.name,
+            path=target.parent,
             progressbar=progress,
         )  # fmt: skip
         return Path(got)

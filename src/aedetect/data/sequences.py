@@ -19,7 +19,10 @@ Two encodings of the positions:
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -28,12 +31,37 @@ import pandas as pd
 from aedetect.exceptions import DataError
 from aedetect.params import ENCODER, SEQUENCE_ENCODINGS, validate
 
-__all__ = ["ENCODINGS", "expand_sequences", "fit_sequences", "position_names", "tokens_of"]
+__all__ = [
+    "ENCODINGS",
+    "expand_sequences",
+    "fit_sequences",
+    "lengths_already_said",
+    "position_names",
+    "tokens_of",
+]
 
 log = logging.getLogger(__name__)
 
 ENCODINGS = SEQUENCE_ENCODINGS
 PAD = ""
+_ROWS: contextvars.ContextVar[bool | list[int]] = contextvars.ContextVar(
+    "aedetect_sequence_rows", default=False
+)
+
+
+@contextmanager
+def lengths_already_said(numbers: list[int] | None = None) -> Iterator[None]:
+    """Leave out the wrong-length warning inside, or number its rows by ``numbers``.
+
+    A use case that explains a few of a table's rows after scoring all of them
+    would warn again, numbering the rows within the few; with ``numbers`` (the
+    1-based row numbers of the few in the table), the warning is given with them.
+    """
+    token = _ROWS.set(True if numbers is None else list(numbers))
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
 
 
 def tokens_of(series: pd.Series, sep: str | None) -> list[list[str]]:
@@ -69,9 +97,17 @@ def fit_sequences(
 
 
 def expand_sequences(
-    frame: pd.DataFrame, state: dict[str, dict[str, Any]], sep: str | None, encoding: str
+    frame: pd.DataFrame,
+    state: dict[str, dict[str, Any]],
+    sep: str | None,
+    encoding: str,
+    warn: bool = True,
 ) -> pd.DataFrame:
-    """Replace each sequence column by its position columns, in place of the original."""
+    """Replace each sequence column by its position columns, in place of the original.
+
+    ``warn=False`` leaves out the warning on values of the wrong length (for a
+    second look at rows already encoded, e.g. an explanation's seen values).
+    """
     if not state:
         return frame
     parts: list[pd.DataFrame] = []
@@ -81,7 +117,8 @@ def expand_sequences(
             continue
         length = state[name]["length"]
         tokens = tokens_of(frame[name], sep)
-        _warn_lengths(name, tokens, length)
+        if warn and _ROWS.get() is not True:
+            _warn_lengths(name, tokens, length)
         # Too long: cut, and the last kept position marked as padding, so that a
         # wrong length always shows (a cut row would otherwise look normal).
         grid = np.array(
@@ -102,15 +139,18 @@ def expand_sequences(
 
 
 def _warn_lengths(name: str, tokens: list[list[str]], length: int) -> None:
+    """Warn of values of the wrong length, naming the first by its row (1-based)."""
     wrong = [i for i, row in enumerate(tokens) if len(row) != length]
     if wrong:
         first = wrong[0]
+        numbers = _ROWS.get()
+        row = numbers[first] if isinstance(numbers, list) and first < len(numbers) else first + 1
         log.warning(
             "sequence column '%s': %d row(s) not of length %d (first: row %d, length %d); "
             "they are padded or cut and score as unusual",
             name,
             len(wrong),
             length,
-            first + 1,
+            row,
             len(tokens[first]),
         )

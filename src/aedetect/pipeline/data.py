@@ -81,7 +81,7 @@ class DataRequest:
         elif (
             not path.exists()
             or path.is_dir()
-            or path.suffix.lower() == ".npy"
+            or path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".pq")
             or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
         ):
             return self._named(load_data(self.data, self.label_column, self.id_column, **select))

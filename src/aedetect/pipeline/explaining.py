@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.sequences import lengths_already_said
 from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import write_bytes
@@ -47,8 +48,9 @@ def explain(
     ``reasons`` is how many columns to give per row.
 
     ``by`` is ``"cause"`` (columns ranked by how far the score falls when each
-    alone is set to what the model expects) or ``"error"`` (by reconstruction
-    error). With ``images_dir``, also write ``row-N.png`` heat maps (image,
+    alone is set to what the model expects; a category's fall weighed by how
+    surprising its seen value is) or ``"error"`` (by reconstruction error).
+    With ``images_dir``, also write ``row-N.png`` heat maps (image,
     reconstruction, per-pixel error) there; ``image_shape`` when the model does
     not know it.
     """
@@ -63,8 +65,10 @@ def explain(
     with about(table.source):
         chosen = _chosen(det, table, rows, top)
         subset = table.features.iloc[chosen].reset_index(drop=True)
-        scores = det.decision_function(subset)
-        expl = det.explain(subset, top=reasons, by=by)
+        # Said when all rows were scored; rows asked for are numbered as in the table.
+        with lengths_already_said(None if rows is None else [r + 1 for r in chosen]):
+            scores = det.decision_function(subset)
+            expl = det.explain(subset, top=reasons, by=by)
     expl["row"] = [chosen[i] + 1 for i in expl["row"]]
     written = []
     if shape is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from aedetect.data.sequences import lengths_already_said
 from aedetect.data.table import Table
 from aedetect.describe import ModelFacts
 from aedetect.outputs import write_bytes
@@ -48,11 +49,12 @@ def report_input(
             codes = det.transform(features)
         rows = flagged_rows(scores, det.threshold_)
         subset = features.iloc[rows].reset_index(drop=True)
-        explanation = det.explain(subset, top=3) if rows else None
-        shape = getattr(det, "image_shape_", None)
-        recon = None
-        if shape is not None and rows:
-            recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
+        with lengths_already_said():  # every row was scored above
+            explanation = det.explain(subset, top=3) if rows else None
+            shape = getattr(det, "image_shape_", None)
+            recon = None
+            if shape is not None and rows:
+                recon = np.asarray(det.reconstruct(subset), dtype=np.float64)
     enc = det.encoder_
     return ReportInput(
         source=source,

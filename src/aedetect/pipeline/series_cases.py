@@ -161,7 +161,7 @@ def series_report_input(
         scores=filled,
         threshold=float(det.threshold_),
         history=det.detector_.history_.to_dict(),
-        model_lines=ModelFacts.from_detector(det.detector_).report_lines(),
+        model_lines=_window_model_lines(det),
         codes=codes,
         explanation=expl,
         labels=data.labels,
@@ -169,6 +169,17 @@ def series_report_input(
         series=view,
         flagged=rows,
     )
+
+
+def _window_model_lines(det: SeriesDetector) -> list[tuple[str, str]]:
+    """Return the window model's card, its own threshold (on window errors) said as such."""
+    lines = ModelFacts.from_detector(det.detector_).report_lines()
+    return [
+        ("Window threshold", f"{v} (on window errors; the series' threshold is in Data)")
+        if k == "Threshold"
+        else (k, v)
+        for k, v in lines
+    ]
 
 
 def _row_codes(det: SeriesDetector, data: SeriesData) -> np.ndarray:

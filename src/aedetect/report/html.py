@@ -106,7 +106,7 @@ def collect_report(inp: ReportInput) -> ReportData:
         title=f"aedetect report: {inp.source}",
         command=inp.command,
         version=inp.version,
-        data_lines=_data_lines(inp, inp.scores > inp.threshold),
+        data_lines=_data_lines(inp, _flag_mask(inp)),
         model_lines=list(inp.model_lines),
         figures=figures,
         flagged=_flagged_table(inp, rows),
@@ -114,6 +114,13 @@ def collect_report(inp: ReportInput) -> ReportData:
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         no_metrics="" if binary is not None else _why_no_metrics(inp.labels),
     )
+
+
+def _flag_mask(inp: ReportInput) -> np.ndarray:
+    """Return the flagged rows: above the threshold, or a series' flags (one per burst)."""
+    if inp.series is not None:
+        return np.asarray(inp.series.flags, dtype=bool)
+    return np.asarray(inp.scores) > inp.threshold
 
 
 def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> dict[str, Any]:
@@ -130,10 +137,14 @@ def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> di
         "Score distribution": (
             plots.score_histogram(scores, binary, thr, title=""),
             "Rows per score bin (y, log scale) against the score (x); rows right of the "
-            "dashed threshold are flagged.",
+            + (
+                "dashed threshold are flagged."
+                if inp.series is None
+                else "dashed threshold are above it (a series flags the first row of a burst)."
+            ),
         ),
         "Score by row": (
-            plots.score_index_plot(scores, thr, binary, title=""),
+            plots.score_index_plot(scores, thr, binary, title="", flagged=_flag_mask(inp)),
             "Each row's score (y) against its row number (x).",
         ),
     }
@@ -148,7 +159,7 @@ def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> di
             "Precision (y: share of flagged rows that are anomalies) against recall (x: share "
             "of the anomalies flagged) as the threshold moves; dotted: the share of anomalies.",
         )
-    flagged = scores > thr if inp.series is None else np.asarray(inp.series.flags, dtype=bool)
+    flagged = _flag_mask(inp)
     wide = inp.codes.shape[1] > 2
     axes = ("PC 1", "PC 2") if wide else ("latent unit 1", "latent unit 2")
     name = "Latent codes (PCA)" if wide else "Latent codes"

@@ -79,6 +79,9 @@ def _styled(fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+styled = _styled  # for the report's other figure modules (series)
+
+
 @_styled
 def latent_scatter(
     codes: np.ndarray,
@@ -255,12 +258,20 @@ def score_index_plot(
     threshold: float | None = None,
     labels: np.ndarray | None = None,
     title: str = "Score by row",
+    flagged: np.ndarray | None = None,
 ) -> Figure:
-    """Score against row number (from 1): flagged rows in red, known anomalies ringed."""
+    """Score against row number (from 1): flagged rows in red, known anomalies ringed.
+
+    ``flagged`` (a 0/1 mask) says which rows are flagged when it is not every row
+    above ``threshold`` (a series flags one row per burst).
+    """
     s = np.asarray(scores, dtype=np.float64)
     fig, ax = _figure(title, 3.2)
     rows = np.arange(1, len(s) + 1)
-    red = s > threshold if threshold is not None else np.zeros(len(s), bool)
+    if flagged is not None:
+        red = np.asarray(flagged, dtype=bool)
+    else:
+        red = s > threshold if threshold is not None else np.zeros(len(s), bool)
     size = 3 if len(s) > 2000 else 6
     ax.scatter(rows[~red], s[~red], s=size, color=NORMAL, alpha=0.5, lw=0, label="normal")
     ax.scatter(rows[red], s[red], s=size * 3, color=FLAGGED, lw=0, label=f"flagged ({red.sum():,})")

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from aedetect.report.plots import ANOMALY, NORMAL, THRESHOLD
+from aedetect.report.plots import ANOMALY, NORMAL, THRESHOLD, WIDTH_PX, styled
 
 __all__ = ["MAX_SEGMENTS", "SEGMENT_ROWS", "SeriesView", "runs", "series_figures"]
 
@@ -55,10 +57,15 @@ def _segments(n: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, n)) for a in range(0, n, size)]
 
 
-def series_plot(view: SeriesView, a: int, b: int, title: str) -> Figure:
-    """Rows ``a`` to ``b - 1``: values (flags, labelled windows) above, score below."""
+@styled
+def series_plot(view: SeriesView, a: int, b: int, title: str = "") -> Figure:
+    """Rows ``a`` to ``b - 1``: values (flags, labelled windows) above, score below.
+
+    Drawn at the report's figure width and font sizes (text of 11 px or more
+    where it is shown; a click enlarges it); ``title`` is left to the caption.
+    """
     x = np.arange(a, b) + 1 if view.times is None else view.times[a:b]
-    fig = Figure(figsize=(9.0, 4.6), layout="constrained")
+    fig = Figure(figsize=(WIDTH_PX / 96, 4.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     for name in list(view.values.columns)[:MAX_CHANNELS]:
         top.plot(x, view.values[name].to_numpy()[a:b], lw=0.8, label=str(name))
@@ -69,27 +76,36 @@ def series_plot(view: SeriesView, a: int, b: int, title: str) -> Figure:
     flagged = np.flatnonzero(view.flags[a:b])
     for k, i in enumerate(flagged):
         top.axvline(x[i], color=ANOMALY, lw=0.8, alpha=0.7, label="flagged" if k == 0 else None)
-    top.set_title(title, fontsize=10)
+    if title:
+        top.set_title(title)
     top.set_ylabel("value")
-    top.legend(fontsize=7, loc="upper left", ncols=3)
     s = view.scores[a:b]
     bottom.plot(x, s, color=NORMAL, lw=0.8, label="score")
-    bottom.scatter(x[flagged], s[flagged], color=ANOMALY, s=14, zorder=3, label="flagged")
+    bottom.scatter(x[flagged], s[flagged], color=ANOMALY, s=14, zorder=3)
     bottom.axhline(view.threshold, color=THRESHOLD, ls="--", lw=1, label="threshold")
     bottom.set_ylabel("score")
     bottom.set_xlabel("row" if view.times is None else "time")
-    bottom.legend(fontsize=7, loc="upper left", ncols=3)
+    if view.times is not None:
+        locator = mdates.AutoDateLocator(minticks=2, maxticks=4)
+        bottom.xaxis.set_major_locator(locator)
+        bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    else:
+        bottom.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+    handles, labels = [], []
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 
 def series_figures(view: SeriesView) -> dict[str, Figure]:
     """Return the overview figure and, for a long series, one per segment."""
     n = len(view.scores)
-    figures = {"Series, flagged rows and score": series_plot(view, 0, n, "Whole series")}
+    figures = {"Series, flagged rows and score": series_plot(view, 0, n)}
     for k, (a, b) in enumerate(_segments(n)):
         name = f"Series rows {a + 1}-{b} (segment {k + 1})"
-        figures[name] = series_plot(view, a, b, name)
+        figures[name] = series_plot(view, a, b)
     return figures
