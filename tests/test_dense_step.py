@@ -65,6 +65,24 @@ def test_per_layer_activations_and_a_shorter_batch_reuse_nothing_stale():
         )
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_parts_of_a_batch_add_up_to_its_gradients_and_loss(activation):
+    torch.manual_seed(0)
+    module = DenseAutoencoder(12, (9, 5, 2), activation, "sigmoid")
+    x = _data(41)
+    target = x + 0.05
+    whole = dense_step(module, functional.mse_loss, CPU)
+    whole.attach_grads()
+    loss = whole(x, target).clone()
+    expected = whole.flat_grad.clone()
+    parts, total = [dense_step(module, functional.mse_loss, CPU) for _ in range(2)], 0.0
+    for step, rows in zip(parts, (slice(0, 21), slice(21, 41)), strict=True):
+        total = total + step(x[rows], target[rows], elements=target.numel())
+    torch.testing.assert_close(parts[0].flat_grad + parts[1].flat_grad, expected)
+    torch.testing.assert_close(total, loss)
+    assert torch.equal(whole.flat_grad, expected)  # the parts wrote buffers of their own
+
+
 def _train_both(module, X, config, **kwargs):
     """Train a copy with the hand-written step and a copy through autograd, same seeds."""
     fast, slow = copy.deepcopy(module), copy.deepcopy(module)

@@ -192,7 +192,9 @@ class DenseStep:
         return buffers
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, target: torch.Tensor, elements: int | None = None
+    ) -> torch.Tensor:
         """Fill the gradients of ``mse_loss(chain(x), target)``; return that loss (0-dim).
 
         The gradients are autograd's bit for bit: the output gradient is
@@ -200,6 +202,10 @@ class DenseStep:
         The loss is the squared difference summed by ``torch.dot``: ``mse_loss``'s
         value up to float32 rounding of the sum (it is reported and checked for
         divergence, never differentiated).
+
+        ``elements``: divide by this many elements instead of ``target.numel()``:
+        ``x`` is then part of a batch of that many elements, and the gradients and
+        loss are this part's share of the whole batch's (parts add up to it).
         """
         buf = self._buffers_for(len(x))
         layers, rules = self.layers, self.rules
@@ -213,8 +219,8 @@ class DenseStep:
         grad = buf.grad[-1]
         torch.sub(h, target, out=grad)
         flat = buf.diff
-        loss = torch.dot(flat, flat).div_(flat.numel())
-        grad.mul_(buf.norm)
+        loss = torch.dot(flat, flat).div_(elements or flat.numel())
+        grad.mul_(buf.norm if elements is None else 2.0 / elements)
         for i in range(len(rules) - 1, -1, -1):
             rule = rules[i]
             if rule is not None:
