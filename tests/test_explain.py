@@ -93,6 +93,18 @@ def test_a_category_nothing_predicts_does_not_take_the_blame():
     assert (first == "colour").mean() <= 0.15, first.value_counts()
 
 
+def test_a_value_never_seen_there_comes_first_by_cause():
+    det = AutoencoderDetector(hidden=(16, 4), epochs=40, random_state=0).fit(_with_colour(600, 0))
+    bad = _with_colour(10, 2)
+    bad["colour"] = "k99"  # never seen in training
+    bad["y"] += 3.0  # a large break as well: by its drop alone it would lead
+    cause = det.explain(bad, top=2)
+    assert (cause.groupby("row")["column"].first() == "colour").all()
+    assert cause.loc[cause["column"] == "colour", "unseen"].all()
+    error = det.explain(bad, top=1, by="error")  # the second view keeps its own order
+    assert (error["column"] == "y").mean() >= 0.8
+
+
 def test_surprise_is_beyond_the_models_own_uncertainty():
     enc = TabularEncoder().fit(pd.DataFrame({"n": [0.0, 1.0, 2.0], "c": ["a", "b", "c"]}))
     n, c = enc.columns_

@@ -362,10 +362,14 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
     order_by = parts.get("rank", parts["drop"]) if by == "cause" else key
     seen, expected = parts["seen"], parts["expected"]
     same = parts["categorical"][None, :] & (seen.to_numpy() == expected.to_numpy())
-    eligible = (key >= MIN_SHARE) & ~same
+    # By cause, a value never seen there in training comes first, whatever its drop:
+    # nothing in training makes it usual (a token of a broken sequence set to the
+    # model's spread-out guess may take little of the score with it).
+    first = np.asarray(parts["unseen"], dtype=bool) if by == "cause" else np.zeros(key.shape, bool)
+    eligible = ((key >= MIN_SHARE) | first) & ~same
     records = []
     for i in range(len(key)):
-        order = np.argsort(-order_by[i], kind="stable")
+        order = np.lexsort((-order_by[i], ~first[i]))
         for j in [j for j in order if eligible[i, j]][: max(1, int(top))]:
             records.append(
                 (
