@@ -233,3 +233,23 @@ def test_the_ensemble_score_keeps_a_quantile_default():
     X = rng.normal(size=(300, 4))
     det = AutoencoderDetector(hidden=(8, 2), scoring="ensemble", epochs=5, random_state=0).fit(X)
     assert np.mean(det.decision_scores_ > det.threshold_) == pytest.approx(0.1, abs=0.02)
+
+
+def _widths(det):
+    return [m.out_features for m in det.module_.encoder if hasattr(m, "out_features")]
+
+
+def test_an_all_numeric_table_gets_the_wider_network_by_default():
+    from aedetect.data.datasets import load_data
+    from aedetect.fitting import NUMERIC_TABLE_HIDDEN
+
+    rng = np.random.default_rng(0)
+    numbers = rng.normal(size=(200, 6))
+    assert _widths(AutoencoderDetector(epochs=2).fit(numbers)) == list(NUMERIC_TABLE_HIDDEN)
+    chosen = AutoencoderDetector(hidden=(32, 4), epochs=2).fit(numbers)  # a choice is kept
+    assert _widths(chosen) == [32, 4]
+    assert chosen.get_params()["hidden"] == (32, 4)
+    mixed = load_data("mixed:n_rows=300").features  # one-hot columns: the default network
+    assert _widths(AutoencoderDetector(epochs=2).fit(mixed)) == [64, 32, 8]
+    images = rng.integers(0, 255, (60, 8, 8)).astype(np.float32)  # images: the default too
+    assert _widths(AutoencoderDetector(epochs=2).fit(images)) == [64, 32, 8]

@@ -132,7 +132,8 @@ MODEL_OPTIONS: list[_Opt] = [
         f"Named network: {', '.join(PRESETS)}. "
         "Options you set to a non-default value override it."),
     ("hidden", str, _HIDDEN, MODEL,
-        "Encoder widths, comma-separated; the decoder mirrors them."),
+        "Encoder widths, comma-separated; the decoder mirrors them. At the default, a "
+        "table of numbers only gets 256,128,16."),
     ("activation", str, _D["activation"], MODEL,
         "Hidden activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity."),
     ("output_activation", str, _D["output_activation"], MODEL,

@@ -361,7 +361,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         params = self.get_params(deep=False)
         fitting.check_params(params)
         X, frame, shape, encoder, encoded = fitting.prepare_training(params, X, copy)
-        params = fitting.for_rows(params, len(frame), images=shape is not None)
+        params = fitting.for_rows(params, len(frame), shape is not None, encoder)
         seed, device = resolve_seed(self.random_state), resolve_device(self.device)
         spec = spec_from_params(params, encoder.n_features_out_, shape)
         train_idx, val_idx = fitting.validation_split(
