@@ -245,7 +245,12 @@ def test_an_all_numeric_table_gets_the_wider_network_by_default():
 
     rng = np.random.default_rng(0)
     numbers = rng.normal(size=(200, 6))
-    assert _widths(AutoencoderDetector(epochs=2).fit(numbers)) == list(NUMERIC_TABLE_HIDDEN)
+    wide = AutoencoderDetector(epochs=2).fit(numbers)
+    assert _widths(wide) == list(NUMERIC_TABLE_HIDDEN)
+    # info, run's summary and the report describe the network as built
+    from aedetect.describe import ModelFacts
+
+    assert ModelFacts.from_detector(wide).network() == "6 -> 256 -> 128 -> 16 -> ... -> 6"
     chosen = AutoencoderDetector(hidden=(32, 4), epochs=2).fit(numbers)  # a choice is kept
     assert _widths(chosen) == [32, 4]
     assert chosen.get_params()["hidden"] == (32, 4)

@@ -29,6 +29,14 @@ def _join(values: Sequence[Any], sep: str = ",") -> str:
     return sep.join(map(str, values))
 
 
+def _as_built(params: Mapping[str, Any], hidden: Any) -> dict[str, Any]:
+    """Return ``params`` with the widths the network was built with (a default may widen)."""
+    out = dict(params)
+    if hidden is not None:
+        out["hidden"] = [int(h) for h in hidden]
+    return out
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     """What a fitted model is: parameters, input width, image shape, training, threshold."""
@@ -47,7 +55,7 @@ class ModelFacts:
         cols = state["encoder"]["columns"]
         shape = state.get("image_shape")
         return cls(
-            params=params,
+            params=_as_built(params, (state.get("model_spec") or {}).get("hidden")),
             n_inputs=cols[-1]["stop"] if cols else 0,
             image_shape=None if shape is None else tuple(shape),
             history=state["history"],
@@ -59,8 +67,9 @@ class ModelFacts:
     def from_detector(cls, det: Any) -> ModelFacts:
         """Facts of a fitted detector, read from its public parameters and fitted attributes."""
         shape = getattr(det, "image_shape_", None)
+        spec = getattr(det, "spec_", None)
         return cls(
-            params=det.get_params(deep=False),
+            params=_as_built(det.get_params(deep=False), getattr(spec, "hidden", None)),
             n_inputs=int(det.encoder_.n_features_out_),
             image_shape=None if shape is None else tuple(shape),
             history=det.history_.to_dict(),
