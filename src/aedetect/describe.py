@@ -32,8 +32,9 @@ def _join(values: Sequence[Any], sep: str = ",") -> str:
 def _as_built(params: Mapping[str, Any], hidden: Any) -> dict[str, Any]:
     """Return ``params`` with the widths the network was built with (a default may widen)."""
     out = dict(params)
-    if hidden is not None:
-        out["hidden"] = [int(h) for h in hidden]
+    plain = isinstance(hidden, list | tuple) and hidden
+    if plain and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden):
+        out["hidden"] = list(hidden)  # anything else (a damaged file): the parameter
     return out
 
 
