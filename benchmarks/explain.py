@@ -131,23 +131,40 @@ def table_result(name: str, normal: pd.DataFrame, rows: int, seed: int) -> dict[
     return out
 
 
-def sequences_result(seed: int) -> dict[str, Any]:
-    """The five reference anomalies: all illegal positions above every legal one?"""
+#: The tokens the reference generator draws at each of the eight positions.
+LEGAL = [set("ABCDEF")] * 4 + [set("120")] + [set("QWOPZXML")] * 3
+
+
+def reference_sequences(seed: int) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The default detector fitted on the reference sequences; the five anomalies as rows.
+
+    Returns ``(detector, anomalies, training rows)``.
+    """
     from aedetect import AutoencoderDetector
     from aedetect.data.datasets import REFERENCE_SEQUENCE_ANOMALIES, make_sequences
 
-    legal = [set("ABCDEF")] * 4 + [set("120")] + [set("QWOPZXML")] * 3
     data = make_sequences(seed=seed)
     det = AutoencoderDetector(
         sequence_columns=("sequence",), contamination=5 / len(data.features), random_state=seed
     ).fit(data.features)
     rows = pd.DataFrame({"sequence": list(REFERENCE_SEQUENCE_ANOMALIES)})
-    out: dict[str, Any] = {"rows": len(data.features)}
+    return det, rows, data.features
+
+
+def illegal_positions(sequence: str) -> set[int]:
+    """0-based positions of ``sequence`` holding a token the generator never draws there."""
+    return {k for k, t in enumerate(sequence) if t not in LEGAL[k]}
+
+
+def sequences_result(seed: int) -> dict[str, Any]:
+    """The five reference anomalies: all illegal positions above every legal one?"""
+    det, rows, train = reference_sequences(seed)
+    out: dict[str, Any] = {"rows": len(train)}
     for by in ("cause", "error"):
         expl = det.explain(rows, top=8, by=by)
         good = 0
-        for i, seq in enumerate(REFERENCE_SEQUENCE_ANOMALIES):
-            illegal = {f"sequence[{k + 1}]" for k, t in enumerate(seq) if t not in legal[k]}
+        for i, seq in enumerate(rows["sequence"]):
+            illegal = {f"sequence[{k + 1}]" for k in illegal_positions(seq)}
             ranked = list(expl.loc[expl["row"] == i, "column"])
             good += set(ranked[: len(illegal)]) == illegal
         out[by] = good

@@ -174,23 +174,15 @@ def table_rows(name: str, normal: pd.DataFrame, rows: int, seed: int) -> list[di
 
 def sequences(seed: int) -> dict[str, int]:
     """Per variant: reference anomalies whose illegal positions all rank first."""
-    from aedetect import AutoencoderDetector
-    from aedetect.data.datasets import REFERENCE_SEQUENCE_ANOMALIES, make_sequences
-
-    legal = [set("ABCDEF")] * 4 + [set("120")] + [set("QWOPZXML")] * 3
-    data = make_sequences(seed=seed)
-    det = AutoencoderDetector(
-        sequence_columns=("sequence",), contamination=5 / len(data.features), random_state=seed
-    ).fit(data.features)
-    rows = pd.DataFrame({"sequence": list(REFERENCE_SEQUENCE_ANOMALIES)})
+    det, rows, train = bench.reference_sequences(seed)
     out = {}
     for variant, (categories, steps, rank) in VARIANTS.items():
         result = drops(det, det._encode(rows), categories, steps)
-        norm = _normal(det, data.features, categories, steps) if rank != "drop" else ()
+        norm = _normal(det, train, categories, steps) if rank != "drop" else ()
         key = keys(det, rows, result, rank, norm)
         good = 0
-        for i, seq in enumerate(REFERENCE_SEQUENCE_ANOMALIES):
-            illegal = {k for k, t in enumerate(seq) if t not in legal[k]}
+        for i, seq in enumerate(rows["sequence"]):
+            illegal = bench.illegal_positions(seq)
             good += set(np.argsort(-key[i], kind="stable")[: len(illegal)]) == illegal
         out[variant] = good
     return out
