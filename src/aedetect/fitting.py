@@ -77,8 +77,8 @@ def for_rows(
     ``SMALL_TABLE_ROWS`` rows or more are fitted with the parameters as given.
     """
     params = dict(params)
-    numeric = encoder is not None and not getattr(encoder, "categorical_columns_", [1])
-    numeric = numeric and not getattr(encoder, "sequences_", None)  # tokens, even as codes
+    # Numbers only: no one-hot column, and no sequence (tokens, even as integer codes).
+    numeric = encoder is not None and not encoder.categorical_columns_ and not encoder.sequences_
     if numeric and not images and params["model"] == "ae" and params.get("architecture") is None:
         if tuple(params["hidden"]) == tuple(DEFAULTS["hidden"]):
             params["hidden"] = NUMERIC_TABLE_HIDDEN

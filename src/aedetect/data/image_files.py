@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from aedetect.data.images import (
+    _IDX_TYPES,
     IMAGE_SUFFIXES,
     MAX_FOLDER_PIXELS,
+    _is_batch,
     images_table,
     read_cifar,
     read_idx,
@@ -32,9 +34,6 @@ from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 
 __all__ = ["conform", "is_cifar", "is_idx", "load_cifar_path", "load_idx_file"]
-
-_IDX_TYPE_CODES = (0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E)
-_CIFAR_NAMES = ("train", "test")
 
 
 def is_idx(path: Path) -> bool:
@@ -50,11 +49,7 @@ def is_idx(path: Path) -> bool:
             return False
     if len(head) < 4 or head[:2] != b"\x00\x00":
         return False
-    return head[2] in _IDX_TYPE_CODES and 1 <= head[3] <= 4
-
-
-def _is_batch_name(name: str) -> bool:
-    return name.startswith(("data_batch", "test_batch")) or name in _CIFAR_NAMES
+    return head[2] in _IDX_TYPES and 1 <= head[3] <= 4
 
 
 def is_cifar(path: Path) -> bool:
@@ -62,17 +57,17 @@ def is_cifar(path: Path) -> bool:
     if path.is_dir():
         entries = [f for f in path.iterdir() if f.is_file()]
         images = any(f.suffix.lower() in IMAGE_SUFFIXES for f in entries)
-        return not images and any(_is_batch_name(f.name) for f in entries)
+        return not images and any(_is_batch(f.name, None) for f in entries)
     if not path.is_file():
         return False
-    if _is_batch_name(path.name):
+    if _is_batch(path.name, None):
         return True
     name = path.name.lower()
     if not name.endswith((".tar", ".tar.gz", ".tgz")) or not tarfile.is_tarfile(path):
         return False
     try:
         with tarfile.open(path) as tar:
-            return any(m.isfile() and _is_batch_name(Path(m.name).name) for m in tar)
+            return any(m.isfile() and _is_batch(Path(m.name).name, None) for m in tar)
     except (tarfile.TarError, OSError, EOFError, zlib.error):
         return False  # the table reader then says what the file is not
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.frames import looks_numeric, parse_numeric
 from aedetect.data.series import TimeCheck, parse_time, window_ends
 from aedetect.data.table import Table, binary_labels
 from aedetect.describe import series_lines
@@ -105,7 +106,7 @@ def series_data(
             str(c)
             for c in table.features.columns
             if c != time_column
-            and (pd.api.types.is_numeric_dtype(frame[c]) or _mostly_numbers(frame[c]))
+            and (pd.api.types.is_numeric_dtype(frame[c]) or looks_numeric(frame[c]))
         ]
         if not wanted:
             raise DataError(f"{table.source}: no numeric column to use as the series' values")
@@ -113,8 +114,11 @@ def series_data(
         if left:
             shown = ", ".join(repr(c) for c in left[:5]) + (" ..." if len(left) > 5 else "")
             log.warning("%s: text column(s) %s left out of the series' values", table.source, shown)
-    for name in wanted:
-        _check_numbers(table, name)
+    for name in wanted:  # text in a value column: named by its row in the file
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            with about(table.source):
+                parse_numeric(table.features[name], name)
+            frame[name] = parse_numeric(frame[name], name)
     labels, ids = (
         None if table.labels is None else frame["__label"].rename(table.labels.name),
         None if table.ids is None else frame["__id"].rename(table.ids.name),
@@ -122,31 +126,6 @@ def series_data(
     times = frame[time_column].reset_index(drop=True) if time_column else None
     values = frame[wanted].reset_index(drop=True)
     return SeriesData(values, times, labels, ids, table.source, time_column, check, notes)
-
-
-def _mostly_numbers(column: pd.Series) -> bool:
-    """Whether most filled cells of a text column read as numbers (a typo, not a label)."""
-    filled = column.dropna()
-    if pd.api.types.is_numeric_dtype(column) or filled.empty:
-        return False
-    parsed = pd.to_numeric(filled.astype(str).str.strip(), errors="coerce")
-    return bool(parsed.notna().mean() >= 0.5)
-
-
-def _check_numbers(table: Table, name: str) -> None:
-    """Refuse a value column holding text, naming the first cell that is not a number."""
-    column = table.features[name]
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return
-    filled = column.dropna()
-    parsed = pd.to_numeric(filled.astype(str).str.strip(), errors="coerce")
-    bad = parsed.index[parsed.isna()]
-    if len(bad):
-        row = column.index.get_loc(bad[0]) + 1
-        raise DataError(
-            f"{table.source}: column {name!r} row {row}: {str(column[bad[0]])[:40]!r} is not "
-            "a number (a series' values are numbers)"
-        )
 
 
 def _time_notes(source: str, time_column: str | None, check: TimeCheck | None) -> list[str]:

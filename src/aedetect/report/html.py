@@ -126,6 +126,7 @@ def _flag_mask(inp: ReportInput) -> np.ndarray:
 def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> dict[str, Any]:
     """Each figure with its caption, in the order shown; captions say what the axes are."""
     scores, thr, hist = inp.scores, inp.threshold, inp.history
+    flagged = _flag_mask(inp)
     figures = {
         "Training loss per epoch": (
             plots.loss_plot(
@@ -144,7 +145,7 @@ def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> di
             ),
         ),
         "Score by row": (
-            plots.score_index_plot(scores, thr, binary, title="", flagged=_flag_mask(inp)),
+            plots.score_index_plot(scores, thr, binary, title="", flagged=flagged),
             "Each row's score (y) against its row number (x).",
         ),
     }
@@ -159,7 +160,6 @@ def _figures(inp: ReportInput, binary: np.ndarray | None, rows: list[int]) -> di
             "Precision (y: share of flagged rows that are anomalies) against recall (x: share "
             "of the anomalies flagged) as the threshold moves; dotted: the share of anomalies.",
         )
-    flagged = _flag_mask(inp)
     wide = inp.codes.shape[1] > 2
     axes = ("PC 1", "PC 2") if wide else ("latent unit 1", "latent unit 2")
     name = "Latent codes (PCA)" if wide else "Latent codes"
