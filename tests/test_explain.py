@@ -12,6 +12,7 @@ from aedetect.attribution import STEPS, Groups, surprise
 from aedetect.data.datasets import load_data
 from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError
+from aedetect.report.numbers import reason_text
 
 
 def _relations(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -103,6 +104,36 @@ def test_a_value_never_seen_there_comes_first_by_cause():
     assert cause.loc[cause["column"] == "colour", "unseen"].all()
     error = det.explain(bad, top=1, by="error")  # the second view keeps its own order
     assert (error["column"] == "y").mean() >= 0.8
+
+
+def test_a_value_almost_never_seen_there_comes_next_and_says_so():
+    train = _with_colour(2000, 0)
+    train.loc[7, "colour"] = "k99"  # one training row in 2,000: rare there
+    det = AutoencoderDetector(hidden=(16, 4), epochs=40, random_state=0).fit(train)
+    bad = _with_colour(10, 2)
+    bad["colour"] = "k99"
+    bad["y"] += 3.0  # by its drop alone y would lead
+    cause = det.explain(bad, top=2)
+    firsts = cause.groupby("row").first()
+    assert (firsts["column"] == "colour").all()
+    assert not firsts["unseen"].any()
+    assert np.allclose(firsts["frequency"], 1 / 2000)
+    assert cause.loc[cause["column"] != "colour", "frequency"].isna().all()  # numbers
+    common = det.explain(_with_colour(5, 3), top=6)
+    colour = common.loc[common["column"] == "colour", "frequency"]
+    assert colour.between(0.05, 0.2).all()  # ten colours, about a tenth each
+    error = det.explain(bad, top=1, by="error")  # the second view keeps its own order
+    assert (error["column"] == "y").mean() >= 0.8
+    line = cause.iloc[0]
+    assert "rare there: 1 in 2,000 training rows" in reason_text(line, {})
+
+
+def test_model_files_without_category_counts_explain_as_before(tmp_path):
+    det = AutoencoderDetector(hidden=(8, 2), epochs=3, random_state=0).fit(_with_colour(300, 0))
+    for col in det.encoder_.columns_:
+        col.counts = []  # as a model file written before categories were counted
+    expl = det.explain(_with_colour(5, 1), top=6)
+    assert expl["frequency"].isna().all()
 
 
 def test_surprise_is_beyond_the_models_own_uncertainty():

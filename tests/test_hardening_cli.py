@@ -98,7 +98,7 @@ def test_dash_writes_the_one_output_to_stdout(tmp_path, monkeypatch):
     assert res.exit_code == 0 and res.stdout.startswith("<!DOCTYPE html>")
     res = runner.invoke(app, ["explain", str(model), str(data), "--rows", "2", "-o", "-"])
     assert res.exit_code == 0
-    header = "row,column,seen,expected,probability,unseen,share,drop,error,error_share"
+    header = "row,column,seen,expected,probability,unseen,frequency,share,drop,error,error_share"
     assert res.stdout.splitlines()[0] == header
     assert "row 2" in res.stderr  # the text explanation moves to stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "model.aedetect"]

@@ -153,3 +153,17 @@ def test_old_release_model_files_score_identically(name, old_inputs):
     threshold = float(det.threshold_)
     clear = np.abs(expected["scores"] - threshold) > 2e-5 * abs(threshold) + 1e-7
     assert np.array_equal(det.predict(X)[clear], expected["predict"][clear])
+
+
+def test_category_counts_are_saved_and_checked(model_path, tmp_path):
+    from hostile.crafting import resealed
+
+    colour = read_metadata(model_path)["state"]["encoder"]["columns"][3]
+    assert len(colour["counts"]) == len(colour["categories"]) and sum(colour["counts"]) > 0
+
+    def edit(parsed):
+        parsed["state"]["encoder"]["columns"][3]["counts"] = [1]
+
+    bad = resealed(model_path, tmp_path / "bad.aedetect", edit)
+    with pytest.raises(ModelFileError, match=r"columns\[3\].counts must match its categories"):
+        load(bad)

@@ -53,14 +53,22 @@ def test_explanation_names_position_one_of_xydc2dca(fitted):
     assert first["seen"] == "X" and first["expected"] != "X"
 
 
-def test_illegal_tokens_of_aabdxuei_come_before_every_legal_one(fitted):
+LEGAL = ["ABCDEF"] * 4 + ["120"] + ["QWOPZXML"] * 3
+
+
+def test_illegal_tokens_come_before_every_legal_one(fitted):
     if fitted.sequence_encoding != "onehot":
         pytest.skip("tokens as categories: the ordinal codes are numbers")
-    expl = fitted.explain(pd.DataFrame({"sequence": ["AABDXUEI"]}), top=8)
-    # X (a letter where a digit goes), U, E and I (not in QWOPZXML); AABD are legal
-    illegal = {"sequence[5]", "sequence[6]", "sequence[7]", "sequence[8]"}
-    assert set(expl["column"][:4]) == illegal
-    assert (expl["seen"] != expl["expected"]).all()
+    rows = pd.DataFrame({"sequence": list(REFERENCE_SEQUENCE_ANOMALIES)})
+    expl = fitted.explain(rows, top=8)
+    for i, seq in enumerate(rows["sequence"]):
+        # e.g. AABDXUEI: X (a letter where a digit goes), U, E and I (not in QWOPZXML)
+        illegal = {f"sequence[{k + 1}]" for k, t in enumerate(seq) if t not in LEGAL[k]}
+        lines = expl[expl["row"] == i]
+        assert set(lines["column"][: len(illegal)]) == illegal, seq
+        # in the training rows once or twice (the anomalies are among them): rare there
+        assert lines["frequency"][: len(illegal)].isin([1 / 5005, 2 / 5005]).all(), seq
+        assert (lines["seen"] != lines["expected"]).all()
 
 
 def test_positions_sum_back_to_the_sequence_column(fitted, reference_small):

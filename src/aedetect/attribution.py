@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from aedetect.data.encoding import RARE
 from aedetect.exceptions import ConfigError
 
 __all__ = [
@@ -294,14 +295,10 @@ def collect_parts(
     errors = encoder.column_errors(np.square(recon - encoded), positions=True)
     seen, expected_values = encoder.readable(frame), encoder.inverse_transform(settled)
     cats = np.array([c.kind == "categorical" for c in encoder.columns_])
-    unseen = np.zeros(seen.shape, dtype=bool)
-    for j, col in enumerate(encoder.columns_):
-        if col.kind == "categorical":
-            values = seen.iloc[:, j]
-            unseen[:, j] = values.notna().to_numpy() & ~values.astype(str).isin(col.categories)
+    unseen, frequency = training_frequency(encoder, seen)
     factor = surprise(encoder, encoded, settled)
     if any(len(m) > 1 for m in groups.members):  # patches: sum the errors, average the values
-        seen, expected_values, errors, prob, unseen, cats = _pooled(
+        seen, expected_values, errors, prob, unseen, frequency, cats = _pooled(
             groups, seen, expected_values, errors
         )
         factor = np.ones(drops.shape)  # pixels are numbers
@@ -312,6 +309,7 @@ def collect_parts(
         "expected": expected_values,
         "probability": prob,
         "unseen": unseen,
+        "frequency": frequency,
         "categorical": cats,
         "drop": drops,
         "rank": drops * factor,
@@ -319,6 +317,28 @@ def collect_parts(
         "error": errors,
         "error_share": shares(errors, totals),
     }
+
+
+def training_frequency(encoder: Any, seen: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and column: whether the seen category is new, and its training share.
+
+    The share of the training rows that had the seen category or token there (0
+    when never seen; NaN for numbers, missing values and encoders fitted before
+    categories were counted).
+    """
+    unseen = np.zeros(seen.shape, dtype=bool)
+    frequency = np.full(seen.shape, np.nan)
+    for j, col in enumerate(encoder.columns_):
+        if col.kind == "categorical":
+            values = seen.iloc[:, j]
+            present = values.notna().to_numpy()
+            text = values.astype(str)
+            unseen[:, j] = present & ~text.isin(col.categories)
+            if sum(col.counts) > 0:
+                shares = pd.Series(np.divide(col.counts, sum(col.counts)), index=col.categories)
+                found = text.map(shares).fillna(0.0).to_numpy(dtype=np.float64)
+                frequency[:, j] = np.where(present, found, np.nan)
+    return unseen, frequency
 
 
 def _pooled(
@@ -340,6 +360,7 @@ def _pooled(
         total(errors),
         np.full((n, m), np.nan),
         np.zeros((n, m), dtype=bool),
+        np.full((n, m), np.nan),
         np.zeros(m, dtype=bool),
     )
 
@@ -352,9 +373,12 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
     ``rank`` (the order by cause: the drop, a category's times its
     :func:`surprise`; ``drop`` when absent), ``error`` and ``error_share``
     (reconstruction error), ``probability`` (of the expected category) and
-    ``unseen`` (True for a token or category never seen in training). A line
-    whose seen value is the expected category, or whose share in the ranking
-    view is below :data:`MIN_SHARE`, is left out.
+    ``unseen`` (True for a token or category never seen in training) and
+    ``frequency`` (its share of the training rows). By cause, a value never seen
+    there comes first, then one rarer than :data:`~aedetect.data.encoding.RARE`,
+    then the rest. A line whose seen value is the expected category, or whose
+    share in the ranking view is below :data:`MIN_SHARE` (unless unseen or rare
+    by cause), is left out.
     """
     if by not in EXPLAIN_BY:
         raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
@@ -364,12 +388,17 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
     same = parts["categorical"][None, :] & (seen.to_numpy() == expected.to_numpy())
     # By cause, a value never seen there in training comes first, whatever its drop:
     # nothing in training makes it usual (a token of a broken sequence set to the
-    # model's spread-out guess may take little of the score with it).
-    first = np.asarray(parts["unseen"], dtype=bool) if by == "cause" else np.zeros(key.shape, bool)
-    eligible = ((key >= MIN_SHARE) | first) & ~same
+    # model's spread-out guess may take little of the score with it). So does one
+    # that almost no training row had there (RARE: in unsupervised training a broken
+    # sequence's tokens are among the training rows, once each).
+    unseen = np.asarray(parts["unseen"], dtype=bool)
+    frequency = np.asarray(parts.get("frequency", np.full(key.shape, np.nan)), np.float64)
+    unusual = (unseen | (np.nan_to_num(frequency, nan=1.0) < RARE)) & (by == "cause")
+    eligible = ((key >= MIN_SHARE) | unusual) & ~same
+    tier = np.where(unusual, np.where(unseen, 0, 1), 2)  # unseen, rare, the rest
     records = []
     for i in range(len(key)):
-        order = np.lexsort((-order_by[i], ~first[i]))
+        order = np.lexsort((-order_by[i], tier[i]))
         for j in [j for j in order if eligible[i, j]][: max(1, int(top))]:
             records.append(
                 (
@@ -378,7 +407,8 @@ def explanation_frame(parts: dict[str, Any], top: int, by: str = "cause") -> pd.
                     seen.iat[i, j],
                     expected.iat[i, j],
                     parts["probability"][i, j],
-                    bool(parts["unseen"][i, j]),
+                    bool(unseen[i, j]),
+                    frequency[i, j],
                     parts["share"][i, j],
                     parts["drop"][i, j],
                     parts["error"][i, j],
@@ -395,6 +425,7 @@ COLUMNS = {
     "expected": "what the model expects there: a number, or the most likely category/token",
     "probability": "the expected category's or token's probability (empty for numbers)",
     "unseen": "True when the seen category/token never occurred there in training",
+    "frequency": "share of the training rows with the seen category/token there (0: unseen)",
     "share": "share of the row's score that goes when this column alone is as expected",
     "drop": "how far the score falls when this column alone is as expected",
     "error": "the column's weighted squared reconstruction error",

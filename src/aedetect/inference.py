@@ -168,7 +168,8 @@ class DetectorOutputs:
         copies of a row, one per column, are scored in one batched pass.
         ``by="error"`` ranks by per-column reconstruction error instead.
         Neither lists a category or token whose seen value is the expected one, nor
-        a column whose share rounds to 0%.
+        a column whose share rounds to 0% (by cause, a category or token never or
+        almost never seen there in training is listed first whatever its share).
 
         Parameters
         ----------
@@ -189,10 +190,12 @@ class DetectorOutputs:
             ``expected`` (a number in the column's units, or the most likely
             category or token), ``probability`` (of that category or token),
             ``unseen`` (the seen category or token never occurred there in
-            training), ``share`` (of the row's score that goes when the column
-            alone is as expected; shares of different columns overlap and need not
-            add up to 1), ``drop`` (that fall of the score), ``error`` (the
-            column's weighted squared reconstruction error) and ``error_share``.
+            training), ``frequency`` (the share of training rows that had it there;
+            below 0.1% it is named first by cause, after the unseen), ``share``
+            (of the row's score that goes when the column alone is as expected;
+            shares of different columns overlap and need not add up to 1),
+            ``drop`` (that fall of the score), ``error`` (the column's weighted
+            squared reconstruction error) and ``error_share``.
         """
         self._check_fitted()
         if by not in EXPLAIN_BY:

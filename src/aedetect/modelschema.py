@@ -80,6 +80,7 @@ _COLUMN: dict[str, Rule] = {
     "scale": (_number, "a number", False),
     "categories": (_list_of(_text), "a list of text", False),
     "constant": (_flag, "true or false", False),
+    "counts": (_list_of(_count), "a list of counts", False),
     "low": (_number, "a number", False),
     "high": (_number, "a number", False),
 }
@@ -127,6 +128,8 @@ def check_metadata(path: str | os.PathLike[str], parsed: Mapping[str, Any]) -> N
             _check(f"state.encoder.columns[{i}]", column, _COLUMN)
             if column["stop"] < column["start"]:
                 raise ValueError(f"state.encoder.columns[{i}] ends before it starts")
+            if len(column.get("counts") or ()) not in (0, len(column.get("categories") or ())):
+                raise ValueError(f"state.encoder.columns[{i}].counts must match its categories")
         _check("state.history", state["history"], _HISTORY)
     except ValueError as exc:
         raise ModelFileError(f"{path}: damaged model file ({exc})") from None

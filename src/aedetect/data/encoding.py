@@ -31,7 +31,10 @@ from aedetect.data.sequences import expand_sequences, fit_sequences, position_na
 from aedetect.exceptions import DataError
 from aedetect.params import ENCODER, MISSING, SCALINGS, validate
 
-__all__ = ["MISSING", "SCALINGS", "TabularEncoder", "as_frame"]
+__all__ = ["MISSING", "RARE", "SCALINGS", "TabularEncoder", "as_frame"]
+
+#: A category that fewer than this share of the training rows had is rare there.
+RARE = 1e-3
 
 # A column whose spread is below this share of its magnitude counts as constant.
 _CONSTANT_RTOL = 1e-9
@@ -51,6 +54,8 @@ class _Column:
     fill: Any = None
     categories: list[str] = field(default_factory=list)
     constant: bool = False
+    # categorical: training rows per category (empty in model files written before)
+    counts: list[int] = field(default_factory=list)
     # Bounds of the network's input, in scaled units (numeric columns only).
     low: float = float("-inf")
     high: float = float("inf")
@@ -143,7 +148,7 @@ class TabularEncoder:
         }
         numeric = self._fit_numeric([n for n in frame.columns if kinds[n] == "numeric"], frame)
         columns: list[_Column] = []
-        pos = 0
+        pos = 0  # where the next column's block starts
         for name in frame.columns:
             if kinds[name] == "numeric":
                 col = numeric[name]
@@ -178,16 +183,8 @@ class TabularEncoder:
 
     def get_params(self) -> dict[str, Any]:
         """Return the constructor's arguments, by name."""
-        return {
-            "scaling": self.scaling,
-            "categorical": self.categorical,
-            "category_weight": self.category_weight,
-            "missing": self.missing,
-            "clip": self.clip,
-            "sequences": self.sequences,
-            "token_sep": self.token_sep,
-            "sequence_encoding": self.sequence_encoding,
-        }
+        names = ("scaling", "categorical", "category_weight", "missing", "clip", "sequences")
+        return {k: getattr(self, k) for k in (*names, "token_sep", "sequence_encoding")}
 
     def _fit_numeric(self, names: list[str], frame: pd.DataFrame) -> dict[str, _Column]:
         """Scales, fills and clip bounds of all numeric columns at once (vectorised)."""
@@ -196,11 +193,10 @@ class TabularEncoder:
         impute = self.missing == "impute"
         values = numeric_matrix(frame, names)
         self._check_matrix(values, names, allow_nan=impute)
-        if impute:
+        if impute:  # the nan-aware versions are several times slower: only when needed
             empty = np.isnan(values).all(axis=0)
             if empty.any():
                 raise DataError(f"column '{names[int(np.argmax(empty))]}' has no values")
-        if impute:  # the nan-aware versions are several times slower: only when needed
             lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
             mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
             fill = np.nanmedian(values, axis=0)
@@ -286,6 +282,7 @@ class TabularEncoder:
             fill=fill,
             categories=categories,
             constant=constant,
+            counts=[int(counts[c]) for c in categories],
         )
 
     def _weights(self) -> np.ndarray:

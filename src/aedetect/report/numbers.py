@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.encoding import RARE
+
 __all__ = ["Format", "column_format", "formats", "number", "percent", "reason_text"]
 
 SIGNIFICANT = 4
@@ -112,7 +114,8 @@ def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause", quote: boo
     """One reason, ``column: seen → expected (share)``, values written for people.
 
     ``line`` is a row of :meth:`AutoencoderDetector.explain`'s frame; a category
-    or token gets its probability and says when it was never seen there; with
+    or token gets its probability and says when it was never (or almost never)
+    seen there; with
     ``quote``, text values are quoted (``'X'``).
     """
     write = fmt.get(str(line.column), number)
@@ -120,8 +123,12 @@ def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause", quote: boo
     probability = getattr(line, "probability", np.nan)  # series explanations have none
     if pd.notna(probability):
         expected += f", p {probability:.2f}"
-    unseen = getattr(line, "unseen", False)
-    seen = _value(line.seen, write, quote) + (", never seen there" if unseen else "")
+    seen = _value(line.seen, write, quote)
+    frequency = getattr(line, "frequency", np.nan)
+    if getattr(line, "unseen", False):
+        seen += ", never seen there"
+    elif pd.notna(frequency) and frequency < RARE:
+        seen += f", rare there: 1 in {round(1 / frequency):,} training rows"
     share = line.share if by == "cause" else getattr(line, "error_share", line.share)
     return f"{line.column}: {seen} → {expected} ({percent(share)})"
 
