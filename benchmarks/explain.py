@@ -203,11 +203,18 @@ def markdown(tables: list[dict[str, Any]], seqs: dict[str, Any], seed: int) -> s
             f"{pct(t['error'])} | {t['flagged']:,} | {pct(t['cause_flagged'])} | "
             f"{pct(t['error_flagged'])} | {' | '.join(kinds)} | {t['explain_ms_per_row']:.1f} |"
         )
+    per_seed = seqs.get("seeds", {})
+    counts = ", ".join(f"{v['cause']} / {v['error']}" for v in per_seed.values())
     lines += [
         "",
         f"Reference sequences ({seqs['rows']:,} rows, default one-hot detector): the five "
-        "published anomalies whose illegal positions all rank above every legal one: "
-        f"**{seqs['cause']} of 5** by cause, {seqs['error']} of 5 by error.",
+        "published anomalies whose illegal positions all rank above every legal one "
+        f"(fewest over seeds): **{seqs['cause']} of 5** by cause, {seqs['error']} of 5 by error"
+        + (
+            f" (seeds {', '.join(map(str, per_seed))}, by cause / by error: {counts})."
+            if len(per_seed) > 1
+            else "."
+        ),
         END,
     ]
     return "\n".join(lines) + "\n"
@@ -223,6 +230,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--rows", type=int, default=300, help="corrupted rows per table (at most)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-sequences", action="store_true", help="skip the 25,000-row sequences")
+    p.add_argument(
+        "--sequence-seeds", default="", help="seeds of the sequences' fits (default: --seed)"
+    )
     p.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     args = p.parse_args(argv)
     sets = tuple(s for s in args.sets.split(",") if s)
@@ -231,11 +241,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tables.append(table_result(name, normal, args.rows, args.seed))
         t = tables[-1]
         print(f"{name}: by cause {t['cause']:.0%}, by error {t['error']:.0%}", flush=True)
-    seqs = (
-        {"rows": 0, "cause": "-", "error": "-"}
-        if args.no_sequences
-        else sequences_result(args.seed)
-    )
+    seqs: dict[str, Any] = {"rows": 0, "cause": "-", "error": "-"}
+    if not args.no_sequences:
+        seeds = [int(s) for s in args.sequence_seeds.split(",") if s] or [args.seed]
+        per_seed = {seed: sequences_result(seed) for seed in seeds}
+        seqs = {  # the worst seed's counts, and each seed's
+            "rows": per_seed[seeds[0]]["rows"],
+            "cause": min(v["cause"] for v in per_seed.values()),
+            "error": min(v["error"] for v in per_seed.values()),
+            "seeds": per_seed,
+        }
     block = markdown(tables, seqs, args.seed)
     print(block)
     replace_block(args.markdown, block, (START, END))

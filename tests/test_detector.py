@@ -236,12 +236,17 @@ def test_the_ensemble_score_keeps_a_quantile_default():
 
 
 def _widths(det):
-    return [m.out_features for m in det.module_.encoder if hasattr(m, "out_features")]
+    from aedetect.models.ensemble import members_of
+
+    first = members_of(det.module_)[0]
+    return [m.out_features for m in first.encoder if hasattr(m, "out_features")]
 
 
 def test_an_all_numeric_table_gets_the_wider_network_by_default():
     from aedetect.data.datasets import load_data
-    from aedetect.fitting import NUMERIC_TABLE_HIDDEN
+    from aedetect.fitting import NUMERIC_TABLE_HIDDEN, NUMERIC_TABLE_MEMBERS
+    from aedetect.models import DenseAutoencoder
+    from aedetect.models.ensemble import members_of
 
     rng = np.random.default_rng(0)
     numbers = rng.normal(size=(200, 6))
@@ -250,11 +255,16 @@ def test_an_all_numeric_table_gets_the_wider_network_by_default():
     # info, run's summary and the report describe the network as built
     from aedetect.describe import ModelFacts
 
-    assert ModelFacts.from_detector(wide).network() == "6 -> 256 -> 128 -> 16 -> ... -> 6"
+    assert ModelFacts.from_detector(wide).network() == "3 x 6 -> 256 -> 128 -> 16 -> ... -> 6"
+    assert len(members_of(wide.module_)) == NUMERIC_TABLE_MEMBERS == wide.spec_.members
     chosen = AutoencoderDetector(hidden=(32, 4), epochs=2).fit(numbers)  # a choice is kept
     assert _widths(chosen) == [32, 4]
     assert chosen.get_params()["hidden"] == (32, 4)
+    single = AutoencoderDetector(members=1, epochs=2).fit(numbers)
+    assert type(single.module_) is DenseAutoencoder
     mixed = load_data("mixed:n_rows=300").features  # one-hot columns: the default network
-    assert _widths(AutoencoderDetector(epochs=2).fit(mixed)) == [64, 32, 8]
+    det = AutoencoderDetector(epochs=2).fit(mixed)
+    assert _widths(det) == [64, 32, 8] and type(det.module_) is DenseAutoencoder
     images = rng.integers(0, 255, (60, 8, 8)).astype(np.float32)  # images: the default too
-    assert _widths(AutoencoderDetector(epochs=2).fit(images)) == [64, 32, 8]
+    det = AutoencoderDetector(epochs=2).fit(images)
+    assert _widths(det) == [64, 32, 8] and type(det.module_) is DenseAutoencoder

@@ -227,7 +227,9 @@ def test_images_score_as_the_general_path():
 
 
 def test_the_dense_forward_in_buffers_is_the_modules(table):
-    det = AutoencoderDetector(hidden=(8, 4), epochs=1, activation="tanh", dropout=0.1).fit(table)
+    det = AutoencoderDetector(
+        hidden=(8, 4), epochs=1, activation="tanh", dropout=0.1, members=1
+    ).fit(table)
     module = det.module_.eval()
     x = torch.randn(50, 7)
     forward = ChunkForward(module, 64)

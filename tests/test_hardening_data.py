@@ -94,7 +94,7 @@ def test_small_table_settings_leave_normal_tables_and_given_values_alone():
     from aedetect.fitting import SMALL_TABLE_ROWS, for_rows
     from aedetect.params import DEFAULTS
 
-    params = {**DEFAULTS, "verbose": 0}
+    params = {**DEFAULTS, "verbose": 0, "members": 1}  # ("auto": 1 without an encoder)
     assert for_rows(params, SMALL_TABLE_ROWS) == params
     small = for_rows(params, 10)
     assert (small["validation_fraction"], small["trim"]) == (0.0, 0.1)

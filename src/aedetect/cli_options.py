@@ -142,6 +142,9 @@ MODEL_OPTIONS: list[_Opt] = [
         "Dropout after hidden layers, in [0, 1)."),
     ("epochs", str, str(_D["epochs"]), MODEL,
         "Maximum passes over the data, or auto: about 600 steps, 10 to 200 epochs."),
+    ("members", str, str(_D["members"]), MODEL,
+        "Networks trained apart and averaged (their errors), 1 to 10, or auto: 3 for a "
+        "table of numbers, else 1."),
     ("batch_size", str, _BATCH, MODEL,
         "Rows per optimisation step, or auto: min(256, max(32, rows // 8))."),
     ("lr", float, _D["lr"], MODEL,
@@ -419,7 +422,7 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
     params["ensemble"] = _names(params["ensemble"]) or ()
     params["ensemble_weights"] = _floats(params["ensemble_weights"], "--ensemble-weights")
     params["verbose"] = int(verbose)
-    for name in ("batch_size", "epochs"):
+    for name in ("batch_size", "epochs", "members"):
         if params[name] != "auto":
             try:
                 params[name] = int(params[name])

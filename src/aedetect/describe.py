@@ -29,12 +29,26 @@ def _join(values: Sequence[Any], sep: str = ",") -> str:
     return sep.join(map(str, values))
 
 
-def _as_built(params: Mapping[str, Any], hidden: Any) -> dict[str, Any]:
-    """Return ``params`` with the widths the network was built with (a default may widen)."""
+def _as_built(params: Mapping[str, Any], spec: Any) -> dict[str, Any]:
+    """Return ``params`` with the widths and members the network was built with.
+
+    ``spec``: the model spec (an object or a model file's dict); a default may
+    widen the network or add members. Values that are not plain positive
+    integers (a damaged file) leave the parameter as it is.
+    """
     out = dict(params)
-    plain = isinstance(hidden, list | tuple) and hidden
-    if plain and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden):
-        out["hidden"] = list(hidden)  # anything else (a damaged file): the parameter
+
+    def field(name: str) -> Any:
+        return spec.get(name) if isinstance(spec, Mapping) else getattr(spec, name, None)
+
+    def count(h: Any) -> bool:
+        return isinstance(h, int) and not isinstance(h, bool) and h > 0
+
+    hidden, members = field("hidden"), field("members")
+    if isinstance(hidden, list | tuple) and hidden and all(count(h) for h in hidden):
+        out["hidden"] = list(hidden)
+    if count(members):
+        out["members"] = members
     return out
 
 
@@ -56,7 +70,7 @@ class ModelFacts:
         cols = state["encoder"]["columns"]
         shape = state.get("image_shape")
         return cls(
-            params=_as_built(params, (state.get("model_spec") or {}).get("hidden")),
+            params=_as_built(params, state.get("model_spec") or {}),
             n_inputs=cols[-1]["stop"] if cols else 0,
             image_shape=None if shape is None else tuple(shape),
             history=state["history"],
@@ -70,7 +84,7 @@ class ModelFacts:
         shape = getattr(det, "image_shape_", None)
         spec = getattr(det, "spec_", None)
         return cls(
-            params=_as_built(det.get_params(deep=False), getattr(spec, "hidden", None)),
+            params=_as_built(det.get_params(deep=False), spec),
             n_inputs=int(det.encoder_.n_features_out_),
             image_shape=None if shape is None else tuple(shape),
             history=det.history_.to_dict(),
@@ -95,8 +109,14 @@ class ModelFacts:
 
         ``arrows`` (``info``): ``64 -> 32 -> 4 -> ... -> 64``; ``short`` (``run``'s
         summary): ``64-32-4-...``; ``full`` (the report): every layer width, or
-        for a convolutional network its encoder, decoder and kernel.
+        for a convolutional network its encoder, decoder and kernel. Several
+        members: ``3 x`` before it.
         """
+        members = self.params.get("members")
+        text = self._network(style)
+        return f"{members} x {text}" if isinstance(members, int) and members > 1 else text
+
+    def _network(self, style: str) -> str:
         p, kind = self.params, self.kind
         hidden = list(p.get("hidden") or ())
         if p.get("model") in ("conv1d", "lstm"):  # over series windows

@@ -1,11 +1,9 @@
 """AutoencoderDetector: a thin scikit-learn-style estimator over the library's pieces.
 
-Parameters are checked by :mod:`aedetect.params` (the table is
-:attr:`AutoencoderDetector.parameter_constraints`), the network is built by
+Parameters are checked by :mod:`aedetect.params`, the network built by
 :mod:`aedetect.models.factory`, trained by :mod:`aedetect.training` (through
 :mod:`aedetect.fitting`), scored by :mod:`aedetect.scoring`, thresholded by
-:mod:`aedetect.thresholds`, and computed under :mod:`aedetect.runtime`'s scoped
-settings. ``to_state`` and ``from_state`` give the fitted detector as plain data.
+:mod:`aedetect.thresholds`, under :mod:`aedetect.runtime`'s scoped settings.
 """
 
 from __future__ import annotations
@@ -91,6 +89,9 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         ``series_shape``.
     kl_weight : float, default=1.0
         Weight of the VAE's KL term (per input feature, on the scale of the MSE).
+    members : int or "auto", default="auto"
+        Networks (``ae``, ``conv``) trained apart from their own seeds; a row's score is
+        the mean of their errors. "auto": 3 on a table of numbers with ``ae``, else 1.
     kl_anneal : int, default=0
         Raise the KL weight linearly from ``kl_weight / kl_anneal`` to ``kl_weight``
         over this many epochs; 0 uses the full weight from the start.
@@ -275,6 +276,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         upsampling: str = "nearest",
         model: str = "ae",
         kl_weight: float = 1.0,
+        members: int | str = "auto",
         kl_anneal: int = 0,
         noise: float = 0.0,
         epochs: int | str = "auto",
@@ -425,8 +427,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         """Fitted attributes that come before training (the encoder, shapes, device)."""
         self.encoder_, self.spec_, self._device_ = encoder, spec, device
         self.n_features_in_, self.image_shape_ = n_features_in, image_shape
-        if isinstance(X, pd.DataFrame):
-            names = encoder.feature_names_in_
+        names = encoder.feature_names_in_ if isinstance(X, pd.DataFrame) else names
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):

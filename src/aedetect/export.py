@@ -76,12 +76,16 @@ def _network(det: Any) -> bytes:
     """Return the clipped network and the weighted error as an ONNX model (input ``encoded``)."""
     import torch
 
+    from aedetect.models.ensemble import members_of
+
     enc = det.encoder_
     low, high = (torch.from_numpy(b) for b in enc.clip_bounds())
     weights = torch.from_numpy(enc.feature_weights_)
     divisor = float(len(enc.columns_)) if det.reduction == "mean" else 1.0
     kind = det.spec_.kind
     shape = det.image_shape_ if kind in ("conv", "conv-vae") else None
+
+    members = members_of(det.module_)
 
     class ScoreHead(torch.nn.Module):
         def __init__(self) -> None:
@@ -94,18 +98,20 @@ def _network(det: Any) -> bytes:
                 "threshold", torch.tensor(float(det.threshold_), dtype=torch.float64)
             )
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            clipped = torch.minimum(torch.maximum(x, self.low), self.high)
+        @staticmethod
+        def rebuilt(m: torch.nn.Module, clipped: torch.Tensor) -> torch.Tensor:
             # Images in and flat rows out with -1, so that no batch size is traced.
             if kind == "conv":
-                recon = self.module(clipped.reshape(-1, *shape)).reshape(-1, x.shape[1])
-            elif kind == "conv-vae":  # in evaluation: the decoded mean of the code
-                m = self.module
-                code = m.mu(m.encoder(clipped.reshape(-1, *shape)).flatten(1))
-                recon = m.decoder(code).flatten(1)
-            else:
-                recon = self.module(clipped)
-            err = (recon - x).square() @ self.weights
+                return m(clipped.reshape(-1, *shape)).reshape(-1, clipped.shape[1])
+            if kind == "conv-vae":  # in evaluation: the decoded mean of the code
+                return m.decoder(m.mu(m.encoder(clipped.reshape(-1, *shape)).flatten(1))).flatten(1)
+            return m(clipped)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            clipped = torch.minimum(torch.maximum(x, self.low), self.high)
+            # An ensemble's score: the mean of its members' errors.
+            errors = [(self.rebuilt(m, clipped) - x).square() @ self.weights for m in members]
+            err = errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)
             score = (err / divisor if divisor != 1.0 else err).double()
             return score, (score > self.threshold).long()
 

@@ -43,6 +43,7 @@ from torch import nn
 from aedetect.data.encoding import TabularEncoder
 from aedetect.data.frames import FLOAT32_MAX, MAX_SCALED
 from aedetect.models.dense import DenseAutoencoder
+from aedetect.models.ensemble import members_of
 from aedetect.runtime import denormals_flushed
 from aedetect.scoring import Scorer
 
@@ -335,7 +336,7 @@ class _ChunkScorer:
         if flush is not None:
             torch.set_flush_denormal(flush)
         shape = (min(self.chunk, len(self.rows)), self.rows.values.shape[1])
-        forward = ChunkForward(self.module, shape[0])
+        forwards = [ChunkForward(m, shape[0]) for m in members_of(self.module)]
         encoded = torch.empty(shape, dtype=torch.float32)
         clamped = torch.empty(shape, dtype=torch.float32) if self.bounds is not None else None
         with torch.inference_mode():
@@ -346,5 +347,9 @@ class _ChunkScorer:
                 if self.bounds is not None and clamped is not None:
                     self.bounds.apply(torch.clamp, seen, clamped[:m])
                     seen = clamped[:m]
-                out = self.errors[part]
-                torch.mv(forward(seen).sub_(encoded[:m]).square_(), self.scorer.weights, out=out)
+                out, weights = self.errors[part], self.scorer.weights
+                if len(forwards) == 1:
+                    torch.mv(forwards[0](seen).sub_(encoded[:m]).square_(), weights, out=out)
+                else:  # an ensemble: the mean of the members' errors, as Scorer's
+                    each = [f(seen).sub_(encoded[:m]).square_() for f in forwards]
+                    torch.mean(torch.stack([torch.mv(e, weights) for e in each]), dim=0, out=out)

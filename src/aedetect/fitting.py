@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,15 @@ from torch.nn import functional
 from aedetect.data.encoding import TabularEncoder, as_frame
 from aedetect.data.images import image_rows
 from aedetect.exceptions import ConfigError, DataError
-from aedetect.models.factory import IMAGE_KINDS, SERIES_KINDS, ModelSpec, build, resolve_kind
+from aedetect.models.ensemble import Ensemble, members_of
+from aedetect.models.factory import (
+    ENSEMBLE_KINDS,
+    IMAGE_KINDS,
+    SERIES_KINDS,
+    ModelSpec,
+    build,
+    resolve_kind,
+)
 from aedetect.params import DEFAULTS, DETECTOR, layer_activations, validate
 from aedetect.runtime import resolve_device
 from aedetect.scoring import ScoreConfig
@@ -55,6 +64,10 @@ SMALL_TABLE_TRIM = 0.1
 #: The network of an all-numeric table when ``hidden`` is left at its default (see
 #: :func:`for_rows`): wider layers ranked ADBench's tables better (BENCHMARKS.md).
 NUMERIC_TABLE_HIDDEN = (256, 128, 16)
+#: Networks a table of numbers gets with ``members="auto"``.
+NUMERIC_TABLE_MEMBERS = 3
+#: Member k of an ensemble is trained from ``seed + MEMBER_SEED_STEP * k``.
+MEMBER_SEED_STEP = 1000
 
 
 def for_rows(
@@ -67,6 +80,8 @@ def for_rows(
     autoencoder gets the wider :data:`NUMERIC_TABLE_HIDDEN`: on ADBench's tables
     it ranked anomalies better, held-back sets included; with one-hot columns it
     rebuilt common rows so closely that rows with rare categories were flagged.
+    Such a table also gets :data:`NUMERIC_TABLE_MEMBERS` networks for
+    ``members="auto"`` (one otherwise).
 
     On a small table (fewer than :data:`SMALL_TABLE_ROWS` rows) the defaults
     change, so that the ranking does not invert: no rows are held out (early
@@ -79,9 +94,12 @@ def for_rows(
     params = dict(params)
     # Numbers only: no one-hot column, and no sequence (tokens, even as integer codes).
     numeric = encoder is not None and not encoder.categorical_columns_ and not encoder.sequences_
-    if numeric and not images and params["model"] == "ae" and params.get("architecture") is None:
+    numeric = numeric and not images and params["model"] == "ae"
+    if numeric and params.get("architecture") is None:
         if tuple(params["hidden"]) == tuple(DEFAULTS["hidden"]):
             params["hidden"] = NUMERIC_TABLE_HIDDEN
+    if params.get("members", 1) == "auto":
+        params["members"] = NUMERIC_TABLE_MEMBERS if numeric else 1
     if n_rows >= SMALL_TABLE_ROWS:
         return params
     log.warning(
@@ -130,6 +148,8 @@ def check_params(params: Mapping[str, Any]) -> None:
         raise ConfigError(f"model={kind!r} needs series_shape (window, channels): fit a series")
     if kind in SERIES_KINDS and params["activity_l1"] > 0:
         raise ConfigError(f"activity_l1 works with model='ae' or 'conv' only, got {kind!r}")
+    if params.get("members", 1) not in (1, "auto") and kind not in ENSEMBLE_KINDS:
+        raise ConfigError(f"members above 1 work with model='ae' or 'conv' only, got {kind!r}")
     resolve_device(params["device"])
 
 
@@ -342,18 +362,57 @@ def train_module(
     )
     if params["verbose"] and on_epoch is None:
         on_epoch = _log_epoch
-    torch.manual_seed(seed)
-    module = (build(spec) if module is None else module).to(X.device)
     anneal = int(params["kl_anneal"])
-    warmup = [PenaltyWarmup(anneal)] if spec.kind in ("vae", "conv-vae") and anneal > 0 else []
-    history = train(
-        module,
-        X,
-        loss_fn,
-        config,
-        X_val=X_val,
-        generator=torch.Generator().manual_seed(seed),
-        on_epoch=on_epoch,
-        callbacks=warmup,
+
+    def one(spec: ModelSpec, seed: int, module: torch.nn.Module | None) -> tuple[Any, History]:
+        torch.manual_seed(seed)
+        module = (build(spec) if module is None else module).to(X.device)
+        warmup = [PenaltyWarmup(anneal)] if spec.kind in ("vae", "conv-vae") and anneal > 0 else []
+        history = train(
+            module,
+            X,
+            loss_fn,
+            config,
+            X_val=X_val,
+            generator=torch.Generator().manual_seed(seed),
+            on_epoch=on_epoch,
+            callbacks=warmup,
+        )
+        return module, history
+
+    if spec.members == 1:
+        return one(spec, seed, module)
+    # An ensemble: each member trained on its own, from its own seed (the first's is
+    # ``seed``, so a one-member fit trains the same network as the first member).
+    # Epochs are reported counted on from the previous members' (one rising count).
+    warm = members_of(module) if module is not None else [None] * spec.members
+    single, done, trained = replace(spec, members=1), [0], []
+    report = on_epoch
+    if report is not None:
+        on_epoch = lambda epoch, *losses: report(done[0] + epoch, *losses)  # noqa: E731
+    for k, m in enumerate(warm):
+        trained.append(one(single, seed + MEMBER_SEED_STEP * k, m))
+        done[0] += len(trained[-1][1].train_loss)
+    return Ensemble([m for m, _ in trained]), _joined([h for _, h in trained])
+
+
+def _joined(histories: list[History]) -> History:
+    """Return one history of several members'.
+
+    The mean loss per epoch (a member that stopped earlier counts with its last),
+    the latest best epoch, the total time.
+    """
+
+    def mean(curves: list[list[float]]) -> list[float]:
+        if not all(curves):
+            return []
+        n = max(len(c) for c in curves)
+        return np.mean([c + [c[-1]] * (n - len(c)) for c in curves], axis=0).tolist()
+
+    return History(
+        train_loss=mean([h.train_loss for h in histories]),
+        val_loss=mean([h.val_loss for h in histories]),
+        best_epoch=max(h.best_epoch for h in histories),
+        stopped_early=all(h.stopped_early for h in histories),
+        seconds=sum(h.seconds for h in histories),
     )
-    return module, history

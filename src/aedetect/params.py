@@ -332,6 +332,7 @@ MODEL: dict[str, list[Constraint]] = {
     "pooling": [Options(POOLINGS)],
     "upsampling": [Options(UPSAMPLINGS)],
     "kl_weight": [NON_NEGATIVE],
+    "members": [Interval("int", 1, 10, "both"), Options(("auto",))],
 }
 
 #: Training settings.
@@ -421,6 +422,7 @@ DEFAULTS: dict[str, Any] = {
     "upsampling": "nearest",
     "model": "ae",
     "kl_weight": 1.0,
+    "members": "auto",
     "kl_anneal": 0,
     "noise": 0.0,
     "epochs": "auto",

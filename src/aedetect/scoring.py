@@ -15,6 +15,7 @@ from torch import nn
 
 from aedetect.exceptions import ConfigError
 from aedetect.latent import knn_distance, latent_code, reference_rows
+from aedetect.models.ensemble import Ensemble, members_of
 from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
 from aedetect.scales import log_stats, logz, rank, zscore
 
@@ -64,9 +65,18 @@ def reconstructions(
 def feature_squared_errors(
     module: nn.Module, X: torch.Tensor, bounds: Bounds = None, chunk: int = CHUNK
 ) -> np.ndarray:
-    """Unweighted squared error of every encoded feature, shape (n, n_encoded)."""
+    """Unweighted squared error of every encoded feature, shape (n, n_encoded).
+
+    An ensemble's: the mean of its members' squared errors.
+    """
     module.eval()
-    parts = [(_forward(module, xb, bounds) - xb).square().cpu().numpy() for xb in _chunks(X, chunk)]
+    members = members_of(module)
+
+    def squared(xb: torch.Tensor) -> np.ndarray:
+        errors = [(_forward(m, xb, bounds) - xb).square() for m in members]
+        return (errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)).cpu().numpy()
+
+    parts = [squared(xb) for xb in _chunks(X, chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
 
 
@@ -117,6 +127,9 @@ def layer_outputs(module: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     activation after pooling or dropout), plus its output. Failing both, only
     ``module.encode(x)``.
     """
+    if isinstance(module, Ensemble):  # each layer: the members' side by side
+        per_member = [layer_outputs(m, x) for m in module.members]
+        return [torch.cat(layers, dim=1) for layers in zip(*per_member, strict=True)]
     if hasattr(module, "layer_outputs"):
         return [_flat(h) for h in module.layer_outputs(x)]
     encoder = getattr(module, "encoder", None)
@@ -273,8 +286,11 @@ class Scorer:
         return torch.from_numpy(self.state_[name]).to(device)
 
     def _reconstruction(self, module: nn.Module, xb: torch.Tensor) -> torch.Tensor:
-        # In place on the fresh reconstruction: no temporaries per chunk.
-        err = module(self._clamped(xb)).sub_(xb).square_() @ self.weights
+        # In place on the fresh reconstruction: no temporaries per chunk. An
+        # ensemble's: the mean of its members' errors.
+        seen = self._clamped(xb)
+        errors = [m(seen).sub_(xb).square_() @ self.weights for m in members_of(module)]
+        err = errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)
         return err.div(self.n_columns) if self.config.reduction == "mean" else err
 
     def _layers(self, module: nn.Module, xb: torch.Tensor) -> list[torch.Tensor]:

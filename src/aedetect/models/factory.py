@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from torch import nn
@@ -34,10 +34,12 @@ from aedetect.exceptions import ConfigError
 from aedetect.models.conv import ConvAutoencoder
 from aedetect.models.conv1d import Conv1dAutoencoder
 from aedetect.models.dense import DenseAutoencoder
+from aedetect.models.ensemble import Ensemble
 from aedetect.models.lstm import LSTMAutoencoder
 from aedetect.models.vae import ConvVAE, DenseVAE
 
 __all__ = [
+    "ENSEMBLE_KINDS",
     "IMAGE_KINDS",
     "SERIES_KINDS",
     "ModelSpec",
@@ -50,6 +52,9 @@ __all__ = [
 IMAGE_KINDS = ("conv", "conv-vae")
 #: Kinds that need windows of a series (a series shape: window, channels).
 SERIES_KINDS = ("conv1d", "lstm")
+#: Kinds several of which can make an ensemble, and how many at most.
+ENSEMBLE_KINDS = ("ae", "conv")
+MAX_MEMBERS = 10
 _FROM_ARCHITECTURE = {
     ("ae", "dense"): "ae",
     ("vae", "dense"): "vae",
@@ -92,7 +97,9 @@ class ModelSpec:
     ``hidden`` is the dense widths (``ae``, ``vae``) or, for ``conv-vae``, the
     conv channels then the latent size. ``conv_*``, ``kernel_size``, ``pooling``
     and ``upsampling`` describe a ``conv`` network; ``kl_weight`` a VAE's;
-    ``series_shape`` (window, channels) the windows of a ``conv1d`` or ``lstm``.
+    ``series_shape`` (window, channels) the windows of a ``conv1d`` or ``lstm``;
+    ``members`` how many such networks an :class:`~aedetect.models.ensemble.Ensemble`
+    holds (``ae`` and ``conv``; 1: a single network).
     """
 
     kind: str
@@ -110,6 +117,7 @@ class ModelSpec:
     upsampling: str = "nearest"
     kl_weight: float = 1.0
     series_shape: tuple[int, int] | None = None
+    members: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (tuples as lists)."""
@@ -152,6 +160,7 @@ def spec_from_params(
         upsampling=params["upsampling"],
         kl_weight=float(params["kl_weight"]),
         series_shape=None if series is None else (int(series[0]), int(series[1])),
+        members=int(params.get("members", 1)) if params.get("members") != "auto" else 1,
     )
 
 
@@ -181,6 +190,12 @@ _SIGNATURES: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
 
 def build(spec: ModelSpec) -> nn.Module:
     """Make the (untrained) module ``spec`` describes."""
+    if spec.members != 1:
+        if spec.kind not in ENSEMBLE_KINDS or not 1 <= spec.members <= MAX_MEMBERS:
+            raise ConfigError(
+                f"members={spec.members} needs model ae or conv and 1 to {MAX_MEMBERS} members"
+            )
+        return Ensemble([build(replace(spec, members=1)) for _ in range(spec.members)])
     if spec.kind in IMAGE_KINDS and spec.image_shape is None:
         raise ConfigError(f"model={spec.kind!r} needs an image_shape")
     if spec.kind == "conv-vae":
