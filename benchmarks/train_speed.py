@@ -176,6 +176,7 @@ def one_class_split(y: np.ndarray, train_share: float = 0.8) -> tuple[np.ndarray
 def aedetect_model(epochs: int, batch_size: int) -> AutoencoderDetector:
     return AutoencoderDetector(
         hidden=HIDDEN,
+        members=1,  # one network against PyOD's one (the default fits three on numbers)
         activation="relu",
         output_activation="identity",
         epochs=epochs,
