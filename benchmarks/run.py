@@ -94,6 +94,7 @@ class Settings:
     scaling_methods: list[str]
     budget_s: float
     throughput_rows: int
+    throughput_params: dict[str, Any]
     out_dir: Path
     markdown: Path
     command: str
@@ -145,6 +146,11 @@ def parse_args(argv: list[str]) -> Settings:
     p.add_argument("--scaling-methods", help="methods timed at scale (default: all but best)")
     p.add_argument("--budget", type=float, help="seconds a fit may take in scaling (60)")
     p.add_argument("--throughput-rows", type=int, help="rows scored for throughput (200000)")
+    p.add_argument(
+        "--throughput-params",
+        default="{}",
+        help="detector parameters for throughput, JSON (default: the defaults)",
+    )
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md")
     args = p.parse_args(argv)
@@ -187,6 +193,7 @@ def parse_args(argv: list[str]) -> Settings:
         scaling_methods=scaling_methods,
         budget_s=args.budget if args.budget is not None else (30.0 if quick else 60.0),
         throughput_rows=args.throughput_rows or (20_000 if quick else 200_000),
+        throughput_params=json.loads(args.throughput_params),
         out_dir=args.out_dir,
         markdown=args.markdown,
         command=command_line(argv),
@@ -378,7 +385,8 @@ def run_throughput(settings: Settings, repeats: int = 7) -> dict[str, Any] | Non
     n, cols = settings.throughput_rows, settings.scaling_cols
     try:
         X, _ = _throughput_rows(n, cols)
-        det = AutoencoderDetector(epochs=2, random_state=0).fit(X[: min(n, 10_000)])
+        params = {"epochs": 2, "random_state": 0, **settings.throughput_params}
+        det = AutoencoderDetector(**params).fit(X[: min(n, 10_000)])
         encoded = torch.from_numpy(det.encoder_.transform(as_frame(X)))
         module = det.module_.eval()
         chunk = chunk_rows(cols)
@@ -418,13 +426,14 @@ def run_throughput(settings: Settings, repeats: int = 7) -> dict[str, Any] | Non
         settings.notes.append(f"throughput: {_error(exc)}")
         return None
     built = tuple(det.spec_.hidden)  # as built (a numeric table gets the wide default)
+    members = "" if det.spec_.members == 1 else f"{det.spec_.members} x "
     bare_keys = ("bare_whole", "bare_chunked", "bare_scoring_chunk")
     bare_s, bare_cpu_s = min(wall[k] for k in bare_keys), min(cpu[k] for k in bare_keys)
     per_round = [r["aedetect"] / min(r[k] for k in bare_keys) for r in rounds]
     return {
         "rows": n,
         "cols": cols,
-        "network": "-".join(str(w) for w in (cols, *built, *built[-2::-1], cols)),
+        "network": members + "-".join(str(w) for w in (cols, *built, *built[-2::-1], cols)),
         "aedetect_s": wall["aedetect"],
         "bare_s": bare_s,
         "bare_whole_s": wall["bare_whole"],
