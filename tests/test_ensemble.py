@@ -125,3 +125,18 @@ def test_members_on_images_and_on_the_command_line(tmp_path):
     )
     assert res.exit_code != 0 and "--members must be an integer or auto" in res.output
     assert not (tmp_path / "n.aedetect").exists()
+
+
+@pytest.mark.parametrize("members", [0, 11, "x", None, 2.5, True, 2])
+def test_a_damaged_member_count_is_a_clean_model_file_error(fitted, tmp_path, members):
+    from aedetect import ModelFileError
+    from hostile.crafting import resealed
+
+    source = tmp_path / "m.aedetect"
+    save(fitted, source)
+
+    def edit(parsed):
+        parsed["state"]["model_spec"]["members"] = members
+
+    with pytest.raises(ModelFileError, match="damaged model file"):
+        load(resealed(source, tmp_path / "bad.aedetect", edit))

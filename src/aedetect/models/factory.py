@@ -190,12 +190,13 @@ _SIGNATURES: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
 
 def build(spec: ModelSpec) -> nn.Module:
     """Make the (untrained) module ``spec`` describes."""
-    if spec.members != 1:
-        if spec.kind not in ENSEMBLE_KINDS or not 1 <= spec.members <= MAX_MEMBERS:
-            raise ConfigError(
-                f"members={spec.members} needs model ae or conv and 1 to {MAX_MEMBERS} members"
-            )
-        return Ensemble([build(replace(spec, members=1)) for _ in range(spec.members)])
+    n = spec.members
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_MEMBERS:
+        raise ConfigError(f"members must be an integer from 1 to {MAX_MEMBERS}, got {n!r}")
+    if n != 1:
+        if spec.kind not in ENSEMBLE_KINDS:
+            raise ConfigError(f"members above 1 work with model ae or conv, got {spec.kind!r}")
+        return Ensemble([build(replace(spec, members=1)) for _ in range(n)])
     if spec.kind in IMAGE_KINDS and spec.image_shape is None:
         raise ConfigError(f"model={spec.kind!r} needs an image_shape")
     if spec.kind == "conv-vae":
