@@ -71,7 +71,9 @@ def test_round_trip_info_and_explanations(fitted, numbers, tmp_path):
     np.testing.assert_array_equal(
         loaded.decision_function(numbers), fitted.decision_function(numbers)
     )
-    assert "network         3 x 5 -> 16 -> 4 -> ... -> 5" in info(path).text()
+    text = info(path).text()
+    assert "network         3 x 5 -> 16 -> 4 -> ... -> 5" in text
+    assert "training        5 epochs each, best" in text
     expl = fitted.explain(numbers[:5] + np.array([0, 3.0, 0, 0, 0]), top=1)
     assert (expl["column"] == "x1").mean() >= 0.6  # x1 = x0 broken: x1 named
     assert fitted.transform(numbers[:4]).shape == (4, 12)  # the members' codes side by side

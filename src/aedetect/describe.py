@@ -148,8 +148,13 @@ class ModelFacts:
 
     # ----------------------------------------------------------- training
     def epochs(self) -> int:
-        """Epochs trained."""
+        """Epochs trained (by the longest-trained member of an ensemble)."""
         return len(self.history.get("train_loss") or ())
+
+    def _epochs_text(self) -> str:
+        members = self.params.get("members")
+        each = isinstance(members, int) and members > 1  # the members' mean losses
+        return f"{self.epochs()} epochs" + (" each" if each else "")
 
     def score_words(self) -> str:
         """``reconstruction (autoencoder); higher = more anomalous``."""
@@ -166,7 +171,7 @@ class ModelFacts:
             ("network", f"{self.network('arrows')} ({self.activations()})"),
             (
                 "training",
-                f"{self.epochs()} epochs, best {h['best_epoch']}, {h['seconds']:.1f}s, "
+                f"{self._epochs_text()}, best {h['best_epoch']}, {h['seconds']:.1f}s, "
                 f"final loss {h['train_loss'][-1]:.4g}" + (f", val {min(val):.4g}" if val else ""),
             ),
             ("model, score", f"{p.get('model', 'ae')}, {p.get('scoring', 'reconstruction')}"),
@@ -177,7 +182,7 @@ class ModelFacts:
         """Return ``run``'s model line: network, epochs, best epoch, seconds."""
         h = self.history
         return (
-            f"{self.network('short')} trained {self.epochs()} epochs "
+            f"{self.network('short')} trained {self._epochs_text()} "
             f"(best {h['best_epoch']}) in {h['seconds']:.1f}s"
         )
 
@@ -191,7 +196,7 @@ class ModelFacts:
             ("Network", f"{self.network('full')} ({self.activations()})"),
             (
                 "Training",
-                f"{self.epochs()} epochs (best {h['best_epoch']}, {ended}) in {h['seconds']:.1f}s",
+                f"{self._epochs_text()} (best {h['best_epoch']}, {ended}) in {h['seconds']:.1f}s",
             ),
             (
                 "Optimiser",
