@@ -100,7 +100,7 @@ def test_onnx_export_scores_the_ensemble(fitted, numbers):
         ({"members": 0}, "members"),
         ({"members": 11}, "members"),
         ({"members": "many"}, "members"),
-        ({"members": 2, "model": "vae"}, "members above 1 work with model='ae' or 'conv'"),
+        ({"members": 2, "model": "vae"}, "members must be 1 unless model is 'ae' or 'conv'"),
     ],
 )
 def test_bad_members_are_refused_naming_the_parameter(numbers, params, message):
@@ -126,6 +126,10 @@ def test_members_on_images_and_on_the_command_line(tmp_path):
         app, ["fit", str(data), "-o", str(tmp_path / "n.aedetect"), "--members", "x"]
     )
     assert res.exit_code != 0 and "--members must be an integer or auto" in res.output
+    res = runner.invoke(
+        app, ["fit", str(data), "-o", str(tmp_path / "n.aedetect"), "--members", "0"]
+    )
+    assert res.exit_code != 0 and "--members must be an integer in [1, 10]" in res.output
     assert not (tmp_path / "n.aedetect").exists()
 
 

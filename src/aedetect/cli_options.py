@@ -302,6 +302,7 @@ _SPOKEN = (
     "stride",
     "all_scores",
     "sequence_columns",
+    "members",
 )
 
 

@@ -149,7 +149,7 @@ def check_params(params: Mapping[str, Any]) -> None:
     if kind in SERIES_KINDS and params["activity_l1"] > 0:
         raise ConfigError(f"activity_l1 works with model='ae' or 'conv' only, got {kind!r}")
     if params.get("members", 1) not in (1, "auto") and kind not in ENSEMBLE_KINDS:
-        raise ConfigError(f"members above 1 work with model='ae' or 'conv' only, got {kind!r}")
+        raise ConfigError(f"members must be 1 unless model is 'ae' or 'conv', got {kind!r}")
     resolve_device(params["device"])
 
 
