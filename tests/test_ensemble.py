@@ -146,3 +146,19 @@ def test_a_damaged_member_count_is_a_clean_model_file_error(fitted, tmp_path, me
 
     with pytest.raises(ModelFileError, match="damaged model file"):
         load(resealed(source, tmp_path / "bad.aedetect", edit))
+
+
+def test_progress_counts_the_whole_fit(numbers):
+    seen = []
+    AutoencoderDetector(hidden=(8, 2), epochs=4, members=3, validation_fraction=0.0).fit(
+        numbers, on_epoch=lambda epoch, loss, val: seen.append(epoch)
+    )
+    # 12 epochs in all, reported as the fit's 1..4 (a rising count that ends at epochs)
+    assert len(seen) == 12 and seen == sorted(seen) and seen[0] == 1 and seen[-1] == 4
+
+
+def test_series_window_models_keep_one_network():
+    from aedetect.series_detector import series_model
+
+    assert series_model(AutoencoderDetector()).members == 1  # the setting NAB measured
+    assert series_model(AutoencoderDetector(members=2)).members == 2  # a choice is kept

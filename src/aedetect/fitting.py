@@ -384,12 +384,13 @@ def train_module(
         return one(spec, seed, module)
     # An ensemble: each member trained on its own, from its own seed (the first's is
     # ``seed``, so a one-member fit trains the same network as the first member).
-    # Epochs are reported counted on from the previous members' (one rising count).
+    # Epochs are reported as the whole fit's: the members' epochs so far over their
+    # number, rounded up (one rising count that ends at ``epochs``, as for one network).
     warm = members_of(module) if module is not None else [None] * spec.members
     single, done, trained = replace(spec, members=1), [0], []
     report = on_epoch
     if report is not None:
-        on_epoch = lambda epoch, *losses: report(done[0] + epoch, *losses)  # noqa: E731
+        on_epoch = lambda epoch, *losses: report(-(-(done[0] + epoch) // len(warm)), *losses)  # noqa: E731
     for k, m in enumerate(warm):
         trained.append(one(single, seed + MEMBER_SEED_STEP * k, m))
         done[0] += len(trained[-1][1].train_loss)

@@ -57,6 +57,7 @@ SERIES_DEFAULTS: dict[str, Any] = {
     "scaling": "pooled",
     "clip": None,
     "validation_fraction": 0.0,
+    "members": 1,  # windows are numbers, but the measured setting is one network
 }
 ERRORS = ("both", "last", "window")
 _BATCH = 64
