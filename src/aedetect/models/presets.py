@@ -136,8 +136,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_params(name: str) -> dict[str, Any]:
-    """Parameters of preset ``name``; raises ``KeyError`` naming the known ones."""
+    """Parameters of preset ``name``; raises ``KeyError`` naming the known ones.
+
+    A preset is one network, as the system it reproduces (``members=1``).
+    """
     try:
-        return dict(PRESETS[name])
+        return {"members": 1, **PRESETS[name]}
     except KeyError:
         raise KeyError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
