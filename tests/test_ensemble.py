@@ -162,3 +162,19 @@ def test_series_window_models_keep_one_network():
 
     assert series_model(AutoencoderDetector()).members == 1  # the setting NAB measured
     assert series_model(AutoencoderDetector(members=2)).members == 2  # a choice is kept
+
+
+def test_large_tables_keep_one_small_network(numbers):
+    from aedetect.data.encoding import TabularEncoder
+    from aedetect.fitting import NUMERIC_TABLE_HIDDEN, NUMERIC_TABLE_MAX_ROWS, for_rows
+    from aedetect.params import DEFAULTS
+
+    enc = TabularEncoder().fit(as_frame(numbers))
+    params = {**DEFAULTS, "verbose": 0}
+    small = for_rows(params, NUMERIC_TABLE_MAX_ROWS, encoder=enc)
+    assert (small["hidden"], small["members"]) == (NUMERIC_TABLE_HIDDEN, 3)
+    large = for_rows(params, NUMERIC_TABLE_MAX_ROWS + 1, encoder=enc)
+    assert (large["hidden"], large["members"]) == (DEFAULTS["hidden"], 1)
+    # a streamed fit's sample is judged by the whole table's size
+    sampled = for_rows(params, 5000, encoder=enc, table_rows=10 * NUMERIC_TABLE_MAX_ROWS)
+    assert (sampled["hidden"], sampled["members"]) == (DEFAULTS["hidden"], 1)

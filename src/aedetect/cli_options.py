@@ -133,7 +133,7 @@ MODEL_OPTIONS: list[_Opt] = [
         "Options you set to a non-default value override it."),
     ("hidden", str, _HIDDEN, MODEL,
         "Encoder widths, comma-separated; the decoder mirrors them. At the default, a "
-        "table of numbers only gets 256,128,16."),
+        "table of numbers only (at most 100,000 rows) gets 256,128,16."),
     ("activation", str, _D["activation"], MODEL,
         "Hidden activation: relu, tanh, sigmoid, leaky_relu, elu, gelu, identity."),
     ("output_activation", str, _D["output_activation"], MODEL,
@@ -144,7 +144,7 @@ MODEL_OPTIONS: list[_Opt] = [
         "Maximum passes over the data, or auto: about 600 steps, 10 to 200 epochs."),
     ("members", str, str(_D["members"]), MODEL,
         "Networks trained apart and averaged (their errors), 1 to 10, or auto: 3 for a "
-        "table of numbers, else 1."),
+        "table of numbers of at most 100,000 rows, else 1."),
     ("batch_size", str, _BATCH, MODEL,
         "Rows per optimisation step, or auto: min(256, max(32, rows // 8))."),
     ("lr", float, _D["lr"], MODEL,

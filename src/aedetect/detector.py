@@ -91,7 +91,7 @@ class AutoencoderDetector(DetectorOutputs, OutlierMixin, BaseEstimator):
         Weight of the VAE's KL term (per input feature, on the scale of the MSE).
     members : int or "auto", default="auto"
         Networks (``ae``, ``conv``) trained apart from their own seeds; a row's score is
-        the mean of their errors. "auto": 3 on a table of numbers with ``ae``, else 1.
+        the mean of their errors. "auto": 3 on a table of numbers (<= 100,000 rows), else 1.
     kl_anneal : int, default=0
         Raise the KL weight linearly from ``kl_weight / kl_anneal`` to ``kl_weight``
         over this many epochs; 0 uses the full weight from the start.

@@ -66,12 +66,18 @@ SMALL_TABLE_TRIM = 0.1
 NUMERIC_TABLE_HIDDEN = (256, 128, 16)
 #: Networks a table of numbers gets with ``members="auto"``.
 NUMERIC_TABLE_MEMBERS = 3
+#: The largest table (rows) that gets the two settings above.
+NUMERIC_TABLE_MAX_ROWS = 100_000
 #: Member k of an ensemble is trained from ``seed + MEMBER_SEED_STEP * k``.
 MEMBER_SEED_STEP = 1000
 
 
 def for_rows(
-    params: Mapping[str, Any], n_rows: int, images: bool = False, encoder: Any = None
+    params: Mapping[str, Any],
+    n_rows: int,
+    images: bool = False,
+    encoder: Any = None,
+    table_rows: int | None = None,
 ) -> dict[str, Any]:
     """Return the parameters fit uses on ``n_rows`` rows (a warning when they are few).
 
@@ -81,7 +87,10 @@ def for_rows(
     it ranked anomalies better, held-back sets included; with one-hot columns it
     rebuilt common rows so closely that rows with rare categories were flagged.
     Such a table also gets :data:`NUMERIC_TABLE_MEMBERS` networks for
-    ``members="auto"`` (one otherwise).
+    ``members="auto"`` (one otherwise). Both only up to
+    :data:`NUMERIC_TABLE_MAX_ROWS` rows (``table_rows``, the whole table's, when
+    ``n_rows`` is a sample of it): beyond the tables they were measured on, where
+    their cost (about 12 times the small network's) grows with every row.
 
     On a small table (fewer than :data:`SMALL_TABLE_ROWS` rows) the defaults
     change, so that the ranking does not invert: no rows are held out (early
@@ -95,6 +104,7 @@ def for_rows(
     # Numbers only: no one-hot column, and no sequence (tokens, even as integer codes).
     numeric = encoder is not None and not encoder.categorical_columns_ and not encoder.sequences_
     numeric = numeric and not images and params["model"] == "ae"
+    numeric = numeric and (table_rows or n_rows) <= NUMERIC_TABLE_MAX_ROWS
     if numeric and params.get("architecture") is None:
         if tuple(params["hidden"]) == tuple(DEFAULTS["hidden"]):
             params["hidden"] = NUMERIC_TABLE_HIDDEN

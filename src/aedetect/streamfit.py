@@ -191,7 +191,8 @@ def fit_parquet(
     if len(frame) < 2:
         raise DataError(f"{path}: need at least 2 rows to fit, got {len(frame)}")
     encoder, encoded = fitting.encode_training(params, frame)
-    params = fitting.for_rows(params, len(frame), False, encoder)  # as fit: the same network
+    total = sum(g.rows for g in groups)  # the network of a table this size, as fit picks
+    params = fitting.for_rows(params, len(frame), False, encoder, table_rows=total)
     seed, device = resolve_seed(detector.random_state), resolve_device(detector.device)
     spec = spec_from_params(params, encoder.n_features_out_, None)
     train_idx, val_idx = fitting.validation_split(len(frame), detector.validation_fraction, seed)
