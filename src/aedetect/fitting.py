@@ -399,8 +399,12 @@ def train_module(
     warm = members_of(module) if module is not None else [None] * spec.members
     single, done, trained = replace(spec, members=1), [0], []
     report = on_epoch
-    if report is not None:
-        on_epoch = lambda epoch, *losses: report(-(-(done[0] + epoch) // len(warm)), *losses)  # noqa: E731
+
+    def counted(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        if report is not None:
+            report(-(-(done[0] + epoch) // len(warm)), train_loss, val_loss)
+
+    on_epoch = counted if report is not None else None
     for k, m in enumerate(warm):
         trained.append(one(single, seed + MEMBER_SEED_STEP * k, m))
         done[0] += len(trained[-1][1].train_loss)
