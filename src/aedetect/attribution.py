@@ -334,8 +334,9 @@ def training_frequency(encoder: Any, seen: pd.DataFrame) -> tuple[np.ndarray, np
             present = values.notna().to_numpy()
             text = values.astype(str)
             unseen[:, j] = present & ~text.isin(col.categories)
-            if sum(col.counts) > 0:
-                shares = pd.Series(np.divide(col.counts, sum(col.counts)), index=col.categories)
+            total = sum(col.counts)
+            if total > 0:
+                shares = pd.Series(np.divide(col.counts, total), index=col.categories)
                 found = text.map(shares).fillna(0.0).to_numpy(dtype=np.float64)
                 frequency[:, j] = np.where(present, found, np.nan)
     return unseen, frequency

@@ -76,7 +76,7 @@ def _network(det: Any) -> bytes:
     """Return the clipped network and the weighted error as an ONNX model (input ``encoded``)."""
     import torch
 
-    from aedetect.models.ensemble import members_of
+    from aedetect.models.ensemble import mean_of, members_of
 
     enc = det.encoder_
     low, high = (torch.from_numpy(b) for b in enc.clip_bounds())
@@ -110,8 +110,7 @@ def _network(det: Any) -> bytes:
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             clipped = torch.minimum(torch.maximum(x, self.low), self.high)
             # An ensemble's score: the mean of its members' errors.
-            errors = [(self.rebuilt(m, clipped) - x).square() @ self.weights for m in members]
-            err = errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)
+            err = mean_of([(self.rebuilt(m, clipped) - x).square() @ self.weights for m in members])
             score = (err / divisor if divisor != 1.0 else err).double()
             return score, (score > self.threshold).long()
 

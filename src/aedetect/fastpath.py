@@ -43,7 +43,7 @@ from torch import nn
 from aedetect.data.encoding import TabularEncoder
 from aedetect.data.frames import FLOAT32_MAX, MAX_SCALED
 from aedetect.models.dense import DenseAutoencoder
-from aedetect.models.ensemble import members_of
+from aedetect.models.ensemble import mean_of, members_of
 from aedetect.runtime import denormals_flushed
 from aedetect.scoring import Scorer
 
@@ -351,5 +351,7 @@ class _ChunkScorer:
                 if len(forwards) == 1:
                     torch.mv(forwards[0](seen).sub_(encoded[:m]).square_(), weights, out=out)
                 else:  # an ensemble: the mean of the members' errors, as Scorer's
-                    each = [f(seen).sub_(encoded[:m]).square_() for f in forwards]
-                    torch.mean(torch.stack([torch.mv(e, weights) for e in each]), dim=0, out=out)
+                    each = [
+                        torch.mv(f(seen).sub_(encoded[:m]).square_(), weights) for f in forwards
+                    ]
+                    out.copy_(mean_of(each))

@@ -398,13 +398,13 @@ def train_module(
     # number, rounded up (one rising count that ends at ``epochs``, as for one network).
     warm = members_of(module) if module is not None else [None] * spec.members
     single, done, trained = replace(spec, members=1), [0], []
-    report = on_epoch
+    if on_epoch is not None:
+        report = on_epoch
 
-    def counted(epoch: int, train_loss: float, val_loss: float | None) -> None:
-        if report is not None:
+        def counted(epoch: int, train_loss: float, val_loss: float | None) -> None:
             report(-(-(done[0] + epoch) // len(warm)), train_loss, val_loss)
 
-    on_epoch = counted if report is not None else None
+        on_epoch = counted
     for k, m in enumerate(warm):
         trained.append(one(single, seed + MEMBER_SEED_STEP * k, m))
         done[0] += len(trained[-1][1].train_loss)

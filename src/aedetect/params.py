@@ -215,6 +215,8 @@ def validate(
 #: Most units (or channels) one layer may have, and most layers: a bound that keeps
 #: a typo such as ``hidden=(100000000000,)`` from trying to allocate terabytes.
 MAX_UNITS, MAX_LAYERS = 65_536, 64
+#: Most networks one ensemble may hold (``members``).
+MAX_MEMBERS = 10
 
 
 def _int_sequence(value: Any) -> bool:
@@ -332,7 +334,7 @@ MODEL: dict[str, list[Constraint]] = {
     "pooling": [Options(POOLINGS)],
     "upsampling": [Options(UPSAMPLINGS)],
     "kl_weight": [NON_NEGATIVE],
-    "members": [Interval("int", 1, 10, "both"), Options(("auto",))],
+    "members": [Interval("int", 1, MAX_MEMBERS, "both"), Options(("auto",))],
 }
 
 #: Training settings.

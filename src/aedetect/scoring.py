@@ -15,7 +15,7 @@ from torch import nn
 
 from aedetect.exceptions import ConfigError
 from aedetect.latent import knn_distance, latent_code, reference_rows
-from aedetect.models.ensemble import Ensemble, members_of
+from aedetect.models.ensemble import Ensemble, mean_of, members_of
 from aedetect.params import DISTANCES, ENSEMBLE_METHODS, LAYER_COMBINES, REDUCTIONS, SCORES
 from aedetect.scales import log_stats, logz, rank, zscore
 
@@ -71,12 +71,10 @@ def feature_squared_errors(
     """
     module.eval()
     members = members_of(module)
-
-    def squared(xb: torch.Tensor) -> np.ndarray:
-        errors = [(_forward(m, xb, bounds) - xb).square() for m in members]
-        return (errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)).cpu().numpy()
-
-    parts = [squared(xb) for xb in _chunks(X, chunk)]
+    parts = [
+        mean_of([(_forward(m, xb, bounds) - xb).square() for m in members]).cpu().numpy()
+        for xb in _chunks(X, chunk)
+    ]
     return np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), dtype=np.float32)
 
 
@@ -289,8 +287,7 @@ class Scorer:
         # In place on the fresh reconstruction: no temporaries per chunk. An
         # ensemble's: the mean of its members' errors.
         seen = self._clamped(xb)
-        errors = [m(seen).sub_(xb).square_() @ self.weights for m in members_of(module)]
-        err = errors[0] if len(errors) == 1 else torch.stack(errors).mean(dim=0)
+        err = mean_of([m(seen).sub_(xb).square_() @ self.weights for m in members_of(module)])
         return err.div(self.n_columns) if self.config.reduction == "mean" else err
 
     def _layers(self, module: nn.Module, xb: torch.Tensor) -> list[torch.Tensor]:

@@ -183,8 +183,7 @@ class TabularEncoder:
 
     def get_params(self) -> dict[str, Any]:
         """Return the constructor's arguments, by name."""
-        names = ("scaling", "categorical", "category_weight", "missing", "clip", "sequences")
-        return {k: getattr(self, k) for k in (*names, "token_sep", "sequence_encoding")}
+        return {name: getattr(self, name) for name in ENCODER}
 
     def _fit_numeric(self, names: list[str], frame: pd.DataFrame) -> dict[str, _Column]:
         """Scales, fills and clip bounds of all numeric columns at once (vectorised)."""

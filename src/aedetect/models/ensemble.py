@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["Ensemble", "members_of"]
+__all__ = ["Ensemble", "mean_of", "members_of"]
 
 
 class Ensemble(nn.Module):
@@ -38,11 +38,16 @@ class Ensemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Mean reconstruction of each row over the members."""
-        return torch.stack([m(x) for m in self.members]).mean(dim=0)
+        return mean_of([m(x) for m in self.members])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Every member's latent code of each row, side by side (flattened)."""
         return torch.cat([m.encode(x).flatten(1) for m in self.members], dim=1)
+
+
+def mean_of(values: list[torch.Tensor]) -> torch.Tensor:
+    """Return the members' values averaged elementwise (one member's: itself, no copy)."""
+    return values[0] if len(values) == 1 else torch.stack(values).mean(dim=0)
 
 
 def members_of(module: nn.Module) -> list[nn.Module]:

@@ -37,6 +37,7 @@ from aedetect.models.dense import DenseAutoencoder
 from aedetect.models.ensemble import Ensemble
 from aedetect.models.lstm import LSTMAutoencoder
 from aedetect.models.vae import ConvVAE, DenseVAE
+from aedetect.params import MAX_MEMBERS
 
 __all__ = [
     "ENSEMBLE_KINDS",
@@ -52,9 +53,8 @@ __all__ = [
 IMAGE_KINDS = ("conv", "conv-vae")
 #: Kinds that need windows of a series (a series shape: window, channels).
 SERIES_KINDS = ("conv1d", "lstm")
-#: Kinds several of which can make an ensemble, and how many at most.
+#: Kinds several of which can make an ensemble (at most :data:`~aedetect.params.MAX_MEMBERS`).
 ENSEMBLE_KINDS = ("ae", "conv")
-MAX_MEMBERS = 10
 _FROM_ARCHITECTURE = {
     ("ae", "dense"): "ae",
     ("vae", "dense"): "vae",

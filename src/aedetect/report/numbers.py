@@ -115,8 +115,7 @@ def reason_text(line: Any, fmt: dict[str, Format], by: str = "cause", quote: boo
 
     ``line`` is a row of :meth:`AutoencoderDetector.explain`'s frame; a category
     or token gets its probability and says when it was never (or almost never)
-    seen there; with
-    ``quote``, text values are quoted (``'X'``).
+    seen there; with ``quote``, text values are quoted (``'X'``).
     """
     write = fmt.get(str(line.column), number)
     expected = _value(line.expected, write, quote)
