@@ -178,3 +178,15 @@ def test_large_tables_keep_one_small_network(numbers):
     # a streamed fit's sample is judged by the whole table's size
     sampled = for_rows(params, 5000, encoder=enc, table_rows=10 * NUMERIC_TABLE_MAX_ROWS)
     assert (sampled["hidden"], sampled["members"]) == (DEFAULTS["hidden"], 1)
+
+
+def test_the_command_lines_help_states_the_limits_the_code_uses():
+    from aedetect.cli_options import MODEL_OPTIONS
+    from aedetect.fitting import NUMERIC_TABLE_MAX_ROWS, NUMERIC_TABLE_MEMBERS
+    from aedetect.params import MAX_MEMBERS
+
+    helps = {opt[0]: opt[4] for opt in MODEL_OPTIONS}
+    members, hidden = helps["members"], helps["hidden"]
+    assert f"1 to {MAX_MEMBERS}" in members and f"auto: {NUMERIC_TABLE_MEMBERS} " in members
+    for text in (members, hidden):
+        assert f"at most {NUMERIC_TABLE_MAX_ROWS:,} rows" in text
