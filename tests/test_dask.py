@@ -15,6 +15,7 @@ import aedetect.dask as ae_dask  # noqa: E402
 from aedetect import AutoencoderDetector, pipeline  # noqa: E402
 from aedetect.cli import app  # noqa: E402
 from aedetect.data.datasets import make_mixed_table  # noqa: E402
+from aedetect.exceptions import OutputError  # noqa: E402
 from aedetect.persistence import save_detector  # noqa: E402
 
 BLOCK = 8192  # partitions of whole scoring blocks: scores bit-identical to the whole table
@@ -56,7 +57,7 @@ def test_scores_on_two_workers_equal_in_memory_scores(files, client):
 def test_partitioned_parquet_in_and_out(files, client, tmp_path):
     out = tmp_path / "scores"
     out.mkdir()
-    (out / "old.txt").write_text("replaced")
+    (out / "part.9.parquet").write_text("an earlier output's part: replaced")
     rows = ae_dask.score_parquet(files / "m.aedetect", files / "parts", out, all_scores=True)
     assert rows == 4 * BLOCK
     assert sorted(p.name for p in out.iterdir()) == [f"part.{k}.parquet" for k in range(4)]
@@ -73,11 +74,20 @@ def test_a_failing_partition_leaves_the_old_output(files, client, tmp_path):
     frame.iloc[100:200].drop(columns=["age"]).to_parquet(bad / "b.parquet")
     out = tmp_path / "scores"
     out.mkdir()
-    (out / "old.txt").write_text("kept")
+    (out / "part.0.parquet").write_text("kept")
     with pytest.raises(Exception):  # noqa: B017  the columns do not match the model
         ae_dask.score_parquet(files / "m.aedetect", bad, out)
-    assert os.listdir(out) == ["old.txt"]
+    assert os.listdir(out) == ["part.0.parquet"]
     assert sorted(os.listdir(tmp_path)) == ["bad", "scores"]
+
+
+def test_a_folder_holding_other_files_is_not_replaced(files, client, tmp_path):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"holds 'notes.txt'.*not replaced"):
+        ae_dask.score_parquet(files / "m.aedetect", files / "parts", out)
+    assert os.listdir(out) == ["notes.txt"]
 
 
 def test_sample_and_fit_sample_are_seeded(files, client):

@@ -65,6 +65,44 @@ def test_a_folder_is_refused(tmp_path):
     assert list((tmp_path / "d").iterdir()) == []
 
 
+def test_a_read_only_file_is_refused_and_kept(tmp_path):
+    target = tmp_path / "keep.txt"
+    target.write_bytes(b"KEEP")
+    target.chmod(0o444)
+    with pytest.raises(OutputError, match=r"keep.txt: is read-only; not replaced"):
+        outputs.write_bytes(target, b"new")
+    assert target.read_bytes() == b"KEEP"
+    assert _temps(tmp_path) == []
+
+
+def test_a_folder_of_earlier_parts_is_replaced(tmp_path):
+    out = tmp_path / "scores"
+    out.mkdir()
+    (out / "part.0.parquet").write_bytes(b"old")
+    with outputs.replacing_folder(out) as tmp:
+        (tmp / "part.0.parquet").write_bytes(b"new")
+    assert sorted(p.name for p in out.iterdir()) == ["part.0.parquet"]
+    assert (out / "part.0.parquet").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "link"])
+def test_a_folder_holding_other_things_is_refused_and_kept(tmp_path, kind):
+    out = tmp_path / "precious"
+    out.mkdir()
+    if kind == "file":
+        (out / "notes.txt").write_bytes(b"mine")
+    elif kind == "folder":
+        (out / "sub").mkdir()
+    else:
+        (out / "part.0.parquet").symlink_to(tmp_path / "elsewhere")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(OutputError, match=r"precious: the folder holds .*not replaced"):
+        with outputs.replacing_folder(out):
+            pytest.fail("the block must not run")
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_a_socket_is_refused(tmp_path):
     path = tmp_path / "s"
     with socket.socket(socket.AF_UNIX) as sock:

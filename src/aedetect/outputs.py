@@ -98,6 +98,8 @@ def check_target(path: str | os.PathLike[str]) -> Path:
         raise OutputError(f"{path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise OutputError(f"{path}: is {_kind(mode)}, not a regular file; give a file name")
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise OutputError(f"{path}: is read-only; not replaced (give another name)")
     return target
 
 
@@ -284,25 +286,29 @@ def writing_frames(path: str | os.PathLike[str], fmt: str | None = None) -> Iter
 
 
 @contextlib.contextmanager
-def replacing_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+def replacing_folder(path: str | os.PathLike[str], owned: str = "*.parquet") -> Iterator[Path]:
     """Yield an empty temporary folder that becomes ``path`` when the block ends without error.
 
     For outputs written as many files (a partitioned Parquet table). An existing
     folder at ``path`` is replaced only then: moved aside, the new one renamed
     in, the old one removed; on an error or Ctrl-C the temporary folder is
-    removed and ``path`` is left as it was.
+    removed and ``path`` is left as it was. Only a folder that holds nothing
+    but files matching ``owned`` (an earlier output of this kind) is replaced.
 
     Raises
     ------
     OutputError
-        ``path``'s folder is missing, or ``path`` exists and is not a folder.
+        ``path``'s folder is missing, ``path`` exists and is not a folder (or is
+        a link), or it holds something else than ``owned`` files.
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{path}: folder {parent} does not exist")
-    if target.exists() and not target.is_dir():
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise OutputError(f"{path}: exists and is not a folder")
+    if target.exists():
+        _check_replaceable(target, path, owned)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     with _lock:
         _pending.add(str(tmp))
@@ -317,6 +323,20 @@ def replacing_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         _forget(str(tmp))
     _fsync_folder(parent)
+
+
+def _check_replaceable(target: Path, path: str | os.PathLike[str], owned: str) -> None:
+    """Refuse to replace a folder holding anything but regular ``owned`` files."""
+    try:
+        entries = list(target.iterdir())
+    except OSError as exc:
+        raise OutputError(f"{path}: {exc.strerror or exc}") from None
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file() or not entry.match(owned):
+            raise OutputError(
+                f"{path}: the folder holds {entry.name!r}, not only {owned} files of an "
+                "earlier output; not replaced (give a new or empty folder)"
+            )
 
 
 def _swap_in(tmp: Path, target: Path, path: str | os.PathLike[str]) -> None:
