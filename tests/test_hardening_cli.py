@@ -102,3 +102,43 @@ def test_dash_writes_the_one_output_to_stdout(tmp_path, monkeypatch):
     assert res.stdout.splitlines()[0] == header
     assert "row 2" in res.stderr  # the text explanation moves to stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "model.aedetect"]
+
+
+def test_evaluate_names_a_missing_label_an_infinite_score_and_a_bad_step(tmp_path):
+    cases = {
+        "0.1,0\n0.2,1\n0.3,\n": "--labels must be 0/1 (1 = anomaly); row 3 has no value",
+        "0.1,0\ninf,1\n0.3,0\n": "column 'score' row 2: 'inf' is not a finite number",
+        "0.1,0\n,1\n0.3,0\n": "column 'score' row 2: has no value",
+    }
+    for k, (body, message) in enumerate(cases.items()):
+        path = tmp_path / f"e{k}.csv"
+        path.write_text("score,lab\n" + body)
+        res = runner.invoke(app, ["evaluate", str(path), "--labels", "lab"])
+        assert res.exit_code == 1 and message in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    (tmp_path / "ok.csv").write_text("score,lab\n0.1,0\n0.2,1\n")
+    res = runner.invoke(
+        app, ["evaluate", str(tmp_path / "ok.csv"), "--labels", "lab", "--step", "0"]
+    )
+    assert res.exit_code == 2 and "step must be > 0" in res.stderr
+
+
+def test_a_label_or_id_column_named_for_images_is_refused(tmp_path):
+    np.save(tmp_path / "images.npy", np.random.default_rng(0).random((5, 4, 3), dtype=np.float32))
+    for option in ("--label-column", "--id-column"):
+        out = tmp_path / "m.aedetect"
+        args = [
+            "fit",
+            str(tmp_path / "images.npy"),
+            "-o",
+            str(out),
+            option,
+            "nope",
+            "--epochs",
+            "1",
+        ]
+        res = runner.invoke(app, args)
+        assert (
+            res.exit_code == 1 and f"{option} 'nope': a set of images has no columns" in res.stderr
+        )
+        assert not out.exists()

@@ -59,6 +59,19 @@ def test_a_complex_npy_is_refused_naming_the_file(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_binary_parquet_column_is_refused_naming_it(tmp_path):
+    frame = pd.DataFrame({"b": np.arange(40.0), "c": np.arange(40.0)})
+    frame.insert(0, "a", [b"\x00\xff"] * 40)
+    frame.to_parquet(tmp_path / "bin.parquet")
+    args = ["fit", str(tmp_path / "bin.parquet"), "-o", str(tmp_path / "m"), "--epochs", "1"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.stderr
+    assert "bin.parquet: column 'a' row 1: raw bytes (a binary column)" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "m").exists()
+    with pytest.raises(DataError, match="the array holds raw bytes"):
+        AutoencoderDetector().fit(np.array([[b"x", b"y"]] * 5))
+
+
 TINY = """id,age,income,city
 1,34,52000,Paris
 2,41,61000,Lyon

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score
 
-from aedetect.exceptions import DataError
+from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
     "check_labels",
@@ -33,11 +33,12 @@ def check_labels(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(s).all():
         row = int(np.flatnonzero(~np.isfinite(s))[0]) + 1
         raise DataError(f"score in row {row} is not a finite number")
-    values = set(pd.unique(y).tolist())
-    if not values <= {0, 1}:
-        bad = next(v for v in pd.unique(y).tolist() if v not in (0, 1))
-        row = int(np.flatnonzero(y == bad)[0]) + 1
-        raise DataError(f"labels must be 0/1 (1 = anomaly); row {row} has {bad!r}")
+    outside = ~pd.Series(y).isin([0, 1]).to_numpy()
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        bad = y[row]
+        shown = "no value" if pd.isna(bad) else repr(bad.item() if hasattr(bad, "item") else bad)
+        raise DataError(f"labels must be 0/1 (1 = anomaly); row {row + 1} has {shown}")
     y = y.astype(np.int64)
     if y.min() == y.max():
         raise DataError(f"labels are all {y[0]}: need both normal (0) and anomalous (1) rows")
@@ -147,7 +148,7 @@ def threshold_sweep(
     lo, hi = float(s.min()) if start is None else float(start), float(s.max())
     if step is not None:
         if not step > 0:
-            raise DataError(f"step must be > 0, got {step}")
+            raise ConfigError(f"step must be > 0, got {step}")
         count = int(np.ceil((hi - lo) / step - 1e-9)) + 1
         if count > 1_000_000:
             raise DataError(

@@ -83,6 +83,7 @@ def as_frame(X: Any) -> pd.DataFrame:
         frame = X
         if not all(isinstance(c, str) for c in frame.columns):
             frame = frame.rename(columns=str)
+        _check_no_bytes(frame)
         return frame.reset_index(drop=True)
     try:
         arr = np.asarray(X)
@@ -97,8 +98,26 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise DataError(f"expected a 2D table (rows x columns), got shape {arr.shape}")
     if arr.dtype.kind == "c":
         raise DataError("Complex data not supported")
+    if arr.dtype.kind == "S":
+        raise DataError(f"the array holds raw bytes ({arr.dtype}), not numbers or text")
     # copy=False: pandas 3 would otherwise copy the whole array for a read-only view.
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])], copy=False)
+
+
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def _check_no_bytes(frame: pd.DataFrame) -> None:
+    """Refuse a column of raw bytes (a Parquet binary column): not numbers, not text."""
+    for j, dtype in enumerate(frame.dtypes):
+        if pd.api.types.is_object_dtype(dtype):
+            values = frame.iloc[:, j].to_numpy()
+            row = next((i for i, v in enumerate(values) if isinstance(v, _BYTES)), None)
+            if row is not None:
+                raise DataError(
+                    f"column {frame.columns[j]!r} row {row + 1}: raw bytes (a binary column), "
+                    "not a number or text; decode or drop the column"
+                )
 
 
 def first_true(mask: np.ndarray) -> tuple[int, int]:

@@ -105,6 +105,21 @@ def load_data(
     return select_classes(table, normal, abnormal, other)
 
 
+def _check_image_columns(
+    images: Table, spec: str, label_column: str | None, id_column: str | None
+) -> None:
+    """Refuse a label or id column named for images (they have none but their own)."""
+    for option, name, own in (
+        ("label_column", label_column, images.labels),
+        ("id_column", id_column, images.ids),
+    ):
+        if name is not None and (own is None or name != own.name):
+            has = f"its {option.split('_')[0]}s are {own.name!r}" if own is not None else "none"
+            raise DataError(
+                f"{spec}: {option} {name!r}: a set of images has no columns to pick from ({has})"
+            )
+
+
 def _load_one(
     spec: str,
     label_column: str | None,
@@ -117,6 +132,7 @@ def _load_one(
     if path.exists():
         images = load_image_path(path, size, color)
         if images is not None:
+            _check_image_columns(images, spec, label_column, id_column)
             return images
     if path.exists() or not is_builtin(spec):
         if not path.exists() and path.suffix.lower() == "" and spec.isidentifier():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aedetect.data.readers import read_table
-from aedetect.exceptions import DataError
+from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import check_folder, write_csv
 
@@ -67,17 +67,18 @@ def evaluate(
     from aedetect.metrics import check_labels, threshold_sweep
     from aedetect.metrics import evaluate as evaluate_scores
 
+    if step is not None and not step > 0:
+        raise ConfigError(f"step must be > 0, got {step}")
     check_folder(output_dir)
     frame = read_table(scores)
     if score_column not in frame.columns:
         raise DataError(f"{scores}: no column {score_column!r} (columns: {_columns(frame)})")
-    values = pd.to_numeric(frame[score_column], errors="coerce").to_numpy()
-    if np.isnan(values).any():
-        row = int(np.flatnonzero(np.isnan(values))[0])
-        raise DataError(
-            f"{scores}: column {score_column!r} row {row + 1}: "
-            f"{frame[score_column].iloc[row]!r} is not a number"
-        )
+    values = pd.to_numeric(frame[score_column], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        row = int(np.flatnonzero(~np.isfinite(values))[0])
+        cell = frame[score_column].iloc[row]
+        what = "has no value" if pd.isna(cell) else f"{str(cell)!r} is not a finite number"
+        raise DataError(f"{scores}: column {score_column!r} row {row + 1}: {what}")
     truth = _labels_for(labels, frame, scores)
     try:
         y, s = check_labels(truth.to_numpy(), values)
