@@ -136,3 +136,16 @@ def test_a_column_of_identifiers_is_refused_in_bounded_memory(tmp_path):
     assert grown < 1 << 30
     res = CliRunner().invoke(app, ["fit", str(path), "-o", str(out), "--categorical", "id"])
     assert res.exit_code == 1 and "would not fit in memory" in res.stderr
+
+
+def test_a_latin1_csv_names_the_line_and_offset_of_its_first_bad_byte(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"a,b,c\n1,2,3\n4,5,6\n7,\xe9,9\n1,2,3\n")
+    with pytest.raises(
+        DataError, match=r"not a UTF-8 text file \(invalid byte at line 4, byte offset 20\)"
+    ):
+        read_table(path)
+    far = tmp_path / "far.csv"  # beyond the first block pandas and the scan read
+    far.write_bytes(b"a,b\n" + b"1,2\n" * 400_000 + "\u00e9".encode() + b"\xe9,3\n")
+    with pytest.raises(DataError, match=r"line 400002, byte offset 1600006\)"):
+        read_table(far)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import math
@@ -224,12 +225,40 @@ def csv_error(p: Path, exc: Exception) -> DataError:
     if isinstance(exc, pd.errors.EmptyDataError):
         return DataError(f"{p}: file is empty")
     if isinstance(exc, UnicodeDecodeError):
-        return DataError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})")
+        where = _first_bad_utf8(p)
+        at = f"line {where[1]}, byte offset {where[0]}" if where else "somewhere in the file"
+        return DataError(f"{p}: not a UTF-8 text file (invalid byte at {at}); save it as UTF-8")
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
     if m:
         want, line, saw = m.groups()
         return DataError(f"{p}: line {line} has {saw} fields, expected {want}")
     return DataError(f"{p}: cannot parse CSV: {str(exc).strip().splitlines()[-1]}")
+
+
+def _first_bad_utf8(p: Path, block: int = 1 << 20) -> tuple[int, int] | None:
+    """Offset and line (1-based) of the first byte of ``p`` that is not UTF-8, or None.
+
+    Reads ``block`` bytes at a time: bounded memory for any file size.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    try:
+        with open(p, "rb") as f:
+            while True:
+                data = f.read(block)
+                try:
+                    decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    # exc.start counts from the bytes the decoder still held back
+                    held = len(exc.object) - len(data)
+                    bad = offset - held + exc.start
+                    return bad, lines + exc.object[: exc.start].count(b"\n")
+                if not data:
+                    return None
+                lines += data.count(b"\n")
+                offset += len(data)
+    except OSError:
+        return None
 
 
 def _check_short_rows(p: Path, sep: str, width: int) -> None:
