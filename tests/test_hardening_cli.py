@@ -142,3 +142,20 @@ def test_a_label_or_id_column_named_for_images_is_refused(tmp_path):
             res.exit_code == 1 and f"{option} 'nope': a set of images has no columns" in res.stderr
         )
         assert not out.exists()
+
+
+def test_threshold_and_contamination_together_need_refit(tmp_path):
+    rows = np.random.default_rng(0).normal(size=(40, 2))
+    pd.DataFrame(rows, columns=["a", "b"]).assign(lab=np.arange(40) % 3).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    out = tmp_path / "m.aedetect"
+    base = ["fit", str(tmp_path / "t.csv"), "-o", str(out), "--epochs", "1"]
+    res = runner.invoke(app, [*base, "--threshold", "mad:3", "--contamination", "0.1"])
+    assert res.exit_code == 2 and "give --threshold or --contamination, not both" in res.stderr
+    res = runner.invoke(app, [*base, "--label-column", "lab", "--threshold", "f1"])
+    assert res.exit_code == 2, res.stderr
+    assert "threshold 'f1' needs 0/1 labels; label column 'lab' holds 0, 1, 2" in res.stderr
+    assert not out.exists()
+    args = [*base, "--threshold", "mad:3", "--contamination", "0.1", "--refit", "1"]
+    assert runner.invoke(app, args).exit_code == 0 and out.exists()

@@ -59,6 +59,17 @@ def test_tampered_metadata_is_refused(model_path):
         load(model_path)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_resealed_threshold_that_is_not_finite_is_refused(model_path, tmp_path, value):
+    from hostile.crafting import resealed
+
+    def edit(parsed):
+        parsed["state"]["threshold"] = value
+
+    with pytest.raises(ModelFileError, match="threshold.*a finite number"):
+        load(resealed(model_path, tmp_path / "bad.aedetect", edit))
+
+
 def test_truncated_file_is_refused(model_path):
     data = model_path.read_bytes()
     model_path.write_bytes(data[: len(data) // 2])

@@ -173,9 +173,9 @@ MODEL_OPTIONS: list[_Opt] = [
         "Known share of anomalies: threshold at the 1 - RATIO quantile (0.0002 = the 0.9998 "
         "quantile). Instead of --contamination."),
     ("threshold", str | None, None, MODEL,
-        "Threshold rule instead of --contamination: quantile:0.99, ratio:0.0002, fixed:0.05, "
-        "fpr:0.01 (on held-out rows), mad:3, iqr:1.5, gpd:0.001, gamma:0.001, f1 (needs "
-        "--label-column)."),
+        "Threshold rule instead of --contamination (with --refit both may be given): "
+        "quantile:0.99, ratio:0.0002, fixed:0.05, fpr:0.01 (on held-out rows), mad:3, "
+        "iqr:1.5, gpd:0.001, gamma:0.001, f1 (needs --label-column)."),
     ("scaling", str, _D["scaling"], DATA_OPTS,
         "Numeric scaling: standard (tables), pooled (same-unit columns, e.g. pixels), minmax or"
         " none."),
@@ -406,8 +406,14 @@ def detector_from_options(options: dict[str, Any], verbose: bool) -> Autoencoder
     ratio = params.pop("anomaly_ratio")
     if ratio is not None and params["threshold"] is not None:
         raise ConfigError("give --threshold or --anomaly-ratio, not both")
+    contamination = params["contamination"] != _D["contamination"]
+    if params["threshold"] is not None and contamination and not params.get("refit"):
+        raise ConfigError(
+            "give --threshold or --contamination, not both (with --refit, --contamination "
+            "also sets the share of rows left out, and both may be given)"
+        )
     if ratio is not None:
-        if params["contamination"] != _D["contamination"]:
+        if contamination:
             raise ConfigError("give --contamination or --anomaly-ratio, not both")
         if not 0.0 < ratio <= 0.5:
             raise ConfigError(f"--anomaly-ratio must be in (0, 0.5], got {ratio}")

@@ -10,6 +10,7 @@ does not know are left alone (a newer writer may add some). No torch.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Callable, Mapping
@@ -25,6 +26,10 @@ Rule = tuple[Callable[[Any], bool], str, bool]  # (predicate, what it wants, req
 
 def _number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> bool:
+    return _number(v) and math.isfinite(v)
 
 
 def _count(v: Any) -> bool:
@@ -53,7 +58,7 @@ def _flag(v: Any) -> bool:
 
 _STATE: dict[str, Rule] = {
     "encoder": (_object, "an object", True),
-    "threshold": (_number, "a number", True),
+    "threshold": (_finite, "a finite number", True),
     "threshold_rule": (_text, "text", False),
     "n_features_in": (_count, "a count", True),
     "feature_names_in": (_optional(_list_of(_text)), "a list of names or null", True),

@@ -388,7 +388,10 @@ class TabularEncoder:
 
     @staticmethod
     def _missing_message(name: str, row: int) -> str:
-        return f"column '{name}' row {row + 1}: missing value (NaN); impute with missing='impute'"
+        return (
+            f"column '{name}' row {row + 1}: missing value (NaN); "
+            "fit with missing='impute' to accept them"
+        )
 
     def inverse_transform(self, encoded: np.ndarray) -> pd.DataFrame:
         """Decode encoded rows to the original columns and units.

@@ -45,9 +45,21 @@ def fit_table(det: Any, table: Table, on_epoch: EpochCallback | None = None) -> 
     rows = table.features if table.fit_rows is None else table.features[table.fit_rows]
     with about(table.source):
         labels = binary_labels(table.labels)
+        if labels is None and table.labels is not None and det.threshold == "f1":
+            raise ConfigError(
+                f"threshold 'f1' needs 0/1 labels; label column {table.labels.name!r} holds "
+                f"{_values(table.labels)}"
+            )
         if labels is not None and table.fit_rows is not None:
             labels = labels[table.fit_rows]
         det.fit(rows, labels, on_epoch=on_epoch)
+
+
+def _values(labels: pd.Series) -> str:
+    """Return a few of a label column's distinct values, for a message."""
+    distinct = pd.unique(labels.to_numpy())
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in distinct[:5])
+    return shown + (", ..." if len(distinct) > 5 else "")
 
 
 def model_extra(table: Table) -> dict[str, Any]:
