@@ -70,6 +70,29 @@ def test_a_resealed_threshold_that_is_not_finite_is_refused(model_path, tmp_path
         load(resealed(model_path, tmp_path / "bad.aedetect", edit))
 
 
+def test_a_huge_sparse_file_is_refused_without_reading_it(tmp_path):
+    import tracemalloc
+
+    from aedetect.persistence import read_header
+
+    path = tmp_path / "sparse.aedetect"
+    with open(path, "wb") as f:
+        f.truncate(1 << 30)  # 1 GiB of zeros, nothing on disk
+    tracemalloc.start()
+    for call in (load, read_metadata, read_header):
+        with pytest.raises(ModelFileError, match="not an aedetect model file"):
+            call(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_bytes_after_the_tensors_are_refused(model_path):
+    model_path.write_bytes(model_path.read_bytes() + b"x")
+    with pytest.raises(ModelFileError, match="damaged \\(bytes after its tensors\\)"):
+        load(model_path)
+
+
 def test_truncated_file_is_refused(model_path):
     data = model_path.read_bytes()
     model_path.write_bytes(data[: len(data) // 2])

@@ -84,8 +84,16 @@ def checksum(
     return h.hexdigest()
 
 
-def read_file(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
-    """Return a model file's bytes and its string metadata, format checked."""
+def read_file(
+    path: str | os.PathLike[str], header_only: bool = False
+) -> tuple[bytes, dict[str, str]]:
+    """Return a model file's bytes and its string metadata, format checked.
+
+    The 8-byte length and the header are read and checked first; the tensors'
+    bytes only then, and only as many as the header declares (a file longer than
+    that is damaged). With ``header_only``, the bytes returned are the length
+    and header alone.
+    """
     p = Path(path)
     try:
         mode = p.stat().st_mode
@@ -98,15 +106,45 @@ def read_file(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
     if not stat.S_ISREG(mode):  # a FIFO could block, a device such as /dev/zero never end
         raise ModelFileError(f"{p}: is not a regular file (a FIFO or device?), not a model file")
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            if len(head) < 8:
+                raise ModelFileError(f"{p}: not an aedetect model file (only {len(head)} bytes)")
+            (header_len,) = struct.unpack("<Q", head)
+            if header_len > min(_MAX_HEADER, size - 8):
+                raise ModelFileError(
+                    f"{p}: not an aedetect model file, or truncated (bad header length)"
+                )
+            raw_header = f.read(header_len)
+            header = _json(p, raw_header, "not an aedetect model file (unreadable header)")
+            meta = _checked_meta(p, header)
+            data = head + raw_header
+            if not header_only:
+                body = _declared_body(header)
+                if body is not None and size > 8 + header_len + body:
+                    raise ModelFileError(f"{p}: model file is damaged (bytes after its tensors)")
+                data += f.read(size - 8 - header_len if body is None else body)
     except OSError as exc:
         raise ModelFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    if len(data) < 8:
-        raise ModelFileError(f"{p}: not an aedetect model file (only {len(data)} bytes)")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > min(_MAX_HEADER, len(data) - 8):
-        raise ModelFileError(f"{p}: not an aedetect model file, or truncated (bad header length)")
-    header = _json(p, data[8 : 8 + header_len], "not an aedetect model file (unreadable header)")
+    return data, meta
+
+
+def _declared_body(header: Any) -> int | None:
+    """Bytes of tensor data the header declares (the largest end offset), None if unreadable."""
+    try:
+        ends = [
+            int(entry["data_offsets"][1])
+            for name, entry in header.items()
+            if name != "__metadata__"
+        ]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return max(ends, default=0)
+
+
+def _checked_meta(p: Path, header: Any) -> dict[str, str]:
+    """Return the header's aedetect metadata, its format and version checked."""
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{p}: not an aedetect model file (no aedetect metadata)")
@@ -122,7 +160,7 @@ def read_file(path: str | os.PathLike[str]) -> tuple[bytes, dict[str, str]]:
             f"{file_version}; this aedetect {__version__} reads format {FORMAT_VERSION}: "
             "upgrade aedetect"
         )
-    return data, meta
+    return meta
 
 
 def raw_tensors(path: str | os.PathLike[str], data: bytes) -> dict[str, RawTensor]:
@@ -206,7 +244,7 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     The checksum is not verified (the tensors are not read): use it to describe
     a file cheaply; :func:`read_metadata` and :func:`aedetect.load` verify.
     """
-    _, meta = read_file(path)
+    _, meta = read_file(path, header_only=True)
     return parse_metadata(path, meta)
 
 
