@@ -159,3 +159,27 @@ def test_threshold_and_contamination_together_need_refit(tmp_path):
     assert not out.exists()
     args = [*base, "--threshold", "mad:3", "--contamination", "0.1", "--refit", "1"]
     assert runner.invoke(app, args).exit_code == 0 and out.exists()
+
+
+def test_empty_widths_and_one_column_for_label_and_id_are_refused(tmp_path):
+    pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) ** 2}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    base = ["fit", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m.aedetect"), "--epochs", "1"]
+    for widths in ("8,,4", "8,4,"):
+        res = runner.invoke(app, [*base, "--hidden", widths])
+        assert res.exit_code == 2 and f"got '{widths}'" in res.stderr
+    res = runner.invoke(app, [*base, "--id-column", "a", "--label-column", "a"])
+    assert res.exit_code == 1
+    assert "--label-column 'a' is also --id-column 'a'; give two different columns" in res.stderr
+    assert not (tmp_path / "m.aedetect").exists()
+
+
+def test_a_structured_npy_is_a_table_of_its_fields(tmp_path):
+    rows = np.zeros(40, dtype=[("x", "f4"), ("y", "f4")])
+    rows["x"], rows["y"] = np.arange(40), np.arange(40) ** 2
+    np.save(tmp_path / "s.npy", rows)
+    out = tmp_path / "m.aedetect"
+    res = runner.invoke(app, ["fit", str(tmp_path / "s.npy"), "-o", str(out), "--epochs", "1"])
+    assert res.exit_code == 0, res.stderr
+    assert read_metadata(out)["state"]["feature_names_in"] == ["x", "y"]

@@ -40,7 +40,7 @@ _CONV_ENCODER = ",".join(map(str, _D["conv_encoder"]))
 # ------------------------------------------------------------------ options
 def _int_tuple(value: str) -> tuple[int, ...]:
     try:
-        widths = tuple(int(v) for v in value.split(",") if v.strip())
+        widths = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise typer.BadParameter(
             f"expected comma-separated integers like 64,32,8, got {value!r}"

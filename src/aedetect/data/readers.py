@@ -328,6 +328,8 @@ def _read_npy(p: Path) -> pd.DataFrame:
         raise DataError(f"{p}: holds a single value (a 0-d array); expected rows x columns")
     if arr.dtype.kind == "c":
         raise DataError(f"{p}: complex numbers ({arr.dtype}); aedetect needs real numbers")
+    if arr.ndim == 1 and arr.dtype.names:
+        return pd.DataFrame.from_records(arr)  # a structured array: one column per field
     if arr.ndim == 1:
         raise DataError(f"{p}: 1D array of shape {arr.shape}; expected rows x columns")
     if arr.ndim > 2:
@@ -352,6 +354,11 @@ def split_columns(
 ) -> Table:
     """Take the label and id columns out of ``frame``; the rest are features."""
     prefix = f"{source}: " if source else ""
+    if label_column is not None and label_column == id_column:
+        raise DataError(
+            f"{prefix}label_column {label_column!r} is also id_column {id_column!r}; "
+            "give two different columns"
+        )
     taken = []
     for option, name in (("label_column", label_column), ("id_column", id_column)):
         if name is not None and name not in frame.columns:
