@@ -249,3 +249,13 @@ def test_a_signal_during_the_write_removes_the_temp_file(tmp_path, sig):
         assert proc.returncode == 143
     assert target.read_bytes() == b"old"
     assert _temps(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["s.xlsx", "s.JSON", "s.feather"])
+def test_another_table_format_is_refused_not_written_as_csv(name):
+    with pytest.raises(OutputError, match=r"aedetect writes \.csv or \.parquet tables here, not"):
+        outputs.table_format(name)
+    assert outputs.table_format("s.csv") == outputs.table_format("s.out") == "csv"
+    assert outputs.table_format("s.PQ") == "parquet"
+    with pytest.raises(OutputError, match=r"writes \.csv tables here, not \.parquet"):
+        outputs.table_format("e.parquet", allowed=("csv",))

@@ -195,11 +195,13 @@ def explain(
     or `aedetect explain model.aedetect digits --rows 17,42 --images-dir maps --image-shape 1,8,8`
     """
     from aedetect.data.images import parse_image_shape
+    from aedetect.outputs import table_format
     from aedetect.pipeline.data import check_writable, write_csv
 
     setup_logging(quiet=quiet)
     if output is not None:
         check_writable(output)
+        table_format(output, allowed=("csv",))
     shape = parse_image_shape(image_shape, "--image-shape") if images_dir is not None else None
     result = pipeline.explain(
         model, request_from_options(data, options), _rows(rows), reasons, images_dir, shape, by,

@@ -93,7 +93,7 @@ def score_command(
     quiet: bool,
 ) -> None:
     """Score DATA chunk by chunk into ``output`` (CSV or Parquet; None: CSV on stdout)."""
-    from aedetect.outputs import check_target, writing_frames
+    from aedetect.outputs import check_target, table_format, writing_frames
     from aedetect.pipeline.streaming import score_chunks
 
     if dask is not None:
@@ -101,6 +101,7 @@ def score_command(
         return
     if output is not None:
         check_target(output)
+        table_format(output)
     with rows_progress(quiet) as on_rows:
         if output is None:
             score_chunks(model, request, _StdoutSink(), chunk_rows, all_scores, on_rows)

@@ -221,9 +221,34 @@ def copy_file(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> N
         shutil.copyfileobj(src, fh)
 
 
-def table_format(path: str | os.PathLike[str]) -> str:
-    """``"parquet"`` for a ``.parquet`` / ``.pq`` name, else ``"csv"``."""
-    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+#: Names of table formats aedetect does not write: refused rather than written as CSV.
+OTHER_FORMATS = frozenset(
+    ".xlsx .xls .xlsm .ods .json .jsonl .ndjson .feather .arrow .orc .avro .h5 .hdf5 .hdf "
+    ".pkl .pickle .npy .npz .xml .html .sqlite .db .dta .sav .sas7bdat".split()
+)
+
+
+def table_format(
+    path: str | os.PathLike[str], allowed: tuple[str, ...] = ("csv", "parquet")
+) -> str:
+    """``"parquet"`` for a ``.parquet`` / ``.pq`` name, else ``"csv"``.
+
+    Raises
+    ------
+    OutputError
+        The name's suffix is another table format (``.xlsx``, ``.json``, ...) or
+        one not in ``allowed``.
+    """
+    if is_stdout(path):
+        return "csv"
+    suffix = Path(path).suffix.lower()
+    fmt = "parquet" if suffix in (".parquet", ".pq") else "csv"
+    if suffix in OTHER_FORMATS or fmt not in allowed:
+        names = " or ".join(f".{f}" for f in allowed)
+        raise OutputError(
+            f"{path}: aedetect writes {names} tables here, not {suffix}; give a {names} name"
+        )
+    return fmt
 
 
 class _FrameWriter:
