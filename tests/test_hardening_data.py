@@ -149,3 +149,15 @@ def test_a_latin1_csv_names_the_line_and_offset_of_its_first_bad_byte(tmp_path):
     far.write_bytes(b"a,b\n" + b"1,2\n" * 400_000 + "\u00e9".encode() + b"\xe9,3\n")
     with pytest.raises(DataError, match=r"line 400002, byte offset 1600006\)"):
         read_table(far)
+
+
+def test_a_parquet_file_with_a_column_twice_is_refused_naming_it(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = pa.array(np.arange(40.0))
+    pq.write_table(pa.Table.from_arrays([values] * 3, names=["a", "a", "c"]), tmp_path / "d.pq")
+    with pytest.raises(DataError, match="column 'a' appears twice; column names must be unique"):
+        read_table(tmp_path / "d.pq")
+    with pytest.raises(DataError, match="column 'a' appears twice"):
+        read_whole(tmp_path / "d.pq")

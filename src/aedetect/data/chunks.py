@@ -113,6 +113,10 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         try:
             pf = pq.ParquetFile(f)
             schema = pf.schema_arrow
+            names = schema.names
+            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            if twice is not None:
+                raise ValueError(f"column {twice!r} appears twice; column names must be unique")
             for batch in pf.iter_batches(batch_size=chunk_rows):
                 frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
                 yield frame.reset_index(drop=True)

@@ -340,10 +340,17 @@ def _read_npy(p: Path) -> pd.DataFrame:
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     try:
-        return pd.read_parquet(p)
+        names = pq.read_schema(p).names
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        frame = None if twice is not None else pd.read_parquet(p)
     except Exception as exc:  # pyarrow raises several unrelated types
         raise DataError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    if frame is None:
+        raise DataError(f"{p}: column {twice!r} appears twice; column names must be unique")
+    return frame
 
 
 def split_columns(
