@@ -78,6 +78,8 @@ def test_kmeans_recovers_separated_clusters():
     assert found == sorted(map(tuple, CENTRES))
     # fewer distinct rows than k: as many centroids as distinct rows
     assert len(kmeans(torch.ones(10, 3, dtype=torch.float64), 5, gen)) == 1
+    # more clusters than rows: at most one centroid per two rows, so distances are not all 0
+    assert len(kmeans(torch.randn(60, 3, generator=gen, dtype=torch.float64), 1000, gen)) == 30
 
 
 def test_mahalanobis_uses_the_cluster_shape():

@@ -167,11 +167,14 @@ def _sq_distances_fast(
 
 
 def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30) -> torch.Tensor:
-    """Lloyd's k-means with k-means++ seeding; returns (min(k, distinct rows), d) centroids.
+    """Lloyd's k-means with k-means++ seeding; returns (min(k, n // 2, distinct rows), d) centroids.
 
-    Deterministic for a given ``generator`` state. An empty cluster keeps its centroid.
+    At most one centroid per two rows: with as many as rows, every training
+    distance would be 0. Deterministic for a given ``generator`` state. An empty
+    cluster keeps its centroid.
     """
     n = len(X)
+    k = min(k, max(1, n // 2))
     x_sq = X.square().sum(dim=1, keepdim=True)  # the same every iteration
     first = int(torch.randint(n, (1,), generator=generator))
     centroids = X[first : first + 1]
