@@ -161,3 +161,30 @@ def test_a_parquet_file_with_a_column_twice_is_refused_naming_it(tmp_path):
         read_table(tmp_path / "d.pq")
     with pytest.raises(DataError, match="column 'a' appears twice"):
         read_whole(tmp_path / "d.pq")
+
+
+def test_scoring_warns_when_most_of_a_category_column_was_never_seen(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    pd.DataFrame({"a": a, "city": rng.choice(["x", "y", "z"], 200)}).to_csv(
+        tmp_path / "fit.csv", index=False
+    )
+    pd.DataFrame({"a": a, "city": rng.choice([1, 2, 3], 200)}).to_csv(
+        tmp_path / "codes.csv", index=False
+    )
+    model = tmp_path / "m.aedetect"
+    assert (
+        runner.invoke(
+            app, ["fit", str(tmp_path / "fit.csv"), "-o", str(model), "--epochs", "1"]
+        ).exit_code
+        == 0
+    )
+    res = runner.invoke(
+        app, ["score", str(model), str(tmp_path / "codes.csv"), "-o", str(tmp_path / "s.csv")]
+    )
+    assert res.exit_code == 0, res.stderr
+    assert "column 'city': 100% of the values were never seen in training" in res.stderr
+    res = runner.invoke(
+        app, ["score", str(model), str(tmp_path / "fit.csv"), "-o", str(tmp_path / "s.csv")]
+    )
+    assert res.exit_code == 0 and "never seen" not in res.stderr

@@ -8,6 +8,7 @@ differently with another number of rows beside it), whatever ``chunk_rows`` is.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from aedetect.exceptions import ConfigError, DataError
 from aedetect.pipeline.data import DataRequest, about
 from aedetect.pipeline.model import open_model, scores_frame
 from aedetect.scoring import CHUNK
+
+log = logging.getLogger("aedetect")
 
 __all__ = ["CHUNK_ROWS", "FrameSink", "StreamResult", "score_chunks"]
 
@@ -97,6 +100,8 @@ def score_chunks(
     total = table_rows(request.data) if request.streams() else None
     result = StreamResult(0, 0)
     for block in _aligned(_tables(det, extra, request, chunk_rows)):
+        if not result.rows:
+            warn_unseen(det, block)
         frame = _score_block(det, block, all_scores, result.rows)
         sink.write(frame)
         result.rows += len(frame)
@@ -160,6 +165,29 @@ def _aligned(tables: Iterator[Table]) -> Iterator[Table]:
             held -= cut
     if held:
         yield _concat(pending)
+
+
+#: Share of a category column's values never seen in training that earns a warning.
+UNSEEN_WARNING = 0.5
+
+
+def warn_unseen(det: Any, block: Table) -> None:
+    """Warn for a category column most of whose values the model never saw in training.
+
+    Every such value is scored as an unseen category (usually anomalous): the
+    sign of a column coded otherwise than at fit time (codes for names, say).
+    """
+    for col in getattr(det.encoder_, "columns_", []):
+        if col.kind != "categorical" or col.name not in block.features.columns:
+            continue
+        values = block.features[col.name].dropna().astype(str)
+        unseen = values[~values.isin(col.categories)]
+        if len(values) and len(unseen) > UNSEEN_WARNING * len(values):
+            log.warning(
+                "column %r: %.0f%% of the values were never seen in training (e.g. %r; "
+                "training had e.g. %r): they score as unseen categories",
+                col.name, 100 * len(unseen) / len(values), unseen.iloc[0], col.categories[0],
+            )  # fmt: skip
 
 
 _ROW = re.compile(r"\brow (\d+)")
