@@ -183,3 +183,12 @@ def test_a_structured_npy_is_a_table_of_its_fields(tmp_path):
     res = runner.invoke(app, ["fit", str(tmp_path / "s.npy"), "-o", str(out), "--epochs", "1"])
     assert res.exit_code == 0, res.stderr
     assert read_metadata(out)["state"]["feature_names_in"] == ["x", "y"]
+
+
+def test_quiet_and_verbose_together_are_refused(tmp_path):
+    pd.DataFrame({"a": np.arange(40.0)}).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "m.aedetect"
+    res = runner.invoke(app, ["fit", str(tmp_path / "t.csv"), "-o", str(out), "-q", "-v"])
+    assert res.exit_code == 2
+    assert "give -q (errors only) or -v (every epoch), not both" in res.stderr
+    assert not out.exists()

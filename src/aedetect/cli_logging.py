@@ -67,7 +67,15 @@ def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: A
 
 
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
-    """Send log records and warnings to stderr, one line each, once; ``quiet``: errors only."""
+    """Send log records and warnings to stderr, one line each, once; ``quiet``: errors only.
+
+    Raises
+    ------
+    typer.BadParameter
+        Both ``verbose`` and ``quiet`` (``-v`` and ``-q`` ask for opposites).
+    """
+    if verbose and quiet:
+        raise typer.BadParameter("give -q (errors only) or -v (every epoch), not both")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(_OneLineOnce())
