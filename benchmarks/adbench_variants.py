@@ -4,6 +4,7 @@
     python -m benchmarks.adbench_variants rows 0.25     # each network on a share of the rows
     python -m benchmarks.adbench_variants layers        # + k-NN distances of each layer
     python -m benchmarks.adbench_variants steps 1200    # another step budget per network
+    python -m benchmarks.adbench_variants columns 3 0.7 # K networks, each on a share of the columns
 
 Both fit on every ADBench split (20 sets, seeds 0-2, both settings; one torch
 thread) and print, per setting, mean AUROC, mean rank among the peers of
@@ -24,6 +25,10 @@ scores' logs are z-scored on the training rows and averaged with weights 1 : w.
 
 ``steps N`` fits the default detector with ``epochs="auto"`` aiming at ``N``
 optimiser steps per network instead of 600 (``aedetect.fitting.STEP_BUDGET``).
+
+``columns K SHARE`` fits ``K`` one-network detectors per split, each on its own
+random ``SHARE`` of the columns (at least 2; RandNet-style feature bagging), and
+joins their scores by the mean.
 
 ``rows SHARE`` fits three one-network detectors per split (seeds as the
 members'), each on its own random ``SHARE`` of the training rows (at least
@@ -179,6 +184,25 @@ def steps(budget: int) -> pd.DataFrame:
     return _table(rows)
 
 
+def columns(k: int, share: float) -> pd.DataFrame:
+    """``k`` one-network detectors per split, each on a random ``share`` of the columns."""
+    from aedetect import AutoencoderDetector
+
+    rows = []
+    for sp in _splits():
+        X, T = np.asarray(sp.X_fit), np.asarray(sp.X_test)
+        scores = []
+        for i in range(k):
+            rng = np.random.default_rng(sp.seed * 1000 + i)
+            cols = np.sort(rng.choice(X.shape[1], max(2, round(share * X.shape[1])), replace=False))
+            det = AutoencoderDetector(members=1, random_state=sp.seed + 1000 * i).fit(X[:, cols])
+            scores.append((det.decision_scores_, det.decision_function(T[:, cols])))
+        joined = [np.mean([s[j] for s in scores], axis=0) for j in (0, 1)]
+        rows.append(_row(sp, f"{k} networks, {share:g} of the columns each", *joined))
+        print(sp.dataset, sp.seed, sp.setting, flush=True, file=sys.stderr)
+    return _table(rows)
+
+
 def _row(sp: Any, name: str, tr: np.ndarray, te: np.ndarray) -> tuple:
     from sklearn.metrics import f1_score, roc_auc_score
 
@@ -228,7 +252,7 @@ def _table(rows: list[tuple]) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``errors``, ``layers``, ``steps N`` or ``rows SHARE``."""
+    """``errors``, ``layers``, ``steps N``, ``columns K SHARE`` or ``rows SHARE``."""
     args = list(sys.argv[1:] if argv is None else argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("aedetect").setLevel(logging.ERROR)
@@ -238,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         layers()
     elif args[:1] == ["steps"] and len(args) == 2:
         steps(int(args[1]))
+    elif args[:1] == ["columns"] and len(args) == 3:
+        columns(int(args[1]), float(args[2]))
     elif args[:1] == ["rows"] and len(args) == 2:
         subsampled(float(args[1]))
     else:
