@@ -149,22 +149,38 @@ def layers() -> pd.DataFrame:
     return _table(rows)
 
 
+def _networks(sp: Any, k: int, part: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Training and test scores of ``k`` one-network detectors, each fitted on its ``part``.
+
+    ``part(rng, X, T)`` gives (rows to fit on, training rows to score, test rows to
+    score); network ``i`` draws from its own seed, as the members do.
+    """
+    from aedetect import AutoencoderDetector
+
+    X, T, scores = np.asarray(sp.X_fit), np.asarray(sp.X_test), []
+    for i in range(k):
+        fit_on, train, test = part(np.random.default_rng(sp.seed * 1000 + i), X, T)
+        det = AutoencoderDetector(members=1, random_state=sp.seed + 1000 * i).fit(fit_on)
+        scores.append((det.decision_function(train), det.decision_function(test)))
+    return scores
+
+
+def _joined(scores: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    return [np.mean([s[j] for s in scores], axis=0) for j in (0, 1)]
+
+
 def subsampled(share: float) -> pd.DataFrame:
     """Three one-network detectors per split, each fitted on a random ``share`` of the rows."""
-    from aedetect import AutoencoderDetector
+
+    def part(rng: Any, X: np.ndarray, T: np.ndarray) -> tuple:
+        n = len(X)
+        return X[np.sort(rng.choice(n, max(min(n, 256), round(share * n)), replace=False))], X, T
 
     rows = []
     for sp in _splits():
-        X = np.asarray(sp.X_fit)
-        n, scores = len(X), []
-        for k in range(3):
-            rng = np.random.default_rng(sp.seed * 1000 + k)
-            kept = np.sort(rng.choice(n, max(min(n, 256), round(share * n)), replace=False))
-            det = AutoencoderDetector(members=1, random_state=sp.seed + 1000 * k).fit(X[kept])
-            scores.append((det.decision_function(X), det.decision_function(sp.X_test)))
+        scores = _networks(sp, 3, part)
         rows.append(_row(sp, f"one network, {share:g} of the rows", *scores[0]))
-        joined = [np.mean([s[i] for s in scores], axis=0) for i in (0, 1)]
-        rows.append(_row(sp, f"three networks, {share:g} of the rows each", *joined))
+        rows.append(_row(sp, f"three networks, {share:g} of the rows each", *_joined(scores)))
         print(sp.dataset, sp.seed, sp.setting, flush=True, file=sys.stderr)
     return _table(rows)
 
@@ -186,18 +202,15 @@ def steps(budget: int) -> pd.DataFrame:
 
 def columns(k: int, share: float) -> pd.DataFrame:
     """``k`` one-network detectors per split, each on a random ``share`` of the columns."""
-    from aedetect import AutoencoderDetector
+
+    def part(rng: Any, X: np.ndarray, T: np.ndarray) -> tuple:
+        d = X.shape[1]
+        cols = np.sort(rng.choice(d, max(2, round(share * d)), replace=False))
+        return X[:, cols], X[:, cols], T[:, cols]
 
     rows = []
     for sp in _splits():
-        X, T = np.asarray(sp.X_fit), np.asarray(sp.X_test)
-        scores = []
-        for i in range(k):
-            rng = np.random.default_rng(sp.seed * 1000 + i)
-            cols = np.sort(rng.choice(X.shape[1], max(2, round(share * X.shape[1])), replace=False))
-            det = AutoencoderDetector(members=1, random_state=sp.seed + 1000 * i).fit(X[:, cols])
-            scores.append((det.decision_scores_, det.decision_function(T[:, cols])))
-        joined = [np.mean([s[j] for s in scores], axis=0) for j in (0, 1)]
+        joined = _joined(_networks(sp, k, part))
         rows.append(_row(sp, f"{k} networks, {share:g} of the columns each", *joined))
         print(sp.dataset, sp.seed, sp.setting, flush=True, file=sys.stderr)
     return _table(rows)
