@@ -188,3 +188,13 @@ def test_scoring_warns_when_most_of_a_category_column_was_never_seen(tmp_path):
         app, ["score", str(model), str(tmp_path / "fit.csv"), "-o", str(tmp_path / "s.csv")]
     )
     assert res.exit_code == 0 and "never seen" not in res.stderr
+
+
+def test_a_date_column_is_refused_as_numbers_at_fit_and_at_score(tmp_path):
+    times = pd.date_range("2026-01-01", periods=40, freq="h")
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) ** 2})
+    with pytest.raises(DataError, match=r"column 't': dates or times \(datetime64"):
+        AutoencoderDetector(epochs=1).fit(frame.assign(t=times))
+    det = AutoencoderDetector(epochs=1).fit(frame)
+    with pytest.raises(DataError, match=r"column 'b': dates or times"):
+        det.decision_function(frame.assign(b=times))

@@ -158,6 +158,11 @@ def parse_numeric(series: pd.Series, name: str) -> np.ndarray:
     """Parse a column as float64, naming the first value that is not a number."""
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=np.float64)
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        raise DataError(
+            f"column '{name}': dates or times ({series.dtype}), not numbers; drop the column "
+            "or convert it to numbers first (a time series names it as its time column)"
+        )
     if pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     parsed = to_numbers(series)
