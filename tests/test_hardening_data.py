@@ -70,6 +70,10 @@ def test_a_binary_parquet_column_is_refused_naming_it(tmp_path):
     assert "Traceback" not in res.stderr and not (tmp_path / "m").exists()
     with pytest.raises(DataError, match="the array holds raw bytes"):
         AutoencoderDetector().fit(np.array([[b"x", b"y"]] * 5))
+    # a bytearray among text (pandas infers such a column as "integer" or "mixed")
+    for values in ([bytearray(b"x")] * 5, ["a", "b", "c", "d", bytearray(b"x")]):
+        with pytest.raises(DataError, match=r"column 'a' row \d: raw bytes"):
+            AutoencoderDetector().fit(pd.DataFrame({"a": values, "b": np.arange(5.0)}))
 
 
 TINY = """id,age,income,city

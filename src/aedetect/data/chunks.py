@@ -20,6 +20,7 @@ from aedetect.data.readers import (
     _check_short_rows,
     check_blank_lines,
     check_regular,
+    check_unique_names,
     csv_dialect,
     csv_error,
 )
@@ -113,16 +114,19 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         try:
             pf = pq.ParquetFile(f)
             schema = pf.schema_arrow
-            names = schema.names
-            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
-            if twice is not None:
-                raise ValueError(f"column {twice!r} appears twice; column names must be unique")
+        except Exception as exc:  # pyarrow raises several unrelated types
+            raise DataError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
+        check_unique_names(f, schema.names)
+        try:
             for batch in pf.iter_batches(batch_size=chunk_rows):
                 frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
                 yield frame.reset_index(drop=True)
         except Exception as exc:  # pyarrow raises several unrelated types
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{f}: not a readable Parquet file ({msg})") from None
+            raise DataError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:

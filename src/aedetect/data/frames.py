@@ -110,8 +110,12 @@ _BYTES = (bytes, bytearray, memoryview)
 def _check_no_bytes(frame: pd.DataFrame) -> None:
     """Refuse a column of raw bytes (a Parquet binary column): not numbers, not text."""
     for j, dtype in enumerate(frame.dtypes):
-        if pd.api.types.is_object_dtype(dtype):
-            values = frame.iloc[:, j].to_numpy()
+        if not pd.api.types.is_object_dtype(dtype):
+            continue
+        values = frame.iloc[:, j].to_numpy()
+        # pandas' C scan first: a column of text (the usual object column) needs no Python
+        # loop; anything else is looked at (it calls a bytearray "integer").
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
             row = next((i for i, v in enumerate(values) if isinstance(v, _BYTES)), None)
             if row is not None:
                 raise DataError(

@@ -207,6 +207,15 @@ def _numbered(names: list[str]) -> list[str]:
     return out
 
 
+def check_unique_names(p: Path, names: list[str]) -> None:
+    """Refuse a file (Parquet) whose column names repeat: a set, linear in the columns."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{p}: column {name!r} appears twice; column names must be unique")
+        seen.add(name)
+
+
 def _read_csv(p: Path) -> pd.DataFrame:
     options = csv_dialect(p)  # the header's size checked too
     sep = options["sep"]
@@ -344,13 +353,13 @@ def _read_parquet(p: Path) -> pd.DataFrame:
 
     try:
         names = pq.read_schema(p).names
-        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
-        frame = None if twice is not None else pd.read_parquet(p)
     except Exception as exc:  # pyarrow raises several unrelated types
         raise DataError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    if frame is None:
-        raise DataError(f"{p}: column {twice!r} appears twice; column names must be unique")
-    return frame
+    check_unique_names(p, names)
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:
+        raise DataError(f"{p}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
 
 
 def split_columns(
