@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from aedetect import AutoencoderDetector
-from aedetect.attribution import STEPS, Groups, surprise
+from aedetect.attribution import STEPS, Groups, score_drops, surprise
 from aedetect.data.datasets import load_data
 from aedetect.data.encoding import TabularEncoder
 from aedetect.exceptions import ConfigError
 from aedetect.report.numbers import reason_text
+from aedetect.value_grid import GRID, Grid
 
 
 def _relations(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -187,8 +188,40 @@ def test_the_copies_of_all_rows_go_through_in_a_few_batched_passes(relations):
     finally:
         hook.remove()
     m = relations[0].shape[1]
-    # the rows' score and reconstruction (twice), then every copy at once, per step
-    assert sorted(batches) == sorted([5, 5, 5] + [5 * m] * (1 + STEPS)), batches
+    # the rows' score and reconstruction (twice), then every copy at once, per step,
+    # and every number at each grid value at once
+    want = [5, 5, 5] + [5 * m] * (1 + STEPS) + [5 * m * len(GRID)]
+    assert sorted(batches) == sorted(want), batches
+
+
+def test_the_grid_tries_each_number_around_its_training_mean():
+    frame = pd.DataFrame({"a": np.arange(100.0), "c": ["u", "v"] * 50, "k": 3.0})
+    det = AutoencoderDetector(hidden=(4, 2), epochs=1, random_state=0).fit(frame)
+    enc = det.encoder_
+    grid = Grid.of(enc, Groups.of(enc))
+    # only "a": a category and a constant column get no grid
+    assert grid.groups.tolist() == [0] and grid.slots.tolist() == [enc.columns_[0].start]
+    values = grid.values[0].numpy() * enc.columns_[0].scale + enc.columns_[0].offset
+    sd = frame["a"].std(ddof=0)
+    np.testing.assert_allclose(values, 49.5 + np.array(GRID) * sd, rtol=1e-5)
+
+
+def test_a_grid_value_raises_a_drop_and_becomes_the_expected_value():
+    # score: distance of slot 0 from 3; the expectation (the row as it is) gains nothing
+    def score(x):
+        return ((x[:, 0] - 3.0) ** 2).numpy()
+
+    def expect(x):
+        return x.clone(), x.clone()
+
+    X = torch.tensor([[0.0, 1.0]])
+    masks = torch.eye(2)
+    grid = Grid(torch.tensor([0]), torch.tensor([0]), torch.tensor([[-1.0, 2.5, 6.0]]))
+    base, drops, settled, _ = score_drops(score, expect, X, masks, steps=0)
+    assert drops.tolist() == [[0.0, 0.0]]
+    base, drops, settled, _ = score_drops(score, expect, X, masks, steps=0, grid=grid)
+    assert base.tolist() == [9.0] and drops[0].tolist() == [9.0 - 0.25, 0.0]
+    assert settled[0].tolist() == [2.5, 1.0]
 
 
 def test_large_images_are_explained_by_patches():

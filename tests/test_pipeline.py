@@ -14,6 +14,7 @@ from aedetect.data.splits import one_class_split, shuffle_split
 from aedetect.data.table import binary_labels
 from aedetect.describe import ModelFacts
 from aedetect.pipeline import running
+from aedetect.value_grid import GRID
 
 FAST = {"hidden": (8, 3), "epochs": 3, "random_state": 0, "verbose": 0}
 
@@ -40,8 +41,9 @@ def test_run_passes_the_data_through_the_network_once(tmp_path, monkeypatch):
     # The scores come from fit; one pass for the latent codes (report and
     # latent plot share it); the report explains at most 20 flagged rows: their
     # scores and reconstructions, then one batch of m column-substituted copies
-    # per row, settled STEPS times and scored.
-    copies = 20 * m * (1 + STEPS)
+    # per row, settled STEPS times and scored, and each number at the grid's values.
+    numbers = len(result.table.features.select_dtypes("number").columns)
+    copies = 20 * m * (1 + STEPS) + 20 * numbers * len(GRID)
     assert seen.count(n) == 1, seen
     assert sum(seen) <= n + 3 * 20 + copies, seen
     saved = pd.read_csv(tmp_path / "out" / "scores.csv")

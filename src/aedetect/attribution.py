@@ -8,7 +8,10 @@ category or token spread evenly over those seen in training): what the other
 columns imply; a number as the value, a category or token as the model's
 distribution over them. All copies of a row are scored in one batched pass with
 the detector's own score (the score that flagged the row), and the fall of the
-score is the column's effect. A column that only absorbed another's error falls
+score is the column's effect. A table's number is also tried at seven typical
+values around its training mean (:class:`~aedetect.value_grid.Grid`), and its effect is the largest
+fall of all its tries: one reconstruction can stop short of the value the
+other columns imply. A column that only absorbed another's error falls
 little when set to its expectation, because the broken column still pulls the
 row off; the broken column, set right, takes most of the score with it.
 
@@ -36,6 +39,7 @@ import torch
 
 from aedetect.data.encoding import RARE
 from aedetect.exceptions import ConfigError
+from aedetect.value_grid import Grid, grid_drops
 
 __all__ = [
     "COLUMNS",
@@ -160,6 +164,7 @@ def score_drops(
     settle: torch.Tensor | None = None,
     origin: torch.Tensor | None = None,
     steps: int = STEPS,
+    grid: Grid | None = None,
 ) -> tuple[np.ndarray, ...]:
     """Each row's score and how far it falls when one group alone is set as expected.
 
@@ -171,9 +176,12 @@ def score_drops(
     every other column, rather than given the broken one too. ``origin`` (one
     encoded row), when given, is where the settled slots start instead: a
     typical value (:func:`typical`), so that a network that copies a column
-    through cannot expect the broken value.
-    Every row's copies, one per group, go through each step and the scoring as
-    one batch; rows are taken together as far as
+    through cannot expect the broken value. The groups of a ``grid``
+    (:class:`~aedetect.value_grid.Grid`) are also tried at each of its values, and a group's drop
+    is the largest of its tries (its expected value the one that gave it): a
+    one-step expectation can stop short of the value the other columns imply.
+    Every row's copies, one per group and grid value, go through each step
+    and the scoring as one batch; rows are taken together as far as
     :data:`BUDGET` allows.
 
     Returns
@@ -191,7 +199,8 @@ def score_drops(
     keep = 1.0 - masks
     settle = masks if settle is None else settle.to(X.device, X.dtype)
     base = np.asarray(score(X), dtype=np.float64)
-    per_pass = max(1, BUDGET // max(1, m * width))
+    tries = 0 if grid is None else grid.values.numel()
+    per_pass = max(1, BUDGET // max(1, (m + tries) * width))
     drops = np.empty((n, m), dtype=np.float64)
     settled, recon = np.empty((n, width), np.float32), np.empty((n, width), np.float32)
     for start in range(0, n, per_pass):
@@ -212,6 +221,8 @@ def score_drops(
         drops[rows] = base[rows, None] - scored.reshape(-1, m)
         settled[rows] = (copies * masks).sum(dim=1).cpu().numpy()
         recon[rows] = (rec * masks).sum(dim=1).cpu().numpy()
+        if tries:
+            grid_drops(score, x, grid, base[rows], drops[rows], settled[rows])
     return base, drops, settled, recon
 
 
@@ -423,7 +434,8 @@ COLUMNS = {
     "row": "0-based position of the row in X",
     "column": "the column, sequence position (seq[3]), pixel or patch",
     "seen": "the value in the row",
-    "expected": "what the model expects there: a number, or the most likely category/token",
+    "expected": "what the model expects there: the number that takes the score down most, "
+    "or the most likely category/token",
     "probability": "the expected category's or token's probability (empty for numbers)",
     "unseen": "True when the seen category/token never occurred there in training",
     "frequency": "share of the training rows with the seen category/token there (0: unseen)",

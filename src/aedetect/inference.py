@@ -29,6 +29,7 @@ from aedetect.exceptions import ConfigError, DataError, NotFittedError
 from aedetect.fastpath import numeric_rows, reconstruction_scores
 from aedetect.runtime import compute, cpu_threads
 from aedetect.scoring import CHUNK, feature_squared_errors, reconstructions
+from aedetect.value_grid import Grid
 
 __all__ = ["DetectorOutputs"]
 
@@ -162,7 +163,9 @@ class DetectorOutputs:
         By cause (the default), columns are ranked by how far the row's score (the
         ``scoring`` that flags it) falls when that column alone is set to what the
         model expects there given the other columns (a number, or the model's
-        distribution over the categories or tokens); a category's or token's fall
+        distribution over the categories or tokens; a table's number is also
+        tried at seven typical values around its training mean, and the largest
+        fall counts); a category's or token's fall
         counts as far as its seen value is more surprising than that distribution
         is uncertain (a city among the five of its region counts little). The
         copies of a row, one per column, are scored in one batched pass.
@@ -236,6 +239,7 @@ class DetectorOutputs:
                 Xt,
                 groups.masks(self.encoder_),
                 origin=typical(self.encoder_),
+                grid=Grid.of(self.encoder_, groups) if self.image_shape_ is None else None,
             )
 
     def feature_errors(
