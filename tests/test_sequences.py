@@ -122,3 +122,23 @@ def test_builtin_options_are_parsed():
     assert len(table.features) == 203 and table.sequence_columns == ("sequence",)
     with pytest.raises(DataError, match="bad data set option"):
         load_data("sequences:colour=red")
+
+
+def test_a_csv_sequence_of_digits_keeps_its_leading_zeros(tmp_path):
+    from aedetect import pipeline
+    from aedetect.pipeline.streaming import score_chunks
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("0123"), 5)) for _ in range(200)]
+    data = tmp_path / "digits.csv"
+    pd.DataFrame({"id": range(200), "seq": seqs}).to_csv(data, index=False)
+    det = AutoencoderDetector(sequence_columns=("seq",), hidden=(8, 2), epochs=1, random_state=0)
+    request = pipeline.DataRequest(str(data), id_column="id")
+    fitted = pipeline.fit(det, request, tmp_path / "m.aedetect")
+    assert fitted.detector.encoder_.sequences_["seq"]["length"] == 5  # "00302", not 302
+    whole = pipeline.score(tmp_path / "m.aedetect", request)
+    frames: list[pd.DataFrame] = []
+    sink = type("Sink", (), {"write": lambda self, frame: frames.append(frame)})()
+    score_chunks(tmp_path / "m.aedetect", request, sink, chunk_rows=64)
+    chunked = pd.concat(frames)["score"].to_numpy()
+    np.testing.assert_allclose(chunked, whole["score"].to_numpy(), rtol=1e-6)

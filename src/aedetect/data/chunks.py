@@ -10,7 +10,7 @@ one chunk to the next). Errors name the file and, for CSV, the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from aedetect.data.readers import (
     _check_short_rows,
+    as_text,
     check_blank_lines,
     check_regular,
     check_unique_names,
@@ -68,8 +69,13 @@ def table_rows(path: str | Path) -> int | None:
         return None
 
 
-def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def read_chunks(
+    path: str | Path, chunk_rows: int, text: Sequence[str] = ()
+) -> Iterator[pd.DataFrame]:
     """Yield the table at ``path`` as DataFrames of at most ``chunk_rows`` rows.
+
+    ``text``: columns of a CSV file read as text, as written (see
+    :func:`~aedetect.data.readers.read_table`).
 
     Raises
     ------
@@ -89,7 +95,10 @@ def read_chunks(path: str | Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if not can_chunk(p):
         kind = "a folder without Parquet files" if p.is_dir() else f"a {p.suffix!r} file"
         raise DataError(f"{p}: is {kind}; chunks are read from CSV, TSV and Parquet")
-    parts = _parquet_chunks(p, int(chunk_rows)) if parquet_files(p) else _csv_chunks(p, chunk_rows)
+    if parquet_files(p):
+        parts = _parquet_chunks(p, int(chunk_rows))
+    else:
+        parts = _csv_chunks(p, chunk_rows, text)
     seen = False
     for frame in parts:
         if frame.shape[1] == 0:
@@ -129,7 +138,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _csv_chunks(p: Path, chunk_rows: int, text: Sequence[str]) -> Iterator[pd.DataFrame]:
     check_regular(p)  # the whole-file reader's limits: no FIFO, a bounded header
     if p.stat().st_size == 0:
         raise DataError(f"{p}: file is empty")
@@ -138,7 +147,9 @@ def _csv_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     check_blank_lines(p, sep)  # output rows must match input lines
     checked = False
     try:
-        with pd.read_csv(p, **options, skipinitialspace=True, chunksize=chunk_rows) as reader:
+        with pd.read_csv(
+            p, **options, **as_text(text), skipinitialspace=True, chunksize=chunk_rows
+        ) as reader:
             for frame in reader:
                 if not checked and frame.isna().to_numpy().any():
                     # pandas pads short rows with NaN; one pass over the file finds them

@@ -12,6 +12,7 @@ import math
 import re
 import stat
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_COLUMNS",
     "TABLE_SUFFIXES",
     "Table",
+    "as_text",
     "check_blank_lines",
     "check_header_line",
     "check_regular",
@@ -45,8 +47,12 @@ _DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)")
 log = logging.getLogger(__name__)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a whole table; raise :class:`DataError` naming the file on any problem."""
+def read_table(path: str | Path, text: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a whole table; raise :class:`DataError` naming the file on any problem.
+
+    ``text``: columns a CSV file's values are kept as written in (token sequences:
+    ``007`` stays three tokens, not the number 7).
+    """
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such file")
@@ -66,7 +72,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif suffix in (".parquet", ".pq"):
         frame = _read_parquet(p)
     else:
-        frame = _read_csv(p)
+        frame = _read_csv(p, text)
     if frame.shape[1] == 0:
         raise DataError(f"{p}: no columns")
     if len(frame) == 0:
@@ -216,12 +222,17 @@ def check_unique_names(p: Path, names: list[str]) -> None:
         seen.add(name)
 
 
-def _read_csv(p: Path) -> pd.DataFrame:
+def as_text(names: Sequence[str]) -> dict[str, Any]:
+    """``pandas.read_csv`` options that read the columns ``names`` as text, as written."""
+    return {"dtype": dict.fromkeys(names, str)} if names else {}
+
+
+def _read_csv(p: Path, text: Sequence[str] = ()) -> pd.DataFrame:
     options = csv_dialect(p)  # the header's size checked too
     sep = options["sep"]
     check_blank_lines(p, sep)
     try:
-        frame = pd.read_csv(p, **options, skipinitialspace=True)
+        frame = pd.read_csv(p, **options, **as_text(text), skipinitialspace=True)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise csv_error(p, exc) from None
     if frame.isna().to_numpy().any():

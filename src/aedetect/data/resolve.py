@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aedetect.data.adbench import load_adbench
@@ -79,6 +80,7 @@ def load_data(
     image_size: str | tuple[int, int] | None = None,
     color: str | None = None,
     progress: bool = False,
+    text: Sequence[str] = (),
 ) -> Table:
     """Resolve a DATA argument: a file or image folder, else a built-in data set.
 
@@ -91,9 +93,10 @@ def load_data(
     ``normal``, ``abnormal`` (class lists like ``"3"``, ``"0,1,2"`` or ``"rest"``)
     and ``abnormal_data`` (a second DATA whose items are the anomalies) pick a
     one-class problem: see :func:`aedetect.data.image_datasets.select_classes`.
+    ``text`` names columns a CSV file's values are read as text in (token sequences).
     """
     size = parse_image_size(image_size)
-    table = _load_one(spec, label_column, id_column, size, color, progress)
+    table = _load_one(spec, label_column, id_column, size, color, progress, text)
     if normal is None and abnormal is None and abnormal_data is None:
         return table
     other = None
@@ -101,7 +104,7 @@ def load_data(
         shape = table.image_shape
         other_size = size or (shape[1:] if shape else None)
         color = None if shape is None else ("gray" if shape[0] == 1 else "rgb")
-        other = _load_one(abnormal_data, None, None, other_size, color, progress)
+        other = _load_one(abnormal_data, None, None, other_size, color, progress, text)
     return select_classes(table, normal, abnormal, other)
 
 
@@ -127,6 +130,7 @@ def _load_one(
     size: tuple[int, int] | None,
     color: str | None,
     progress: bool,
+    text: Sequence[str] = (),
 ) -> Table:
     path = Path(spec)
     if path.exists():
@@ -139,7 +143,7 @@ def _load_one(
             raise DataError(
                 f"{spec}: no such file, and not a built-in data set ({', '.join(BUILTIN)})"
             )
-        return split_columns(read_table(path), str(path), label_column, id_column)
+        return split_columns(read_table(path, text), str(path), label_column, id_column)
     table = load_builtin(spec, progress)
     # Naming the data set's own label or id column is the same as naming none.
     if table.labels is not None and label_column == table.labels.name:

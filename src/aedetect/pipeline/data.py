@@ -18,7 +18,7 @@ from aedetect.data.table import Table
 from aedetect.exceptions import DataError
 from aedetect.outputs import check_target, write_bytes
 
-__all__ = ["DataRequest", "about", "check_writable", "write_csv"]
+__all__ = ["DataRequest", "about", "check_writable", "text_columns", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,16 @@ class DataRequest:
             "image_size": self.image_size,
         }
 
-    def load(self, progress: bool = False) -> Table:
-        """Load the data as given."""
+    def load(self, progress: bool = False, text: Iterable[str] | None = ()) -> Table:
+        """Load the data as given; ``text``: columns read as text (token sequences)."""
         return self._named(
             load_data(
-                self.data, self.label_column, self.id_column, **self._selection(), progress=progress
+                self.data,
+                self.label_column,
+                self.id_column,
+                **self._selection(),
+                progress=progress,
+                text=tuple(text or ()),
             )
         )
 
@@ -69,6 +74,7 @@ class DataRequest:
         ``image_size`` says otherwise.
         """
         select = self._selection()
+        text = text_columns(det)
         shape = getattr(det, "image_shape_", None)
         if shape is not None:  # a folder's images become the model's kind
             channels = shape[0]
@@ -84,9 +90,11 @@ class DataRequest:
             or path.suffix.lower() not in (".csv", ".tsv", ".txt", ".parquet", ".pq")
             or any(select.get(k) is not None for k in ("normal", "abnormal", "abnormal_data"))
         ):
-            return self._named(load_data(self.data, self.label_column, self.id_column, **select))
+            return self._named(
+                load_data(self.data, self.label_column, self.id_column, **select, text=text)
+            )
         else:
-            frame = read_table(path)
+            frame = read_table(path, text)
         label, id_ = self.model_columns(frame.columns, extra)
         return split_columns(frame, self.shown, label, id_)
 
@@ -110,6 +118,11 @@ class DataRequest:
     def with_data(self, data: str) -> DataRequest:
         """Return the same request for another DATA."""
         return replace(self, data=data)
+
+
+def text_columns(det: Any) -> tuple[str, ...]:
+    """Columns of ``det`` whose values are read as text: its token sequences."""
+    return tuple(getattr(det, "sequence_columns", None) or ())
 
 
 @contextlib.contextmanager

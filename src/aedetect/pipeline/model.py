@@ -147,7 +147,7 @@ def fit(
     check_writable(output)
     if stream or (stream is None and _large_parquet(request)):
         return _fit_streamed(det, request, output, on_epoch)
-    table = request.load(progress=progress)
+    table = request.load(progress=progress, text=det.sequence_columns)
     from aedetect.pipeline.series import is_series
 
     if is_series(det, request, table):

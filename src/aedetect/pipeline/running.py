@@ -117,7 +117,7 @@ def run(
     """
     check_params(det)
     check_folder(output_dir)
-    table = request.load(progress=progress)
+    table = request.load(progress=progress, text=det.sequence_columns)
     from aedetect.pipeline.series import is_series
 
     if is_series(det, request, table):

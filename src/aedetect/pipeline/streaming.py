@@ -21,7 +21,7 @@ from aedetect.data.chunks import read_chunks, table_rows
 from aedetect.data.readers import split_columns
 from aedetect.data.table import Table
 from aedetect.exceptions import ConfigError, DataError
-from aedetect.pipeline.data import DataRequest, about
+from aedetect.pipeline.data import DataRequest, about, text_columns
 from aedetect.pipeline.model import open_model, scores_frame
 from aedetect.scoring import CHUNK
 
@@ -122,7 +122,7 @@ def _tables(
         return
     source = request.shown
     columns: tuple[str | None, str | None] | None = None
-    for frame in read_chunks(request.data, chunk_rows):
+    for frame in read_chunks(request.data, chunk_rows, text_columns(det)):
         if columns is None:
             columns = request.model_columns(frame.columns, extra)
         yield split_columns(frame, source, *columns)
