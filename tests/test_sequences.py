@@ -142,3 +142,15 @@ def test_a_csv_sequence_of_digits_keeps_its_leading_zeros(tmp_path):
     score_chunks(tmp_path / "m.aedetect", request, sink, chunk_rows=64)
     chunked = pd.concat(frames)["score"].to_numpy()
     np.testing.assert_allclose(chunked, whole["score"].to_numpy(), rtol=1e-6)
+
+
+def test_a_sequence_too_wide_to_encode_is_refused_naming_the_column(monkeypatch):
+    from aedetect.data import sequences
+
+    monkeypatch.setattr(sequences, "MAX_WIDTH", 100)
+    frame = pd.DataFrame({"seq": ["AB" * 20, "BA" * 20]})  # 40 positions, 2 tokens: 120
+    det = AutoencoderDetector(sequence_columns=("seq",), epochs=1)
+    with pytest.raises(DataError, match=r"'seq': 40 positions of 2 tokens make 120 one-hot"):
+        det.fit(frame)
+    det.set_params(sequence_encoding="ordinal")
+    det.fit(frame)  # 40 columns

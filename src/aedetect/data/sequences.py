@@ -31,8 +31,14 @@ import pandas as pd
 from aedetect.exceptions import DataError
 from aedetect.params import ENCODER, SEQUENCE_ENCODINGS, validate
 
+#: Most columns a sequence column may become once encoded (positions x one-hot slots),
+#: as many as a CSV header may name: a small file of long sequences cannot make a
+#: network millions of inputs wide.
+MAX_WIDTH = 65_536
+
 __all__ = [
     "ENCODINGS",
+    "MAX_WIDTH",
     "expand_sequences",
     "fit_sequences",
     "lengths_already_said",
@@ -92,8 +98,21 @@ def fit_sequences(
             raise DataError(f"sequence column {name!r} has no tokens")
         length = int(np.bincount(lengths).argmax())
         alphabet = sorted({tok for row in tokens for tok in row[:length]} - {PAD})
+        _check_width(name, length, len(alphabet), encoding)
         state[name] = {"length": length, "alphabet": alphabet}
     return state
+
+
+def _check_width(name: str, length: int, tokens: int, encoding: str) -> None:
+    """Refuse a sequence column wider than :data:`MAX_WIDTH` columns once encoded."""
+    width = length * (tokens + 1) if encoding == "onehot" else length
+    if width > MAX_WIDTH:
+        made = f"{width:,} one-hot columns" if encoding == "onehot" else f"{width:,} columns"
+        raise DataError(
+            f"sequence column {name!r}: {length:,} positions of {tokens:,} tokens make {made}; "
+            f"at most {MAX_WIDTH:,} (shorter sequences"
+            + (", or sequence_encoding='ordinal')" if encoding == "onehot" else ")")
+        )
 
 
 def expand_sequences(
