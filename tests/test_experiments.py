@@ -177,3 +177,15 @@ def test_cli_image_folder_with_abnormal_folder(tmp_path):
         "-q",
     )
     assert bad.exit_code == 2 and "conv decoder turns 1x12x12 images into 1x8x8" in bad.output
+
+
+def test_cli_experiment_writes_nothing_when_one_output_is_refused(tmp_path):
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "training-curves.png").write_bytes(b"old figure")
+    (out / "output-activation.csv").write_text("old table\n")
+    (out / "output-activation.csv").chmod(0o444)
+    args = ["--epochs", "1", "--train-samples", "50", "--test-samples", "10", "--data", "offline"]
+    res = invoke("experiment", "output-activation", *args, "-o", out, "-q")
+    assert res.exit_code == 1 and "output-activation.csv: is read-only" in res.output
+    assert (out / "training-curves.png").read_bytes() == b"old figure"

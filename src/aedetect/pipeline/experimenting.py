@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from aedetect.exceptions import ConfigError
-from aedetect.outputs import write_bytes
+from aedetect.outputs import check_target, write_bytes
 from aedetect.params import AT_LEAST_ONE, validate
 from aedetect.pipeline.data import check_folder, write_csv
 
@@ -54,12 +54,13 @@ def experiment(name: str, output_dir: Path, **kwargs: Any) -> ExperimentRun:
     validate(kwargs, _COUNTS)
     check_folder(output_dir)
     result = EXPERIMENTS[name](**kwargs)
+    figures = {f"{k}.png": figure_png(fig) for k, fig in result.figures.items()}
+    tables = {f"{k}.csv": frame for k, frame in result.tables.items()}
+    for file in [*figures, *tables] if output_dir.is_dir() else ():
+        check_target(output_dir / file)  # every output checked before one is written
     output_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fig_name, fig in result.figures.items():
-        write_bytes(output_dir / f"{fig_name}.png", figure_png(fig))
-        written.append(f"{fig_name}.png")
-    for table_name, frame in result.tables.items():
-        write_csv(frame, output_dir / f"{table_name}.csv")
-        written.append(f"{table_name}.csv")
-    return ExperimentRun(name, list(result.summary), output_dir, written)
+    for file, png in figures.items():
+        write_bytes(output_dir / file, png)
+    for file, frame in tables.items():
+        write_csv(frame, output_dir / file)
+    return ExperimentRun(name, list(result.summary), output_dir, [*figures, *tables])
