@@ -13,6 +13,7 @@ from aedetect.cli_options import speak_flags
 from aedetect.data.splits import one_class_split, shuffle_split
 from aedetect.data.table import binary_labels
 from aedetect.describe import ModelFacts
+from aedetect.exceptions import ConfigError
 from aedetect.pipeline import running
 from aedetect.value_grid import GRID
 
@@ -128,3 +129,18 @@ def test_binary_labels(labels, expected):
         "impute with --missing impute"
     )
     assert speak_flags("kind='x' stays") == "kind='x' stays"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "flag"),
+    [("time_column", "age", "--time-column"), ("value_column", "income", "--value-column")]
+    + [("image_size", "28", "--image-size")],
+)
+def test_options_a_table_model_would_not_use_are_refused(tmp_path, option, value, flag):
+    fitted = pipeline.fit(
+        AutoencoderDetector(**FAST), pipeline.DataRequest("mixed:n_rows=100"), tmp_path / "m"
+    )
+    request = pipeline.DataRequest("mixed:n_rows=100", **{option: value})
+    with pytest.raises(ConfigError, match=f"{option} must not be given: this model is of a table"):
+        pipeline.score(fitted.output, request)
+    assert speak_flags(f"{option} must not be given").startswith(flag)

@@ -15,7 +15,7 @@ from aedetect.data.chunks import read_whole
 from aedetect.data.readers import read_table, split_columns
 from aedetect.data.resolve import load_data
 from aedetect.data.table import Table
-from aedetect.exceptions import DataError
+from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import check_target, write_bytes
 
 __all__ = ["DataRequest", "about", "check_writable", "text_columns", "write_csv"]
@@ -76,6 +76,8 @@ class DataRequest:
         select = self._selection()
         text = text_columns(det)
         shape = getattr(det, "image_shape_", None)
+        if det is not None:
+            self._check_table_model(shape)
         if shape is not None:  # a folder's images become the model's kind
             channels = shape[0]
             select["color"] = "gray" if channels == 1 else "rgb" if channels == 3 else None
@@ -97,6 +99,16 @@ class DataRequest:
             frame = read_table(path, text)
         label, id_ = self.model_columns(frame.columns, extra)
         return split_columns(frame, self.shown, label, id_)
+
+    def _check_table_model(self, shape: tuple[int, ...] | None) -> None:
+        """Refuse what a model of a table (not a series) would silently not use."""
+        for name in ("time_column", "value_column"):
+            if getattr(self, name) is not None:
+                raise ConfigError(
+                    f"{name} must not be given: this model is of a table, not a series"
+                )
+        if self.image_size is not None and shape is None:
+            raise ConfigError("image_size must not be given: this model is of a table, not images")
 
     def model_columns(
         self, columns: Iterable[Any], extra: dict[str, Any]
