@@ -13,7 +13,7 @@ import pandas as pd
 from aedetect.data.table import Table, binary_labels
 from aedetect.exceptions import ConfigError
 from aedetect.persistence import load_model, save_detector
-from aedetect.pipeline.data import DataRequest, about, check_writable
+from aedetect.pipeline.data import DataRequest, about, check_writable, text_columns
 
 __all__ = ["FitResult", "check_params", "fit", "fit_table", "open_model", "scores_frame"]
 
@@ -147,7 +147,7 @@ def fit(
     check_writable(output)
     if stream or (stream is None and _large_parquet(request)):
         return _fit_streamed(det, request, output, on_epoch)
-    table = request.load(progress=progress, text=det.sequence_columns)
+    table = request.load(progress=progress, text=text_columns(det))
     from aedetect.pipeline.series import is_series
 
     if is_series(det, request, table):

@@ -13,7 +13,7 @@ from aedetect.data.table import Table, binary_labels
 from aedetect.describe import ModelFacts
 from aedetect.outputs import write_bytes
 from aedetect.persistence import save_detector
-from aedetect.pipeline.data import DataRequest, about, check_folder, write_csv
+from aedetect.pipeline.data import DataRequest, about, check_folder, text_columns, write_csv
 from aedetect.pipeline.model import (
     EpochCallback,
     check_params,
@@ -117,7 +117,7 @@ def run(
     """
     check_params(det)
     check_folder(output_dir)
-    table = request.load(progress=progress, text=det.sequence_columns)
+    table = request.load(progress=progress, text=text_columns(det))
     from aedetect.pipeline.series import is_series
 
     if is_series(det, request, table):
