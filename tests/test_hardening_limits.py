@@ -52,8 +52,17 @@ def test_one_image_is_refused_before_its_pixels_are_decoded(tmp_path, monkeypatc
 def test_a_gzip_bomb_is_refused(monkeypatch):
     monkeypatch.setattr(images, "MAX_DECOMPRESSED", 1000)
     bomb = gzip.compress(b"\0\0\x08\x01" + struct.pack(">I", 5000) + b"\0" * 5000)
-    with pytest.raises(DataError, match="decompresses to more than"):
+    with pytest.raises(DataError, match="header says 5000 bytes; more than"):
         images.read_idx("bomb.idx", bomb)
+
+
+def test_a_gzip_idx_is_unpacked_only_as_far_as_its_header_declares():
+    # declares 5 bytes, unpacks to 10 MB: refused after reading 6 of them
+    bomb = gzip.compress(b"\0\0\x08\x01" + struct.pack(">I", 5) + b"\0" * 10_000_000)
+    with pytest.raises(DataError, match=r"5 values \(5 bytes\), file holds more than 5"):
+        images.read_idx("bomb.idx", bomb)
+    with pytest.raises(DataError, match=r"header says 5x0x8 values: an item of no values"):
+        images.read_idx("empty.idx", b"\0\0\x08\x03" + struct.pack(">3I", 5, 0, 8))
 
 
 def test_a_truncated_gzip_is_refused():

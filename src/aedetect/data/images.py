@@ -14,6 +14,7 @@ any other class) is refused with a :class:`DataError` before anything runs.
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import struct
 import tarfile
@@ -132,42 +133,59 @@ def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
     """Read an IDX file (MNIST's format), gzipped or not.
 
     Returns an array of the file's shape: (n, 28, 28) for MNIST images, (n,) for labels.
+    A gzipped file is unpacked only as far as its header declares (at most
+    :data:`MAX_DECOMPRESSED` bytes), so a small file that unpacks to more holds
+    no more memory than its declared size.
     """
     p = Path(path)
     if data is None:
         if not p.is_file():
             raise DataError(f"{p}: no such file")
         data = p.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(p, data)
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_TYPES:
+    unzip = zlib.decompressobj(wbits=31) if data[:2] == b"\x1f\x8b" else None
+    head = _gunzip(p, unzip, data, 4) if unzip is not None else data[:4]
+    if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] not in _IDX_TYPES:
         raise DataError(f"{p}: not an IDX file (bad magic number)")
-    ndim = data[3]
+    ndim = head[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
+    if unzip is not None:
+        head += _gunzip(p, unzip, b"", header - 4)
+    else:
+        head = data[:header]
+    if ndim == 0 or len(head) < header:
         raise DataError(f"{p}: not an IDX file (bad header)")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    need = int(np.prod(dims)) * dtype.itemsize
-    if len(data) - header != need:
+    dims = struct.unpack(f">{ndim}I", head[4:header])
+    dtype = np.dtype(_IDX_TYPES[head[2]])
+    shown = "x".join(map(str, dims))
+    if 0 in dims[1:]:
+        raise DataError(f"{p}: IDX header says {shown} values: an item of no values")
+    need = math.prod(dims) * dtype.itemsize
+    if unzip is not None:
+        if header + need > MAX_DECOMPRESSED:
+            raise DataError(
+                f"{p}: IDX header says {need} bytes; more than "
+                f"{MAX_DECOMPRESSED // 2**20} MB unpacked, refused"
+            )
+        body = _gunzip(p, unzip, b"", need + 1)  # one more: a longer file shows
+    else:
+        body = memoryview(data)[header:]
+    if len(body) != need:
+        held = f"more than {need}" if unzip is not None and len(body) > need else len(body)
         raise DataError(
-            f"{p}: IDX header says {'x'.join(map(str, dims))} values ({need} bytes), "
-            f"file holds {len(data) - header} bytes: truncated or damaged"
+            f"{p}: IDX header says {shown} values ({need} bytes), "
+            f"file holds {held} bytes: truncated or damaged"
         )
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    arr = np.frombuffer(body, dtype=dtype).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
 
 
-def _gunzip(p: Path, data: bytes) -> bytes:
-    """Decompress gzip ``data``, refusing more than :data:`MAX_DECOMPRESSED` bytes (a bomb)."""
-    unzip = zlib.decompressobj(wbits=31)
+def _gunzip(p: Path, unzip: Any, data: bytes, size: int) -> bytes:
+    """Return the next ``size`` unpacked bytes (fewer at the end) of a gzip stream."""
     try:
-        out = unzip.decompress(data, MAX_DECOMPRESSED + 1)
+        out = unzip.decompress(data or unzip.unconsumed_tail, size) if size > 0 else b""
     except zlib.error as exc:
         raise DataError(f"{p}: damaged gzip file ({exc})") from None
-    if len(out) > MAX_DECOMPRESSED:
-        raise DataError(f"{p}: decompresses to more than {MAX_DECOMPRESSED // 2**20} MB; refused")
-    if not unzip.eof:
+    if len(out) < size and not unzip.eof:
         raise DataError(f"{p}: damaged gzip file (truncated)")
     return out
 
