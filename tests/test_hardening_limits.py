@@ -134,3 +134,26 @@ def test_gamma_on_constant_scores_says_so():
         parse_threshold("gamma:0.01").fit(np.ones(20))
     rule = parse_threshold("gamma:0.01").fit(np.r_[np.ones(19), 2.0])
     assert math.isfinite(rule.threshold_)
+
+
+def test_a_cifar_batch_whose_labels_do_not_match_names_both_counts():
+    batch = pickle.dumps({b"data": np.zeros((50, 3072), np.uint8), b"labels": [0] * 10}, 2)
+    with pytest.raises(DataError, match="50 images in 'data' but 10 in 'labels'"):
+        images.read_cifar_batch(batch, "b.pkl")
+
+
+def test_an_output_folder_that_is_a_dangling_link_is_named(tmp_path):
+    from aedetect.pipeline.data import check_folder
+
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    with pytest.raises(DataError, match="out: is a symbolic link to a missing folder"):
+        check_folder(tmp_path / "out")
+
+
+def test_abnormal_data_of_another_width_names_both_widths(tmp_path):
+    from aedetect.data.resolve import load_data
+
+    pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame({"a": [1.0, 2.0]}).to_csv(tmp_path / "o.csv", index=False)
+    with pytest.raises(DataError, match=r"o.csv: items of 1 columns do not match .*'s 2 columns$"):
+        load_data(str(tmp_path / "t.csv"), normal="rest", abnormal_data=str(tmp_path / "o.csv"))

@@ -244,6 +244,13 @@ def _pieces_of_one(table: Table, normal: list | None, abnormal: list | str | Non
     return pieces
 
 
+def _shape(table: Table) -> str:
+    """``shape (1, 28, 28)`` for images, ``5 columns`` for a table."""
+    if table.image_shape is not None:
+        return f"shape {tuple(table.image_shape)}"
+    return f"{table.features.shape[1]} columns"
+
+
 def _pieces_of_two(
     table: Table, normal: list | None, abnormal: list | str | None, abnormal_table: Table
 ) -> _Pieces:
@@ -254,8 +261,9 @@ def _pieces_of_two(
         abnormal_table.features.shape[1] != table.features.shape[1]
     ):
         raise DataError(
-            f"{abnormal_table.source}: items of shape {abnormal_table.image_shape} do not "
-            f"match {table.source}'s {table.image_shape}; use image_size for folders"
+            f"{abnormal_table.source}: items of {_shape(abnormal_table)} do not "
+            f"match {table.source}'s {_shape(table)}"
+            + ("; use image_size for folders" if table.image_shape is not None else "")
         )
     keep = np.ones(len(table.features), bool)
     if normal is not None:

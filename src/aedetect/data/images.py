@@ -266,9 +266,11 @@ def read_cifar_batch(data: bytes, source: str = "CIFAR batch") -> tuple[np.ndarr
     if label_key is None or not isinstance(pixels, np.ndarray):
         raise DataError(f"{source}: not a CIFAR python batch (needs 'data' and 'labels')")
     labels = np.asarray(batch[label_key], dtype=np.int64)
-    if pixels.ndim != 2 or pixels.shape[1] != 3072 or len(pixels) != len(labels):
+    if pixels.ndim != 2 or pixels.shape[1] != 3072:
+        raise DataError(f"{source}: 'data' has shape {pixels.shape}; expected (n, 3072)")
+    if len(pixels) != len(labels):
         raise DataError(
-            f"{source}: 'data' has shape {pixels.shape}; expected ({len(labels)}, 3072)"
+            f"{source}: {len(pixels)} images in 'data' but {len(labels)} in {label_key!r}"
         )
     return pixels.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 

@@ -155,7 +155,9 @@ def check_writable(path: Path) -> None:
 
 
 def check_folder(path: Path | None) -> None:
-    """Refuse an output folder that exists as a file."""
+    """Refuse an output folder that exists as a file, or is a link to nothing."""
+    if path is not None and path.is_symlink() and not path.exists():
+        raise DataError(f"{path}: is a symbolic link to a missing folder")
     if path is not None and path.exists() and not path.is_dir():
         raise DataError(f"{path}: exists and is not a folder")
 
