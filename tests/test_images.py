@@ -110,14 +110,18 @@ def test_malicious_cifar_pickle_is_refused(tmp_path):
 
 
 # --------------------------------------------------------- folders, npy
-def test_image_folder_gray_and_rgb(tmp_path):
+def test_image_folder_gray_and_rgb(tmp_path, caplog):
     gray = tmp_path / "gray"
     gray.mkdir()
     for i in range(3):
         Image.fromarray(np.full((10, 12), 40 * i, np.uint8)).save(gray / f"{i}.png")
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(gray / "big.jpg")
     (gray / "notes.txt").write_text("ignored")
-    images = read_image_folder(gray)
+    (gray / "more").mkdir()
+    (gray / ".hidden").write_text("not said")
+    with caplog.at_level("WARNING", logger="aedetect"):
+        images = read_image_folder(gray)
+    assert "gray: 2 entries skipped, not PNG/JPEG files (e.g. 'more', a folder)" in caplog.text
     assert images.shape == (4, 1, 10, 12)  # resized to the most common size
     assert images[2, 0, 0, 0] == 80
     Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(gray / "colour.png")

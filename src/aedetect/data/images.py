@@ -14,6 +14,7 @@ any other class) is refused with a :class:`DataError` before anything runs.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import pickle
 import struct
@@ -49,6 +50,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: Largest image read (pixels), most pixels (values) in a folder's images, and most bytes
 #: a gzip or tar member may unpack to.
 MAX_PIXELS, MAX_FOLDER_PIXELS, MAX_DECOMPRESSED = 2**25, 2**28, 2**29
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- layouts
@@ -333,9 +335,18 @@ def read_image_folder(
     p = Path(path)
     if not p.is_dir():
         raise DataError(f"{p}: not a folder")
-    files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    entries = sorted(p.iterdir())
+    files = [f for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
     if not files:
         raise DataError(f"{p}: no .png, .jpg or .jpeg files in the folder")
+    chosen = set(files)
+    skipped = [f for f in entries if f not in chosen and not f.name.startswith(".")]
+    if skipped:
+        log.warning(
+            "%s: %d entr%s skipped, not PNG/JPEG files (e.g. %r%s)",
+            p, len(skipped), "y" if len(skipped) == 1 else "ies", skipped[0].name,
+            ", a folder" if skipped[0].is_dir() else "",
+        )  # fmt: skip
     images, budget = [], MAX_FOLDER_PIXELS
     for f in files:
         images.append(_open_image(f, min(MAX_PIXELS, budget), p))
