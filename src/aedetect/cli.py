@@ -133,7 +133,9 @@ def _rows(value: str | None) -> list[int] | None:
     try:
         rows = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise ConfigError(f"--rows must be row numbers like 17,42, got {value!r}") from None
+        rows = []
+    if not rows:
+        raise ConfigError(f"--rows must be row numbers like 17,42, got {value!r}")
     return list(dict.fromkeys(rows))
 
 
@@ -202,7 +204,7 @@ def explain(
     if output is not None:
         check_writable(output)
         table_format(output, allowed=("csv",))
-    shape = parse_image_shape(image_shape, "--image-shape") if images_dir is not None else None
+    shape = parse_image_shape(image_shape, "--image-shape")
     result = pipeline.explain(
         model, request_from_options(data, options), _rows(rows), reasons, images_dir, shape, by,
         top=top,

@@ -307,7 +307,7 @@ _SPOKEN = (
 
 
 # Parameters whose flag is not the parameter's name with dashes.
-_FLAG_NAMES = {"sequence_columns": "sequence-column"}
+_FLAG_NAMES = {"sequence_columns": "sequence-column", "scoring": "score"}
 
 
 def _flag(name: str) -> str:

@@ -228,7 +228,8 @@ def encode_training(
     ``into``: the array ``frame`` views, overwritten with the encoding when it
     can hold it (see :func:`prepare_training`). Constant columns are reported (a
     warning) for tables, not for images, whose borders are often blank in every
-    image (MNIST's): expected, and no news.
+    image (MNIST's): expected, and no news; nor for windows of a series, whose
+    detector names the constant value columns instead.
     """
     encoder = TabularEncoder(
         params["scaling"],
@@ -244,7 +245,7 @@ def encode_training(
     in_place = into is not None and _encodes_in_place(encoder, into)
     encoded = encoder.transform(frame, out=into if in_place else None)
     constant = encoder.constant_columns_
-    if constant and not images:
+    if constant and not images and params.get("series_shape") is None:
         shown = ", ".join(repr(c) for c in constant[:5]) + (", ..." if len(constant) > 5 else "")
         log.warning(
             "%d column(s) constant in training (%s): any other value there will count as unusual",

@@ -46,12 +46,14 @@ __all__ = [
     "SCALINGS",
     "SCORES",
     "SEQUENCE_ENCODINGS",
+    "UNUSED_BY_SERIES",
     "UPSAMPLINGS",
     "Check",
     "Interval",
     "Options",
     "check_tokens",
     "layer_activations",
+    "refuse_unused_by_series",
     "validate",
 ]
 
@@ -475,3 +477,21 @@ BUILTIN_DATA_SETS = (
     "photos",
     "synthetic",
 )
+
+
+#: Window model settings a series does not use: its score is the windows'
+#: reconstruction error, its values are numbers, every one given.
+UNUSED_BY_SERIES = ("scoring", "missing", "categorical", "sequence_columns", "image_shape")
+
+
+def refuse_unused_by_series(params: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming a window model setting a series would ignore."""
+    for name in UNUSED_BY_SERIES:
+        value = params[name]
+        if value not in (DEFAULTS[name], (), None):
+            text = f"='{value}'" if isinstance(value, str) else f" '{','.join(map(str, value))}'"
+            why = "errors" if name == "scoring" else "errors; its values are numbers, all given"
+            raise ConfigError(
+                f"a series model does not use {name}{text}: a series is scored by its windows' "
+                f"reconstruction {why}"
+            )

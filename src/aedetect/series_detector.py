@@ -25,6 +25,7 @@ continuation of that series as if it had never stopped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,11 +40,12 @@ from aedetect.data.series import (
     new_highs,
     range_exits,
     rolling_z,
+    series_values,
     sliding_windows,
 )
 from aedetect.detector import AutoencoderDetector
 from aedetect.exceptions import ConfigError, DataError, NotFittedError
-from aedetect.params import DEFAULTS
+from aedetect.params import DEFAULTS, refuse_unused_by_series
 from aedetect.thresholds import fit_rule, threshold_rule
 from aedetect.training import EpochCallback
 
@@ -63,6 +65,7 @@ ERRORS = ("both", "last", "window")
 _BATCH = 64
 #: Score of a window whose new rows leave the range seen so far (``range_tolerance``).
 RANGE_SCORE = 50.0
+log = logging.getLogger("aedetect")
 
 
 def series_model(detector: AutoencoderDetector | None = None) -> AutoencoderDetector:
@@ -72,27 +75,6 @@ def series_model(detector: AutoencoderDetector | None = None) -> AutoencoderDete
         if params[key] == DEFAULTS[key]:
             params[key] = value
     return AutoencoderDetector(**params)
-
-
-def _values(X: Any) -> tuple[np.ndarray, list[str]]:
-    """Return a series as a float (rows, channels) array and its channel names."""
-    if isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-        try:
-            values = X.to_numpy(dtype=np.float64)
-        except (TypeError, ValueError):
-            raise DataError("a series needs numeric value columns") from None
-    else:
-        values = np.asarray(X, dtype=np.float64)
-        if values.ndim == 1:
-            values = values[:, None]
-        names = [f"x{i}" for i in range(values.shape[1])] if values.ndim == 2 else []
-    if values.ndim != 2:
-        raise DataError(f"a series must be 1-D or (rows, channels), got shape {values.shape}")
-    if not np.isfinite(values).all():
-        row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        raise DataError(f"row {row + 1}: a series value is missing or not finite")
-    return values, names
 
 
 @dataclass
@@ -183,7 +165,7 @@ class SeriesStream:
     def push(self, chunk: Any) -> SeriesScores:
         """Score the next rows of the series."""
         det = self.det
-        values, _ = _values(chunk)
+        values, _ = series_values(chunk)
         if values.shape[1] != len(det.channels_):
             raise DataError(
                 f"the series has {values.shape[1]} value columns, the model "
@@ -301,6 +283,7 @@ class SeriesDetector:
         if self.error not in ERRORS:
             raise ConfigError(f"error must be one of {', '.join(ERRORS)}, got {self.error!r}")
         model = series_model(self.detector)
+        refuse_unused_by_series(model.get_params(deep=False))
         if model.series_shape is None:  # set at fit; a placeholder for the check
             model.set_params(series_shape=(2, 1))
         model.check_params()
@@ -354,7 +337,7 @@ class SeriesDetector:
             ``on_epoch(epoch, train_loss, val_loss)`` after every epoch.
         """
         self.check_params()
-        values, names = _values(X)
+        values, names = series_values(X)
         self.channels_ = names
         window = self._choose_window(values)
         self.window_, self.stride_ = window, int(self.stride)
@@ -369,9 +352,17 @@ class SeriesDetector:
         scaled = self._scaled(values)
         windows = sliding_windows(scaled, window, self.stride_)
         if len(windows) < 2:
+            fix = f"give stride {len(values) - window} or less" if self.stride_ > 1 else ""
             raise DataError(
-                f"{len(values)} rows give {len(windows)} window of {window} rows; "
-                "need at least 2 to fit: use a smaller window"
+                f"{len(values)} rows give {len(windows)} window of {window} rows, one every "
+                f"{self.stride_} rows (stride); need at least 2 to fit: "
+                + (fix or "use a smaller window")
+            )
+        constant = [n for n, s in zip(names, sd, strict=True) if s == 0]
+        if constant:
+            log.warning(
+                "value column(s) constant in training (%s): any other value will count as unusual",
+                ", ".join(repr(c) for c in constant[:5]) + (" ..." if len(constant) > 5 else ""),
             )
         self.range_low_, self.range_high_ = scaled.min(axis=0), scaled.max(axis=0)
         model = series_model(self.detector)
@@ -421,7 +412,7 @@ class SeriesDetector:
         the series' units), ``error`` and ``share`` (of the window's error).
         """
         self._check_fitted()
-        values, _ = _values(X)
+        values, _ = series_values(X)
         w, c = self.window_, len(self.channels_)
         records = []
         for row in rows:

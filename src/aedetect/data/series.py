@@ -1,9 +1,9 @@
 """Time series as windows: pure functions, no model.
 
 - :func:`parse_time` parses a time column and reports what is wrong with it:
-  unparseable values, duplicates and out-of-order rows raise a :class:`DataError`
-  naming the file and the row; gaps (a step much longer than the usual one) are
-  returned for the caller to report.
+  numbers, unparseable values, duplicates and out-of-order rows raise a
+  :class:`DataError` naming the file and the row; gaps (a step much longer than the
+  usual one) are returned for the caller to report.
 - :func:`default_window` picks a window length from the data: the dominant period
   by autocorrelation, bounded.
 - :func:`sliding_windows` cuts one or several channels into windows (``stride``);
@@ -24,7 +24,9 @@ Row numbers in messages are 1-based data rows (the header is not counted).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +42,9 @@ __all__ = [
     "parse_time",
     "range_exits",
     "rolling_z",
+    "series_values",
     "sliding_windows",
+    "to_times",
     "window_ends",
 ]
 
@@ -82,6 +86,9 @@ def parse_time(
 ) -> tuple[pd.DataFrame, TimeCheck]:
     """Parse ``time_column`` into datetimes; check order, duplicates and gaps.
 
+    Values are parsed by :func:`to_times`: ISO 8601 variants mix, and time-zone-aware
+    timestamps become naive UTC.
+
     Parameters
     ----------
     frame : pandas.DataFrame
@@ -99,20 +106,22 @@ def parse_time(
     Returns
     -------
     frame : pandas.DataFrame
-        A copy with ``time_column`` parsed, sorted by time, index reset.
+        A copy with ``time_column`` parsed (naive, UTC where a zone was given), sorted
+        by time, index reset.
     check : TimeCheck
         The usual step and the gaps.
 
     Raises
     ------
     DataError
-        The column is missing, a value is not a timestamp, a timestamp repeats, or
-        (``sort=False``) a row is earlier than the one before it.
+        The column is missing or holds numbers, a value is not a timestamp, a
+        timestamp repeats, or (``sort=False``) a row is earlier than the one before it.
     """
     if time_column not in frame.columns:
         raise DataError(f"{name}: time_column {time_column!r} is not a column")
     raw = frame[time_column]
-    times = pd.to_datetime(raw, errors="coerce")
+    _refuse_numbers(raw, time_column, name)
+    times = to_times(raw)
     bad = np.flatnonzero(times.isna().to_numpy())
     if len(bad):
         row = int(bad[0])
@@ -148,6 +157,47 @@ def parse_time(
     return out, _gaps(out[time_column], bool(len(back)))
 
 
+def _refuse_numbers(raw: pd.Series, column: str, name: str) -> None:
+    """Refuse numbers as times: read as nanoseconds since 1970 they would be garbage."""
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        raise DataError(
+            f"{name}: column {column!r} holds numbers, not dates or times: write them as "
+            "timestamps (e.g. 2024-01-31 17:05:00), or give no time column to take the rows "
+            "in file order"
+        )
+
+
+def to_times(raw: pd.Series) -> pd.Series:
+    """Parse timestamps (NaT where a value is not one); time-zone-aware ones become UTC.
+
+    ISO 8601 variants mix freely (``2024-01-01``, ``2024-01-01 01:00:00``,
+    ``2024-01-01T02:00:00+05:00``); values that are not ISO 8601 are parsed in the
+    format of the first of them, and those left, one by one in any format pandas
+    knows. A timestamp with an offset or zone is converted to UTC; one without is
+    taken as it is (as UTC), so that every result is naive and comparable.
+    """
+    times = _parse(raw, "ISO8601")
+    left = times.isna().to_numpy() & raw.notna().to_numpy()
+    if left.any() and _parse(raw[left][:1], "mixed").isna().all():
+        return times  # the first value left is no timestamp: no slow pass over the rest
+    for how in (None, "mixed"):  # only the rows still unparsed (the slow way last)
+        if not left.any():
+            break
+        times[left] = _parse(raw[left], how)
+        left = times.isna().to_numpy() & raw.notna().to_numpy()
+    return times
+
+
+def _parse(raw: pd.Series, how: str | None) -> pd.Series:
+    with warnings.catch_warnings():  # "could not infer format", numbers in text columns
+        warnings.simplefilter("ignore")
+        try:
+            times = pd.to_datetime(raw, errors="coerce", format=how, utc=True)
+        except (TypeError, ValueError, OverflowError):
+            times = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
+    return times.dt.tz_localize(None).astype("datetime64[us]")
+
+
 def _gaps(times: pd.Series, was_sorted: bool) -> TimeCheck:
     if len(times) < 2:
         return TimeCheck(None, [], was_sorted)
@@ -156,6 +206,35 @@ def _gaps(times: pd.Series, was_sorted: bool) -> TimeCheck:
     where = np.flatnonzero((steps > GAP_FACTOR * step).to_numpy()) + 1
     gaps = [(int(i) + 1, times.iloc[i - 1], times.iloc[i]) for i in where]
     return TimeCheck(step, gaps, was_sorted)
+
+
+def series_values(X: Any) -> tuple[np.ndarray, list[str]]:
+    """Return a series as a float (rows, channels) array and its channel names.
+
+    A DataFrame's channels are its columns; an array's are ``x0``, ``x1``...
+
+    Raises
+    ------
+    DataError
+        A value is not a number, missing or not finite, or the shape is not 1-D or 2-D.
+    """
+    if isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        try:
+            values = X.to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError("a series needs numeric value columns") from None
+    else:
+        values = np.asarray(X, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, None]
+        names = [f"x{i}" for i in range(values.shape[1])] if values.ndim == 2 else []
+    if values.ndim != 2:
+        raise DataError(f"a series must be 1-D or (rows, channels), got shape {values.shape}")
+    if not np.isfinite(values).all():
+        row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
+        raise DataError(f"row {row + 1}: a series value is missing or not finite")
+    return values, names
 
 
 def _as_2d(values: np.ndarray) -> np.ndarray:

@@ -49,7 +49,9 @@ def explain(
 
     ``by`` is ``"cause"`` (columns ranked by how far the score falls when each
     alone is set to what the model expects; a category's fall weighed by how
-    surprising its seen value is) or ``"error"`` (by reconstruction error).
+    surprising its seen value is) or ``"error"`` (by reconstruction error). A
+    series model always ranks its value columns by the window's reconstruction
+    error, and takes neither ``images_dir`` nor ``image_shape``.
     With ``images_dir``, also write ``row-N.png`` heat maps (image,
     reconstruction, per-pixel error) there; ``image_shape`` when the model does
     not know it.
@@ -59,6 +61,7 @@ def explain(
     if "series" in extra:
         from aedetect.pipeline.series_cases import explain_series
 
+        _series_options(by, images_dir, image_shape)
         return ExplainResult(*explain_series(det, extra, request, rows, reasons, top))
     shape = _explain_shape(image_shape, det) if images_dir is not None else None
     table = request.load_for_model(det, extra)
@@ -76,6 +79,17 @@ def explain(
             written = _write_heatmaps(det, subset, chosen, scores, shape, images_dir)
     lines = _lines(det, table, expl, dict(zip((r + 1 for r in chosen), scores, strict=True)), by)
     return ExplainResult(expl, lines, written)
+
+
+def _series_options(by: str, images_dir: Path | None, image_shape: Any) -> None:
+    """Refuse what a series model cannot do: it explains by error and draws no heat maps."""
+    from aedetect.attribution import EXPLAIN_BY
+
+    if by not in EXPLAIN_BY:
+        raise ConfigError(f"by must be one of {', '.join(EXPLAIN_BY)}, got {by!r}")
+    for name, value in (("images_dir", images_dir), ("image_shape", image_shape)):
+        if value is not None:
+            raise ConfigError(f"{name} needs an image model; this is a series model")
 
 
 def _chosen(det: Any, table: Table, rows: list[int] | None, top: int) -> list[int]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from aedetect.data.frames import looks_numeric, parse_numeric
-from aedetect.data.series import TimeCheck, parse_time, window_ends
+from aedetect.data.series import TimeCheck, parse_time, to_times, window_ends
 from aedetect.data.table import Table, binary_labels
 from aedetect.describe import series_lines
 from aedetect.exceptions import ConfigError, DataError
@@ -43,7 +43,11 @@ MAX_GAPS_SHOWN = 3
 
 @dataclass
 class SeriesData:
-    """A series in time order: value columns, times, labels and ids, what was checked."""
+    """A series in time order: value columns, times, labels and ids, what was checked.
+
+    ``times`` are parsed (naive, UTC where the file gave a zone); ``shown_times`` are
+    the same rows' time values as the file wrote them, for outputs and messages.
+    """
 
     values: pd.DataFrame
     times: pd.Series | None
@@ -53,19 +57,21 @@ class SeriesData:
     time_column: str | None = None
     check: TimeCheck | None = None
     notes: list[str] = field(default_factory=list)
+    shown_times: pd.Series | None = None
 
     def time_text(self, row: int) -> str:
-        """Return the time of a row (0-based) in words, or ``row N``."""
+        """Return the time of a row (0-based) as the file wrote it, or ``row N``."""
         if self.times is None:
             return f"row {row + 1}"
-        return str(self.times.iloc[row])
+        return str((self.times if self.shown_times is None else self.shown_times).iloc[row])
 
 
 def is_series(det: Any, request: DataRequest, table: Table | None = None) -> bool:
     """Whether the use case is on a series (see the module's docstring)."""
     return (
         isinstance(det, SeriesDetector)
-        or bool(request.time_column or request.value_column)
+        or request.time_column is not None
+        or request.value_column is not None
         or (table is not None and table.time_column is not None)
     )
 
@@ -80,27 +86,34 @@ def _names(text: str | None) -> list[str]:
 
 
 def series_data(
-    table: Table, time_column: str | None = None, value_columns: str | list[str] | None = None
+    table: Table,
+    time_column: str | None = None,
+    value_columns: str | list[str] | None = None,
+    given: bool = True,
 ) -> SeriesData:
     """Turn a table into a series: parse and sort the time column, pick the value columns.
 
     Value columns default to every numeric column but the time column. Unsorted rows
     are sorted (logged); gaps longer than 1.5 times the usual step are logged.
+    ``given``: the value columns were asked for (else they are the model's), for messages.
     """
+    if time_column == "":
+        raise ConfigError("time_column must name a column, got ''")
     frame = table.features
     time_column = time_column or table.time_column
     wanted = _names(value_columns) if isinstance(value_columns, str | None) else value_columns
+    if isinstance(value_columns, str) and not wanted:
+        raise ConfigError(f"value_column must name columns, comma-separated, got {value_columns!r}")
     extra = {"__label": table.labels, "__id": table.ids}
     frame = frame.assign(**{k: v.to_numpy() for k, v in extra.items() if v is not None})
+    _check_values(table, wanted, time_column, given)
     check = None
-    if time_column:
+    if time_column:  # the values as written travel with their rows (sorted with them)
+        frame = frame.assign(__time=frame[time_column] if time_column in frame else None)
         frame, check = parse_time(frame, time_column, table.source, sort=True, duplicates=True)
     notes = _time_notes(table.source, time_column, check)
     for note in notes:
         log.warning("%s", note)
-    for name in wanted:
-        if name not in frame.columns or name in extra:
-            raise DataError(f"{table.source}: value_column {name!r} is not a column")
     if not wanted:
         wanted = [
             str(c)
@@ -124,8 +137,33 @@ def series_data(
         None if table.ids is None else frame["__id"].rename(table.ids.name),
     )
     times = frame[time_column].reset_index(drop=True) if time_column else None
+    shown = frame["__time"].rename(time_column).reset_index(drop=True) if time_column else None
     values = frame[wanted].reset_index(drop=True)
-    return SeriesData(values, times, labels, ids, table.source, time_column, check, notes)
+    return SeriesData(values, times, labels, ids, table.source, time_column, check, notes, shown)
+
+
+def _check_values(
+    table: Table, wanted: list[str], time_column: str | None, given: bool = True
+) -> None:
+    """Refuse value columns named twice, the time, label or id column, or not in the data."""
+    whose = "value_column" if given else "the model's value column"
+    if len(set(wanted)) < len(wanted):
+        twice = next(n for n in wanted if wanted.count(n) > 1)
+        raise ConfigError(
+            f"value_column {','.join(wanted)!r} names {twice!r} twice: name each column once"
+        )
+    roles = {"time_column": time_column}
+    roles.update({f"{k}_column": None if v is None else v.name for k, v in _ided(table)})
+    for name in wanted:
+        role = next((k for k, v in roles.items() if v is not None and str(v) == name), None)
+        if role is not None:
+            raise ConfigError(f"{role} {name!r} is also {whose} {name!r}: give a column one role")
+        if name not in table.features.columns:
+            raise DataError(f"{table.source}: {whose} {name!r} is not a column")
+
+
+def _ided(table: Table) -> list[tuple[str, pd.Series | None]]:
+    return [("label", table.labels), ("id", table.ids)]
 
 
 def _time_notes(source: str, time_column: str | None, check: TimeCheck | None) -> list[str]:
@@ -161,7 +199,7 @@ def series_extra(det: SeriesDetector, data: SeriesData) -> dict[str, Any]:
         "series": {
             **det.to_extra(),
             "time_column": data.time_column,
-            "last_time": None if data.times is None else str(data.times.iloc[-1]),
+            "last_time": None if data.times is None else data.time_text(len(data.times) - 1),
             "step": None if check is None or check.step is None else _duration(check.step),
             "gaps": 0 if check is None else len(check.gaps),
         },
@@ -188,12 +226,14 @@ def load_series(request: DataRequest, extra: dict[str, Any]) -> SeriesData:
     """Load DATA as the series a saved model was fitted on (its time and value columns)."""
     saved = extra["series"]
     table = request.load_for_model(None, extra)
-    time_column = request.time_column or saved.get("time_column")
+    time_column = saved.get("time_column") if request.time_column is None else request.time_column
     if time_column is not None and time_column not in table.features.columns:
         if request.time_column is None:
             time_column = None  # the saved one is not in this file: row order is time
-    values = request.value_column or saved["channels"]
-    return series_data(table, time_column, values)
+    given = request.value_column is not None
+    return series_data(
+        table, time_column, request.value_column if given else saved["channels"], given
+    )
 
 
 def resumes(extra: dict[str, Any], data: SeriesData) -> bool:
@@ -201,7 +241,7 @@ def resumes(extra: dict[str, Any], data: SeriesData) -> bool:
     last = extra["series"].get("last_time")
     if last is None or data.times is None or not len(data.times):
         return False
-    return bool(data.times.iloc[0] > pd.Timestamp(last))
+    return bool(data.times.iloc[0] > to_times(pd.Series([last])).iloc[0])  # (NaT: False)
 
 
 def score_data(det: SeriesDetector, data: SeriesData, resume: bool) -> SeriesScores:
@@ -218,7 +258,8 @@ def series_frame(det: SeriesDetector, data: SeriesData, out: SeriesScores) -> pd
     if data.ids is not None:
         frame.insert(0, str(data.ids.name), data.ids.to_numpy())
     if data.times is not None:
-        frame.insert(0, str(data.time_column), data.times.to_numpy())
+        times = data.times if data.shown_times is None else data.shown_times
+        frame.insert(0, str(data.time_column), times.to_numpy())
     if data.labels is not None:
         name = str(data.labels.name)
         frame[f"true_{name}" if name in frame.columns else name] = data.labels.to_numpy()
@@ -270,7 +311,7 @@ def explain_lines(
                 f"  {r.channel:<16} {r.start_time} .. {r.end_time}  peak {r.peak_time}: "
                 f"seen {r.seen:.4g}, expected {r.expected:.4g}  ({r.share:.0%} of the error)"
             )
-    return lines
+    return [*lines, "(value columns ranked by their share of the window's reconstruction error)"]
 
 
 def fit_series(

@@ -151,8 +151,9 @@ def series_report_input(
         lines=series_lines(extra) + [("notes", n) for n in data.notes],
     )
     frame = data.values
-    if data.times is not None:
-        frame = frame.assign(**{str(data.time_column): data.times})
+    if data.times is not None:  # the rows' times as the file wrote them
+        shown = data.times if data.shown_times is None else data.shown_times
+        frame = frame.assign(**{str(data.time_column): shown})
     return ReportInput(
         source=data.source,
         command=command,
