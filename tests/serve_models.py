@@ -77,3 +77,19 @@ def tamper(path: Path, folder: Path) -> Path:
     bad = folder / f"tampered-{path.name}"
     bad.write_bytes(bytes(data))
     return bad
+
+
+def series_model(folder: Path) -> Path:
+    """A time-series model file: a network on windows of 10 values, ``series`` in its extra.
+
+    Written as ``aedetect fit --time-column`` writes one (the window's positions
+    ``x0`` ... ``x9`` as columns, the series' state in ``extra``), without the series
+    pipeline: serve and export refuse such a file by its ``extra`` alone.
+    """
+    wave = np.sin(np.arange(200) / 5)
+    windows = np.lib.stride_tricks.sliding_window_view(wave, 10)
+    det = AutoencoderDetector(hidden=(4,), epochs=1, random_state=0).fit(windows)
+    path = folder / "wave.aedetect"
+    series = {"window": 10, "stride": 1, "time_column": "timestamp", "channels": ["value"]}
+    save_detector(det, path, extra={"id_column": None, "label_column": None, "series": series})
+    return path

@@ -14,13 +14,14 @@ pytest.importorskip("onnx")
 
 from aedetect.cli import app as cli_app  # noqa: E402
 from aedetect.exceptions import ConfigError  # noqa: E402
-from aedetect.export import to_onnx  # noqa: E402
-from aedetect.persistence import load_detector  # noqa: E402
+from aedetect.export import export_model, to_onnx  # noqa: E402
+from aedetect.persistence import load_detector, save_detector  # noqa: E402
 from serve_models import (  # noqa: E402
     conv_model,
     impute_model,
     mixed_model,
     sequence_model,
+    series_model,
     tamper,
 )
 
@@ -123,6 +124,33 @@ def test_only_the_reconstruction_score_exports(mixed):
     det.set_params(scoring="latent-kmeans")
     with pytest.raises(ConfigError, match="only scoring='reconstruction' exports"):
         to_onnx(det)
+
+
+def test_cli_names_the_score_flag(folder, mixed):
+    det = load_detector(mixed[0])
+    det.set_params(scoring="latent-kmeans")
+    save_detector(det, folder / "kmeans.aedetect")
+    out = folder / "kmeans.onnx"
+    result = CliRunner().invoke(
+        cli_app, ["export", str(folder / "kmeans.aedetect"), "--onnx", str(out)]
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert result.output == (
+        "error: only --score reconstruction exports to ONNX; "
+        "this model scores with 'latent-kmeans'\n"
+    )
+
+
+def test_series_model_refused(folder):
+    wave = series_model(folder)
+    out = folder / "wave.onnx"
+    with pytest.raises(ConfigError, match="wave.aedetect: a time-series model cannot be exported"):
+        export_model(wave, out)
+    result = CliRunner().invoke(cli_app, ["export", str(wave), "--onnx", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert "wave.aedetect: a time-series model cannot be exported to ONNX" in result.output
+    assert "aedetect score" in result.output
 
 
 def test_cli_export_and_tampered_file(folder, mixed):

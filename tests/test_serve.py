@@ -21,7 +21,13 @@ from fastapi.testclient import TestClient  # noqa: E402
 from aedetect.cli import app as cli_app  # noqa: E402
 from aedetect.exceptions import ConfigError, ModelFileError  # noqa: E402
 from aedetect.serve import Limits, create_app, load_models  # noqa: E402
-from serve_models import impute_model, mixed_model, sequence_model, tamper  # noqa: E402
+from serve_models import (  # noqa: E402
+    impute_model,
+    mixed_model,
+    sequence_model,
+    series_model,
+    tamper,
+)
 
 FEATURES = ["age", "income", "spend", "city", "region", "plan"]
 
@@ -127,6 +133,49 @@ def test_scores_equal_the_library_and_the_cli(client, served, files, tmp_path):
     ).json()
     assert csv_body["scores"] == cli["score"].tolist()
     assert csv_body["is_anomaly"] == cli["is_anomaly"].tolist()
+
+
+def csv_post(client, body: bytes):
+    return client.post("/models/mixed/score", content=body, headers={"content-type": "text/csv"})
+
+
+def test_csv_body_is_read_as_the_cli_reads_a_csv_file(client, files, tmp_path):
+    frame = files["frame"].iloc[:6]
+    comma = csv_post(client, frame.to_csv(index=False).encode()).json()
+    # ';' separator, decimal commas, a quoted number with thousands separators
+    semi = frame.to_csv(index=False, sep=";", decimal=",").encode()
+    assert csv_post(client, semi).json()["scores"] == comma["scores"]
+    grouped = frame.astype({"income": object})
+    grouped["income"] = [f"{v:,.0f}" if v == int(v) else repr(v) for v in frame["income"]]
+    assert any("," in v for v in grouped["income"])
+    data = tmp_path / "grouped.csv"
+    grouped.to_csv(data, index=False)
+    body = csv_post(client, data.read_bytes())
+    assert body.status_code == 200 and body.json()["scores"] == comma["scores"]
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(
+        cli_app, ["score", str(files["mixed"]), str(data), "-o", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert body.json()["scores"] == pd.read_csv(out)["score"].tolist()
+
+
+def test_csv_body_not_utf8_names_the_bad_byte(client, files):
+    text = files["frame"].iloc[:3].to_csv(index=False).encode()
+    at = text.index(b"city_", text.index(b"\n", text.index(b"\n") + 1))
+    r = csv_post(client, text[:at] + b"\xff" + text[at:])
+    assert r.status_code == 400
+    assert detail(r) == (
+        f"body: not a UTF-8 text file (invalid byte at line 3, byte offset {at}); save it as UTF-8"
+    )
+
+
+def test_csv_and_json_bodies_without_the_id_column_give_null_ids(client, files):
+    frame = files["frame"][FEATURES].iloc[:2]
+    as_json = client.post("/models/mixed/score", json=records(frame, 2)).json()
+    as_csv = csv_post(client, frame.to_csv(index=False).encode()).json()
+    assert as_json["ids"] == as_csv["ids"] == [None, None]
+    assert as_csv["scores"] == as_json["scores"]
 
 
 def test_value_lists_in_column_order(client, files):
@@ -355,6 +404,49 @@ def test_model_names_and_serve_options(files):
     )
     with pytest.raises(ConfigError, match="max_rows must be a positive integer"):
         Limits(max_rows=0)
+
+
+def test_series_model_refused_at_start(files, monkeypatch):
+    import uvicorn
+
+    def never(*args, **kwargs):
+        raise AssertionError("the service started")
+
+    monkeypatch.setattr(uvicorn.Server, "run", never)
+    wave = series_model(files["folder"])
+    with pytest.raises(ConfigError, match="wave.aedetect: a time-series model cannot be served"):
+        load_models([files["mixed"], wave])
+    result = CliRunner().invoke(cli_app, ["serve", str(files["mixed"]), str(wave), "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and result.output.count("\n") == 1
+    assert "wave.aedetect: a time-series model cannot be served" in result.output
+    assert "aedetect score" in result.output
+
+
+def test_port_in_use_is_one_line(files, monkeypatch):
+    import socket
+
+    import uvicorn
+
+    started = []
+
+    def run(self, sockets=None):  # uvicorn serves on the socket bound before it started
+        started.extend(s.getsockname()[1] for s in sockets)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli_app, ["serve", str(files["mixed"]), "--port", str(port)])
+    assert result.exit_code == 1 and not started
+    assert result.output == f"error: port {port} on 127.0.0.1 is already in use: " + (
+        "stop what listens there or give another --port\n"
+    )
+    result = CliRunner().invoke(cli_app, ["serve", str(files["mixed"]), "--port", "0"])
+    assert result.exit_code == 0, result.output
+    [chosen] = started
+    assert chosen != 0 and f"on http://127.0.0.1:{chosen} " in result.output
 
 
 def test_only_the_app_imports_fastapi():

@@ -6,7 +6,9 @@ commands, so ``--help`` stays light and the core install works without them.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +41,28 @@ def _read_token(path: Path | None) -> str | None:
     if not token or any(c.isspace() for c in token):
         raise DataError(f"{path}: the token file must hold one token (no spaces), got none")
     return token
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the service's socket (as uvicorn would), or say in one line why it cannot.
+
+    Bound here, before uvicorn starts, so that a port in use is one ``error:``
+    line (exit 1), not a server log; uvicorn then serves on this very socket.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise DataError(
+                f"port {port} on {host} is already in use: stop what listens there "
+                "or give another --port"
+            ) from None
+        raise DataError(f"cannot listen on port {port} of {host}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(
@@ -98,8 +122,10 @@ def serve(
             "clients holding the token can use the service"
         )
     limits = Limits(max_body_bytes=max_body_bytes, max_rows=max_rows, timeout_s=timeout)
-    served = load_models(models)
+    served = load_models(models)  # a bad or series model file stops here, before the port
     app = create_app(served, limits, token=token)
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]  # the port chosen for --port 0
     if not quiet:
         names = ", ".join(sorted(served))
         typer.echo(
@@ -107,13 +133,15 @@ def serve(
             f"(docs: http://{host}:{port}/docs)",
             err=True,
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning" if quiet else "info",
         access_log=not quiet,
     )
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def export(

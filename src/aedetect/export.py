@@ -349,12 +349,21 @@ def export_model(model: str | os.PathLike[str], output: str | os.PathLike[str]) 
     """Load a model file (checked as ``aedetect score`` does) and write its ONNX export.
 
     The file is written whole or not at all (:func:`aedetect.outputs.write_bytes`).
+
+    Raises
+    ------
+    ConfigError
+        The model is a time-series model (scored by ``aedetect score`` only), or
+        :func:`to_onnx` refuses it; nothing is written.
     """
     from aedetect.outputs import check_target
-    from aedetect.persistence import load_detector
+    from aedetect.persistence import load_model
+    from aedetect.serve.registry import refuse_series
 
     check_target(output)
-    result = to_onnx(load_detector(model))
+    det, meta = load_model(model)
+    refuse_series(model, dict(meta.get("extra") or {}), "exported to ONNX")
+    result = to_onnx(det)
     write_bytes(output, result.data)
     result.path = Path(output)
     return result

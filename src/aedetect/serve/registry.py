@@ -17,7 +17,7 @@ from typing import Any
 from aedetect.exceptions import ConfigError
 from aedetect.persistence import load_model
 
-__all__ = ["ServedModel", "load_models", "model_name"]
+__all__ = ["ServedModel", "load_models", "model_name", "refuse_series"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # Categories listed per column in a model's description; the rest are counted.
@@ -149,7 +149,8 @@ def load_models(specs: list[str | os.PathLike[str]]) -> dict[str, ServedModel]:
     ModelFileError
         A file is missing, truncated, modified or foreign (the message names it).
     ConfigError
-        No model, a bad name, or two models with one name.
+        No model, a bad name, two models with one name, or a time-series model
+        (its windows and state are scored by ``aedetect score``, not row by row).
     """
     if not specs:
         raise ConfigError("models must name at least one model file")
@@ -162,7 +163,25 @@ def load_models(specs: list[str | os.PathLike[str]]) -> dict[str, ServedModel]:
                 "name one as NAME=PATH"
             )
         det, meta = load_model(path)
-        served[name] = ServedModel(
-            name, path, det, dict(meta.get("extra") or {}), str(meta.get("aedetect_version", ""))
-        )
+        extra = dict(meta.get("extra") or {})
+        refuse_series(path, extra, "served")
+        served[name] = ServedModel(name, path, det, extra, str(meta.get("aedetect_version", "")))
     return served
+
+
+def refuse_series(path: str | os.PathLike[str], extra: dict[str, Any], what: str) -> None:
+    """Refuse a time-series model file (its ``extra`` holds ``series``) for ``serve`` or ``export``.
+
+    Its network reads windows of scaled values, not a table's rows: only
+    ``aedetect score`` turns a series into windows and keeps the series' state.
+
+    Raises
+    ------
+    ConfigError
+        The file holds a time-series model; the message names the file.
+    """
+    if "series" in extra:
+        raise ConfigError(
+            f"{path}: a time-series model cannot be {what} (it scores windows of a series, "
+            "not rows); score the series with `aedetect score MODEL DATA`"
+        )

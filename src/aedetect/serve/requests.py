@@ -11,17 +11,18 @@ warnings, as ``aedetect score`` logs them.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from aedetect.data.frames import to_numbers
 from aedetect.data.sequences import tokens_of
 from aedetect.exceptions import DataError
 from aedetect.serve.registry import ServedModel
@@ -142,20 +143,18 @@ def _kind(value: Any) -> str:
 
 # ------------------------------------------------------------------- CSV
 def parse_csv(body: bytes, served: ServedModel, max_rows: int) -> Rows:
-    """Parse a CSV body with a header line, read as ``aedetect score`` reads a CSV file."""
-    try:
-        frame = pd.read_csv(io.BytesIO(body), skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError("body: no rows to score") from None
-    except UnicodeDecodeError as exc:
-        raise BadBodyError(f"body: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if m:
-            want, line, saw = m.groups()
-            raise BadBodyError(f"body: line {line} has {saw} fields, expected {want}") from None
-        text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise BadBodyError(f"body: cannot parse CSV: {text}") from None
+    """Parse a CSV body with a header line, read as ``aedetect score`` reads a CSV file.
+
+    The body goes through the CLI's reader (:func:`aedetect.data.readers.read_table`,
+    on a private temporary file): the same separator sniffing (``;``, tab, ``|``),
+    decimal comma, quoting and checks, with the same messages, ``body`` in place of
+    the file's name. A number with thousands separators (``"50,000"``) is read as
+    the model reads it at scoring time. ``ids`` holds the id column's values, or
+    ``null`` for each row when the body has no id column (as a JSON body gets).
+    """
+    if not body.strip():
+        raise DataError("body: no rows to score")
+    frame = _read_body(body, list(served.detector.encoder_.sequences_))
     _check_count(len(frame), max_rows)
     columns = served.columns
     header = [str(c) for c in frame.columns]
@@ -164,8 +163,25 @@ def parse_csv(body: bytes, served: ServedModel, max_rows: int) -> Rows:
     allowed = {*columns, served.id_column, served.label_column}
     _check_keys("body", header, columns, {a for a in allowed if a})
     frame.columns = header
-    values = {c: frame[c] for c in header if c in columns or c == served.id_column}
+    values: dict[str, Any] = {c: frame[c] for c in header if c in columns}
+    if served.id_column:
+        values[served.id_column] = (
+            frame[served.id_column] if served.id_column in header else [None] * len(frame)
+        )
     return _rows(served, values)
+
+
+def _read_body(body: bytes, text: list[str]) -> pd.DataFrame:
+    """Read CSV bytes with :func:`~aedetect.data.readers.read_table`; errors name ``body``."""
+    from aedetect.data.readers import read_table
+
+    with tempfile.TemporaryDirectory(prefix="aedetect-serve-") as folder:
+        path = Path(folder) / "body.csv"
+        path.write_bytes(body)
+        try:
+            return read_table(path, text)
+        except DataError as exc:
+            raise BadBodyError(str(exc).replace(str(path), "body")) from None
 
 
 # ------------------------------------------------------------ columns
@@ -239,7 +255,10 @@ def _number(v: Any, r: int, name: str) -> float:
         try:
             return float(text) if text else math.nan
         except ValueError:
-            pass
+            # "50,000": thousands separators, read as the model reads them when scoring
+            parsed = to_numbers(pd.Series([text], dtype=object)).iloc[0]
+            if not math.isnan(parsed):
+                return float(parsed)
     raise DataError(f"row {r} column {name!r}: {_kind(v)} is not a number")
 
 
