@@ -107,6 +107,8 @@ def test_cli_speaks_flags_where_the_library_names_parameters():
     plain = "the selection has 3 normal and 0 abnormal items; need at least 2 normal and 1 abnormal"
     assert speak_flags(plain) == plain
     assert speak_flags("contamination must be in (0, 0.5], got 0.7").startswith("contamination")
+    assert speak_flags("scoring must be one of a, b").startswith("--score must")
+    assert speak_flags("the scoring of a row") == "the scoring of a row"
 
 
 def test_one_split_for_everyone():

@@ -303,6 +303,7 @@ _SPOKEN = (
     "all_scores",
     "sequence_columns",
     "members",
+    "scoring",
 )
 
 
