@@ -50,7 +50,7 @@ def test_fit_with_a_score_and_write_all_scores(tmp_path):
 def test_bad_score_option_exits_2_before_any_work(tmp_path):
     res = invoke("fit", "digits", "-o", tmp_path / "m.aedetect", "--score", "nope", *FAST)
     assert res.exit_code == 2
-    assert "scoring must be one of reconstruction, latent-kmeans" in res.output
+    assert "--score must be one of reconstruction, latent-kmeans" in res.output
     assert not (tmp_path / "m.aedetect").exists()
     res = invoke("run", "digits", "-o", tmp_path / "o", "--ensemble", "reconstruction,x", *FAST)
     assert res.exit_code == 2 and "ensemble must be a non-empty tuple" in res.output

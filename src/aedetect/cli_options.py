@@ -315,7 +315,7 @@ def _flag(name: str) -> str:
     return "--" + _FLAG_NAMES.get(name, name.replace("_", "-"))
 
 
-_FLAG_RE = re.compile(r"(?<![\w-])(" + "|".join(_SPOKEN) + r")(?![\w-])")
+_FLAG_RE = re.compile(r"(?<![\w-])(" + "|".join(_SPOKEN) + r")(?![\w=-])")
 
 
 def speak_flags(message: str) -> str:
