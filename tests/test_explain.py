@@ -238,3 +238,25 @@ def test_large_images_are_explained_by_patches():
     assert len(mnist.members) == 196
     small = Groups.of(Encoder(64), (1, 8, 8))
     assert small.names[:2] == ["p0", "p1"]
+
+
+def test_a_wide_row_is_explained_group_block_by_block_with_the_same_drops(
+    relations, relation_model, monkeypatch
+):
+    from aedetect import attribution
+
+    whole = relation_model.explain(relations[1].iloc[:3], top=6)
+    monkeypatch.setattr(attribution, "BUDGET", 2 * relations[0].shape[1])  # 2 groups a pass
+    blocks = relation_model.explain(relations[1].iloc[:3], top=6)
+    assert list(blocks["column"]) == list(whole["column"])
+    np.testing.assert_allclose(blocks["drop"], whole["drop"], rtol=1e-5, atol=1e-7)
+
+
+def test_a_table_of_many_numbers_gets_no_grid(monkeypatch):
+    from aedetect import value_grid
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 5)), columns=list("abcde"))
+    det = AutoencoderDetector(hidden=(4, 2), epochs=1, random_state=0).fit(frame)
+    assert len(Grid.of(det.encoder_, Groups.of(det.encoder_)).groups) == 5
+    monkeypatch.setattr(value_grid, "MAX_NUMBERS", 4)
+    assert len(Grid.of(det.encoder_, Groups.of(det.encoder_)).groups) == 0

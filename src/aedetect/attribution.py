@@ -196,13 +196,12 @@ def score_drops(
     """
     n, m, width = len(X), len(masks), X.shape[1]
     masks = masks.to(X.device, X.dtype)
-    keep = 1.0 - masks
     settle = masks if settle is None else settle.to(X.device, X.dtype)
     base = np.asarray(score(X), dtype=np.float64)
-    tries = 0 if grid is None else grid.values.numel()
-    per_pass = max(1, BUDGET // max(1, (m + tries) * width))
+    block = max(1, min(m, BUDGET // max(1, width)))  # groups per pass (a wide row: fewer)
+    per_pass = max(1, BUDGET // max(1, block * width))  # rows per pass
     drops = np.empty((n, m), dtype=np.float64)
-    settled, recon = np.empty((n, width), np.float32), np.empty((n, width), np.float32)
+    settled, recon = np.zeros((n, width), np.float32), np.zeros((n, width), np.float32)
     for start in range(0, n, per_pass):
         x = X[start : start + per_pass]
         rows = slice(start, start + len(x))
@@ -211,19 +210,44 @@ def score_drops(
             origin = origin.to(X.device, X.dtype)
             on = settle.amax(dim=0) * origin.isfinite().to(X.dtype)
             expected = expected * (1.0 - on) + origin.nan_to_num() * on
-        copies = x[:, None, :] * keep + expected[:, None, :] * masks  # (rows, m, width)
-        rec = rec[:, None, :].expand_as(copies)
-        for _ in range(steps if bool(settle.any()) else 0):
-            expected, new = (t.reshape(copies.shape) for t in expect(copies.reshape(-1, width)))
-            copies = copies * (1.0 - settle) + expected * settle
-            rec = rec * (1.0 - settle) + new * settle
-        scored = np.asarray(score(copies.reshape(-1, width)), dtype=np.float64)
-        drops[rows] = base[rows, None] - scored.reshape(-1, m)
-        settled[rows] = (copies * masks).sum(dim=1).cpu().numpy()
-        recon[rows] = (rec * masks).sum(dim=1).cpu().numpy()
-        if tries:
-            grid_drops(score, x, grid, base[rows], drops[rows], settled[rows])
+        for first in range(0, m, block):
+            part = slice(first, first + block)
+            scored, put, rebuilt = _copies(
+                score, expect, x, (expected, rec), masks[part], settle[part], steps
+            )
+            drops[rows, part] = base[rows, None] - scored
+            settled[rows] += put  # groups cover disjoint slots
+            recon[rows] += rebuilt
+        if grid is not None and len(grid.groups):
+            grid_drops(score, x, grid, base[rows], drops[rows], settled[rows], BUDGET)
     return base, drops, settled, recon
+
+
+def _copies(
+    score: Callable[[torch.Tensor], np.ndarray],
+    expect: Expect,
+    x: torch.Tensor,
+    start: tuple[torch.Tensor, torch.Tensor],
+    masks: torch.Tensor,
+    settle: torch.Tensor,
+    steps: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score the copies of rows ``x``, one per group of ``masks``, set from ``start``.
+
+    Returns the copies' scores (rows, groups), and per row the substituted
+    values and the reconstruction they were read from, in the groups' slots.
+    """
+    expected, rec = start
+    width = x.shape[1]
+    copies = x[:, None, :] * (1.0 - masks) + expected[:, None, :] * masks  # (rows, m, width)
+    rebuilt = rec[:, None, :].expand_as(copies)
+    for _ in range(steps if bool(settle.any()) else 0):
+        expected, new = (t.reshape(copies.shape) for t in expect(copies.reshape(-1, width)))
+        copies = copies * (1.0 - settle) + expected * settle
+        rebuilt = rebuilt * (1.0 - settle) + new * settle
+    scored = np.asarray(score(copies.reshape(-1, width)), dtype=np.float64).reshape(len(x), -1)
+    put = (copies * masks).sum(dim=1).cpu().numpy()
+    return scored, put, (rebuilt * masks).sum(dim=1).cpu().numpy()
 
 
 def typical(encoder: Any) -> torch.Tensor:

@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["GRID", "Grid", "grid_drops"]
+__all__ = ["GRID", "MAX_NUMBERS", "Grid", "grid_drops"]
 
 # A table's number is also tried at its training mean + these standard deviations
 # (the normal's 2%, 18%, ..., 98% quantiles); its drop is the largest of them all.
 GRID = (-2.054, -0.915, -0.412, 0.0, 0.412, 0.915, 2.054)
+#: Tables with more numbers get no grid: each number's tries are copies of the whole
+#: row, so their cost grows with the square of the width (images: patches, likewise).
+MAX_NUMBERS = 256
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Grid:
 
         Around the column's training mean, in steps of its training standard
         deviation (both in scaled units, read from the clipping bounds; without
-        clipping, the mean or median that fills a gap, and 1).
+        clipping, the mean or median that fills a gap, and 1). Empty for a
+        table of more than :data:`MAX_NUMBERS` numbers.
         """
         clip, tokens = getattr(encoder, "clip", None), encoder._ordinal_alphabets()
         found: list[tuple[int, int, float, float]] = []
@@ -54,6 +58,8 @@ class Grid:
             else:
                 centre, sd = (float(col.fill) - col.offset) / col.scale, 1.0
             found.append((g, col.start, centre, sd))
+        if len(found) > MAX_NUMBERS:
+            found = []
         z = torch.tensor(GRID, dtype=torch.float32)
         return cls(
             torch.tensor([f[0] for f in found], dtype=torch.long),
@@ -69,18 +75,28 @@ def grid_drops(
     base: np.ndarray,
     drops: np.ndarray,
     settled: np.ndarray,
+    budget: int,
 ) -> None:
-    """Raise ``drops`` (and set ``settled``) in place where a grid value takes the score lower."""
+    """Raise ``drops`` (and set ``settled``) in place where a grid value takes the score lower.
+
+    The copies go through ``score`` at most ``budget`` values at a time (whole
+    numbers' grids, at least one).
+    """
     k, g = grid.values.shape
-    copies = x[:, None, None, :].repeat(1, k, g, 1)  # (rows, k, g, width)
-    values = grid.values.to(x.device, x.dtype)
-    copies[:, torch.arange(k)[:, None], torch.arange(g)[None, :], grid.slots[:, None]] = values
-    scored = np.asarray(score(copies.reshape(-1, x.shape[1])), dtype=np.float64)
-    scored = scored.reshape(len(x), k, g)
-    best = scored.argmin(axis=2)
-    fall = base[:, None] - np.take_along_axis(scored, best[..., None], axis=2)[..., 0]
-    columns, slots = grid.groups.numpy(), grid.slots.numpy()
-    better = fall > drops[:, columns]
-    drops[:, columns] = np.where(better, fall, drops[:, columns])
-    chosen = grid.values.numpy()[np.arange(k)[None, :], best]
-    settled[:, slots] = np.where(better, chosen, settled[:, slots])
+    width = x.shape[1]
+    block = max(1, budget // max(1, len(x) * g * width))
+    for first in range(0, k, block):
+        part = slice(first, first + block)
+        values, slots = grid.values[part].to(x.device, x.dtype), grid.slots[part]
+        b = len(slots)
+        copies = x[:, None, None, :].repeat(1, b, g, 1)  # (rows, b, g, width)
+        copies[:, torch.arange(b)[:, None], torch.arange(g)[None, :], slots[:, None]] = values
+        scored = np.asarray(score(copies.reshape(-1, width)), dtype=np.float64)
+        scored = scored.reshape(len(x), b, g)
+        best = scored.argmin(axis=2)
+        fall = base[:, None] - np.take_along_axis(scored, best[..., None], axis=2)[..., 0]
+        columns, at = grid.groups[part].numpy(), slots.numpy()
+        better = fall > drops[:, columns]
+        drops[:, columns] = np.where(better, fall, drops[:, columns])
+        chosen = grid.values[part].numpy()[np.arange(b)[None, :], best]
+        settled[:, at] = np.where(better, chosen, settled[:, at])
