@@ -74,6 +74,20 @@ def test_constant_column_does_not_blow_up():
     assert 2.0 < test[0, 0] < 10.0
 
 
+def test_constant_is_relative_to_the_columns_own_magnitude():
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(
+        {
+            "farad": rng.normal(5, 1, 100) * 1e-12,  # small units vary
+            "rounded": np.where(np.arange(100) % 2 == 0, 0.1 + 0.2, 0.3),  # rounding does not
+        }
+    )
+    enc = TabularEncoder().fit(train)
+    assert enc.constant_columns_ == ["rounded"]
+    out = enc.transform(pd.DataFrame({"farad": [40e-12], "rounded": [0.3]}))
+    assert out[0, 0] > 20  # 35 standard deviations out
+
+
 def test_nearly_constant_column_is_floored_at_a_tenth_of_its_range():
     train = pd.DataFrame({"rare": [0.0] * 999 + [16.0]})
     enc = TabularEncoder().fit(train)

@@ -225,7 +225,8 @@ class TabularEncoder:
                 offset, spread = np.full_like(lo, (low + high) / 2), np.full_like(lo, width / 2)
         else:
             offset, spread = np.zeros_like(mean), np.ones_like(mean)
-        constant = span <= _CONSTANT_RTOL * np.maximum(1.0, np.abs(offset))
+        # Relative to the column's own magnitude: picofarads vary, 0.1 + 0.2 rounding does not.
+        constant = span <= _CONSTANT_RTOL * np.maximum(np.abs(lo), np.abs(hi))
         scale = np.where(constant | (spread == 0.0), 1.0, spread)
         if constant.any() and self.scaling != "none":
             # A never-varying column (an MNIST corner pixel) gets the median scale of
