@@ -99,6 +99,7 @@ def test_project_2d_and_image_grid():
     assert proj.shape == (50, 2)
     assert proj[:, 0].var() > proj[:, 1].var() > 0  # first PC carries the most variance
     assert project_2d(codes[:, :1]).shape == (50, 2)
+    assert project_2d(codes[:1]).tolist() == [[0.0, 0.0]]  # one row: one component
     images = rng.random((7, 8, 8))
     fig = image_grid(images, images * 0.5, titles=[f"#{i}" for i in range(7)], ncols=4)
     shown = [ax for ax in fig.axes if ax.images]

@@ -150,7 +150,8 @@ def project_2d(codes: np.ndarray) -> np.ndarray:
         return np.column_stack([codes[:, 0], np.zeros(len(codes))])
     centred = codes - codes.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
+    points = centred @ vt[:2].T  # one row has one component: padded with zeros
+    return np.column_stack([points, np.zeros((len(codes), 2 - points.shape[1]))])
 
 
 def _figure(title: str, height: float = 2.7) -> tuple[Figure, Any]:
