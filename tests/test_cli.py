@@ -454,3 +454,26 @@ def test_quiet_means_the_same_on_every_command(model, table_csv, tmp_path):
     assert invoke("report", model, table_csv, "-o", tmp_path / "r.html", "-q").exit_code == 0
     labels = "is_anomaly"
     assert invoke("evaluate", out, "--labels", labels, "-q").exit_code == 0
+
+
+def test_evaluate_without_score_variance_writes_strict_json(tmp_path):
+    import json
+
+    scores = tmp_path / "sc.csv"
+    pd.DataFrame({"score": [1.0] * 10, "label": [0] * 9 + [1]}).to_csv(scores, index=False)
+    res = invoke("evaluate", str(scores), "--labels", "label")
+    assert res.exit_code == 0 and "separation         undefined (no variance" in res.output
+    res = invoke("evaluate", str(scores), "--labels", "label", "--json")
+    assert json.loads(res.output, parse_constant=lambda c: pytest.fail(c))["separation"] is None
+    res = invoke("evaluate", str(scores), "--labels", "label", "-o", str(tmp_path / "ev"), "-q")
+    text = (tmp_path / "ev" / "metrics.json").read_text()
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(c))["separation"] is None
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "11"])
+def test_evaluate_top_k_outside_the_rows_is_refused(tmp_path, k):
+    scores = tmp_path / "sc.csv"
+    pd.DataFrame({"score": np.arange(10.0), "label": [0] * 9 + [1]}).to_csv(scores, index=False)
+    res = invoke("evaluate", str(scores), "--labels", "label", "--top-k", k)
+    assert res.exit_code == 2
+    assert f"--top-k must be between 1 and 10 (the rows), got {k}" in res.output

@@ -374,7 +374,7 @@ def evaluate(
     result = pipeline.evaluate(scores, labels, score_column, threshold, top_k, step, output_dir)
     quiet = quiet and output_dir is not None  # without -o the metrics are the output
     if as_json:
-        say(json.dumps(result.metrics, indent=2), quiet=quiet)
+        say(result.json(), quiet=quiet)
         return
     say(result.text(), quiet=quiet)
 

@@ -304,6 +304,7 @@ _SPOKEN = (
     "sequence_columns",
     "members",
     "scoring",
+    "top_k",
 )
 
 

@@ -65,10 +65,16 @@ def precision_at_k(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
 
 
 def separation(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Compute reference A's separation statistic ``(mu_in - mu_out)^2 / (var_in + var_out)``."""
+    """Compute reference A's separation statistic ``(mu_in - mu_out)^2 / (var_in + var_out)``.
+
+    Without any variance it is infinite when the means differ, NaN (undefined)
+    when they do not.
+    """
     inl, out = scores[labels == 0], scores[labels == 1]
-    var = inl.var() + out.var()
-    return float((inl.mean() - out.mean()) ** 2 / var) if var > 0 else float("inf")
+    var, gap = inl.var() + out.var(), (inl.mean() - out.mean()) ** 2
+    if var > 0:
+        return float(gap / var)
+    return float("inf") if gap > 0 else float("nan")
 
 
 def evaluate(labels: Any, scores: Any, threshold: float, k: int | None = None) -> dict[str, Any]:

@@ -40,13 +40,32 @@ class Evaluation:
             f"F1                 {m['f1']:.4f}",
             f"precision at {m['k']:<5} {m['precision_at_k']:.4f}",
             f"confusion          TP {m['tp']}  FP {m['fp']}  FN {m['fn']}  TN {m['tn']}",
-            f"separation         {m['separation']:.4g}  ((mu_in - mu_out)^2 / (var_in + var_out))",
+            f"separation         {_undefined(m['separation'])}  "
+            "((mu_in - mu_out)^2 / (var_in + var_out))",
         ]
         if self.output_dir is not None:
             lines.append(
                 f"written to {self.output_dir}: metrics.json, sweep.csv, histogram/roc/pr/sweep.png"
             )
         return "\n".join(lines)
+
+
+    def json(self) -> str:
+        """Return the metrics as strict JSON: a value that is not finite is null."""
+        return json.dumps(finite_or_none(self.metrics), indent=2)
+
+
+def finite_or_none(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` with every float that is not finite (``inf``, NaN) as None."""
+    return {
+        k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in metrics.items()
+    }
+
+
+def _undefined(value: float) -> str:
+    if np.isnan(value):
+        return "undefined (no variance, equal means)"
+    return f"{value:.4g}" + (" (no variance)" if np.isinf(value) else "")
 
 
 def evaluate(
@@ -84,6 +103,8 @@ def evaluate(
         y, s = check_labels(truth.to_numpy(), values)
     except DataError as exc:
         raise DataError(f"{truth.name}: {exc}") from None
+    if top_k is not None and not 1 <= top_k <= len(y):
+        raise ConfigError(f"top_k must be between 1 and {len(y)} (the rows), got {top_k}")
     thr, rule = _evaluation_threshold(threshold, frame, y, s)
     metrics = evaluate_scores(y, s, thr, k=top_k)
     metrics["threshold_rule"] = rule
@@ -150,7 +171,7 @@ def _write_evaluation(
     from aedetect.report import plots
 
     out.mkdir(parents=True, exist_ok=True)
-    write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
+    write_bytes(out / "metrics.json", json.dumps(finite_or_none(metrics), indent=2).encode())
     write_csv(sweep, out / "sweep.csv")
     thr = metrics["threshold"]
     figures = {
