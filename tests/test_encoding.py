@@ -193,3 +193,27 @@ def test_a_category_that_looks_like_token_sequences_gets_a_hint(caplog):
     ]
     with pytest.raises(DataError, match="an identifier or free text.*sequences of 17 tokens"):
         TabularEncoder().fit(ids)
+
+
+@pytest.mark.parametrize(
+    ("columns", "said"),
+    [(["a", "a", "b"], "'a' name two columns"), ([1, "1", "b"], "1 and '1' name two columns")],
+)
+def test_a_frame_with_a_column_name_twice_is_refused(columns, said):
+    from aedetect.data.frames import as_frame
+
+    frame = pd.DataFrame(np.zeros((3, 3)), columns=columns)
+    with pytest.raises(DataError, match=f"column names must be unique: {said}"):
+        as_frame(frame)
+
+
+def test_a_frame_of_multilevel_or_complex_columns_is_refused():
+    from aedetect.data.frames import as_frame
+
+    levels = pd.DataFrame(
+        np.zeros((3, 2)), columns=pd.MultiIndex.from_tuples([("a", "b"), ("a", "c")])
+    )
+    with pytest.raises(DataError, match="several levels"):
+        as_frame(levels)
+    with pytest.raises(DataError, match="column 'z': complex numbers"):
+        as_frame(pd.DataFrame({"z": [1 + 1j, 2.0], "r": [1.0, 2.0]}))

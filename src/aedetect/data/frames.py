@@ -81,9 +81,18 @@ def as_frame(X: Any) -> pd.DataFrame:
         raise DataError("sparse input is not supported: convert it with X.toarray()")
     if isinstance(X, pd.DataFrame):
         frame = X
+        if isinstance(frame.columns, pd.MultiIndex):
+            raise DataError(
+                "columns with several levels (a MultiIndex) are not supported: "
+                "join them into one name each first"
+            )
         if not all(isinstance(c, str) for c in frame.columns):
             frame = frame.rename(columns=str)
+        _check_unique_columns(frame, X)
         _check_no_bytes(frame)
+        complex_ = [c for c, t in frame.dtypes.items() if pd.api.types.is_complex_dtype(t)]
+        if complex_:
+            raise DataError(f"column {complex_[0]!r}: complex numbers; aedetect needs real numbers")
         return frame.reset_index(drop=True)
     try:
         arr = np.asarray(X)
@@ -105,6 +114,16 @@ def as_frame(X: Any) -> pd.DataFrame:
 
 
 _BYTES = (bytes, bytearray, memoryview)
+
+
+def _check_unique_columns(frame: pd.DataFrame, given: pd.DataFrame) -> None:
+    """Refuse a column name given twice (or two names that read the same as text)."""
+    seen: dict[str, Any] = {}
+    for name, original in zip(frame.columns, given.columns, strict=True):
+        if name in seen:
+            both = f"{seen[name]!r} and {original!r}" if seen[name] != original else f"{name!r}"
+            raise DataError(f"column names must be unique: {both} name two columns")
+        seen[name] = original
 
 
 def _check_no_bytes(frame: pd.DataFrame) -> None:
