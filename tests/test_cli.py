@@ -477,3 +477,16 @@ def test_evaluate_top_k_outside_the_rows_is_refused(tmp_path, k):
     res = invoke("evaluate", str(scores), "--labels", "label", "--top-k", k)
     assert res.exit_code == 2
     assert f"--top-k must be between 1 and 10 (the rows), got {k}" in res.output
+
+
+def test_evaluate_refuses_a_labels_file_whose_ids_are_in_another_order(tmp_path):
+    scores, labels = tmp_path / "sc.csv", tmp_path / "lab.csv"
+    ids = [f"c{i}" for i in range(10)]
+    pd.DataFrame({"id": ids, "score": np.arange(10.0)}).to_csv(scores, index=False)
+    pd.DataFrame({"id": ids[::-1], "label": [1] + [0] * 9}).to_csv(labels, index=False)
+    res = invoke("evaluate", str(scores), "--label-column", f"{labels}:label")
+    assert res.exit_code == 1
+    assert "column 'id' row 1 is 'c9' where" in res.output and "put both in one order" in res.output
+    pd.DataFrame({"id": ids, "label": [0] * 9 + [1]}).to_csv(labels, index=False)
+    res = invoke("evaluate", str(scores), "--label-column", f"{labels}:label")
+    assert res.exit_code == 0 and "AUROC              1.0000" in res.output

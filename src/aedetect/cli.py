@@ -323,8 +323,11 @@ def evaluate(
     labels: Annotated[
         str,
         typer.Option(
+            "--labels",
+            "--label-column",
             help="Known 0/1 labels (1 = anomaly): a column of SCORES, or a file "
-            "(FILE or FILE:COLUMN) with one label per row of SCORES.",
+            "(FILE or FILE:COLUMN) with one label per row of SCORES, in the same order "
+            "(columns both files have, such as ids, must match row by row).",
             show_default=False,
         ),
     ],

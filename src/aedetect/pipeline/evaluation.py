@@ -142,7 +142,25 @@ def _labels_for(spec: str, frame: pd.DataFrame, scores: Path) -> pd.Series:
         raise DataError(f"{path}: no column {column!r} (columns: {_columns(table)})")
     if len(table) != len(frame):
         raise DataError(f"{path}: has {len(table)} rows but {scores} has {len(frame)}")
+    _check_same_order(table, frame, column, path, scores)
     return table[column].rename(f"{path}: column {column!r}")
+
+
+def _check_same_order(
+    table: pd.DataFrame, frame: pd.DataFrame, label: str, path: Path, scores: Path
+) -> None:
+    """Refuse a labels file whose columns shared with SCORES (ids) are in another order."""
+    for name in table.columns:
+        if name == label or name not in frame.columns or name in ("score", "is_anomaly"):
+            continue
+        mine, theirs = table[name].astype(str).to_numpy(), frame[name].astype(str).to_numpy()
+        differ = np.flatnonzero(mine != theirs)
+        if differ.size:
+            row = int(differ[0])
+            raise DataError(
+                f"{path}: column {name!r} row {row + 1} is {mine[row]!r} where {scores} has "
+                f"{theirs[row]!r}; labels are matched to scores by row: put both in one order"
+            )
 
 
 def _evaluation_threshold(
