@@ -146,3 +146,10 @@ def test_options_a_table_model_would_not_use_are_refused(tmp_path, option, value
     with pytest.raises(ConfigError, match=f"{option} must not be given: this model is of a table"):
         pipeline.score(fitted.output, request)
     assert speak_flags(f"{option} must not be given").startswith(flag)
+
+
+def test_a_label_column_named_categorical_too_is_refused(tmp_path):
+    det = AutoencoderDetector(categorical=("is_anomaly",), **FAST)
+    request = pipeline.DataRequest("mixed:n_rows=100", label_column="is_anomaly")
+    with pytest.raises(ConfigError, match="'is_anomaly' is the label column, not a feature"):
+        pipeline.fit(det, request, tmp_path / "m")

@@ -42,6 +42,12 @@ def adopt_data(det: Any, table: Table) -> None:
 def fit_table(det: Any, table: Table, on_epoch: EpochCallback | None = None) -> None:
     """Fit on the table's fit rows (all rows unless a normal class was picked)."""
     adopt_data(det, table)
+    for role, column in (("label", table.labels), ("id", table.ids)):
+        if column is not None and column.name in (det.categorical or ()):
+            raise ConfigError(
+                f"categorical column {column.name!r} is the {role} column, not a feature; "
+                "it cannot be both"
+            )
     rows = table.features if table.fit_rows is None else table.features[table.fit_rows]
     with about(table.source):
         labels = binary_labels(table.labels)
