@@ -10,6 +10,7 @@ import torch
 from aedetect import AutoencoderDetector, load, pipeline
 from aedetect.attribution import STEPS
 from aedetect.cli_options import speak_flags
+from aedetect.data.datasets import make_mixed_table
 from aedetect.data.splits import one_class_split, shuffle_split
 from aedetect.data.table import binary_labels
 from aedetect.describe import ModelFacts
@@ -153,3 +154,22 @@ def test_a_label_column_named_categorical_too_is_refused(tmp_path):
     request = pipeline.DataRequest("mixed:n_rows=100", label_column="is_anomaly")
     with pytest.raises(ConfigError, match="'is_anomaly' is the label column, not a feature"):
         pipeline.fit(det, request, tmp_path / "m")
+
+
+def test_run_says_why_labels_give_no_auroc(tmp_path):
+    from aedetect.data.table import why_not_binary
+
+    assert why_not_binary(pd.Series(["no", "yes", "no"], name="lab")) == (
+        "the label column 'lab' holds 2 distinct values ('no', 'yes'), not 0/1 (1 = anomaly)"
+    )
+    assert why_not_binary(pd.Series([0.0, None, 1.0], name="lab")).endswith("no value in row 2")
+    assert "holds one value ('0')" in why_not_binary(pd.Series([0, 0], name="lab"))
+    data = tmp_path / "yn.csv"
+    frame = make_mixed_table(120, 0, seed=0).features.assign(lab=["no"] * 110 + ["yes"] * 10)
+    frame.to_csv(data, index=False)
+    result = pipeline.run(
+        AutoencoderDetector(**FAST),
+        pipeline.DataRequest(str(data), label_column="lab"),
+        tmp_path / "o",
+    )
+    assert "labels     no AUROC: the label column 'lab' holds 2 distinct values" in result.summary()

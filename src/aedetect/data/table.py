@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Table", "binary_labels"]
+__all__ = ["Table", "binary_labels", "why_not_binary"]
 
 
 @dataclass
@@ -26,6 +26,20 @@ class Table:
     fit_rows: np.ndarray | None = None
     # The time column of a series the data set declares (``nab:``); a feature column.
     time_column: str | None = None
+
+
+def why_not_binary(labels: pd.Series) -> str:
+    """Say why ``labels`` are not 0/1 anomaly labels (a blank row, one value, other values)."""
+    raw = pd.Series(np.asarray(labels))
+    name = getattr(labels, "name", None)
+    head = f"the label column '{name}'" if name is not None else "the labels"
+    if raw.isna().any():
+        return f"{head} has no value in row {int(np.flatnonzero(raw.isna())[0]) + 1}"
+    values = sorted(map(str, raw.unique()))
+    if len(values) == 1:
+        return f"{head} holds one value ({values[0]!r}): nothing to tell apart"
+    shown = ", ".join(map(repr, values[:3])) + (", ..." if len(values) > 3 else "")
+    return f"{head} holds {len(values)} distinct values ({shown}), not 0/1 (1 = anomaly)"
 
 
 def binary_labels(labels: pd.Series | np.ndarray | None) -> np.ndarray | None:

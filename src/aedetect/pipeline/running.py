@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.table import Table, binary_labels
+from aedetect.data.table import Table, binary_labels, why_not_binary
 from aedetect.describe import ModelFacts
 from aedetect.outputs import write_bytes
 from aedetect.persistence import save_detector
@@ -73,7 +73,9 @@ def _label_metrics(table: Table, s: np.ndarray) -> str:
         labels, s = binary_labels(table.labels[test]), s[test]
         where = f" on the {int(test.sum())} test rows"
     if labels is None:
-        return ""
+        if table.labels is None:
+            return ""
+        return f"labels     no AUROC: {why_not_binary(table.labels)} (see the report)"
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     return (

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aedetect.data.table import binary_labels
+from aedetect.data.table import binary_labels, why_not_binary
 from aedetect.report import plots
 from aedetect.report.numbers import column_format, formats, number, reason_text
 from aedetect.report.series import SeriesView, series_figures
@@ -191,11 +191,9 @@ def _why_no_metrics(labels: pd.Series | None) -> str:
             "No metrics: the data has no label column (label_column names one holding "
             "0/1, 1 = anomaly)."
         )
-    k = int(pd.Series(np.asarray(labels)).nunique())
     return (
-        f"No metrics: the label column '{labels.name}' holds {k} distinct value(s), not 0/1 "
-        "anomaly labels. Pick the normal classes (normal) to make a one-class problem with "
-        "0/1 labels, or give a 0/1 column."
+        f"No metrics: {why_not_binary(labels)}. Give a 0/1 column, or pick the normal "
+        "classes (--normal; normal= in Python) to make a one-class problem with 0/1 labels."
     )
 
 
