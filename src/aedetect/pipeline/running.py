@@ -146,8 +146,8 @@ def _write_tables(table: Table, scores: pd.DataFrame, out: Path) -> list[str]:
     order = np.argsort(-scores["score"].to_numpy(), kind="stable")
     flagged = order[scores["is_anomaly"].to_numpy()[order] == 1]
     shown = table.features.iloc[flagged] if table.image_shape is None else None
-    anomalies = pd.concat([scores.iloc[flagged], shown], axis=1)
-    anomalies.insert(0, "row", flagged + 1)  # numbered from 1, like error messages
+    rows = pd.DataFrame({"row": flagged + 1}, index=scores.index[flagged])  # from 1, as errors
+    anomalies = pd.concat([rows, scores.iloc[flagged], shown], axis=1)
     write_csv(scores, out / "scores.csv")
     write_csv(anomalies, out / "anomalies.csv")
     return ["model.aedetect", "scores.csv", "anomalies.csv"]
