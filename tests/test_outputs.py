@@ -259,3 +259,14 @@ def test_another_table_format_is_refused_not_written_as_csv(name):
     assert outputs.table_format("s.PQ") == "parquet"
     with pytest.raises(OutputError, match=r"writes \.csv tables here, not \.parquet"):
         outputs.table_format("e.parquet", allowed=("csv",))
+
+
+def test_a_temporary_folder_is_listed_for_removal_on_a_signal_while_in_use(tmp_path):
+    from aedetect import outputs
+
+    folder = tmp_path / "stdin-copy"
+    folder.mkdir()
+    with outputs.removed_on_signal(folder):
+        assert str(folder) in outputs._pending
+        outputs.remove_pending()  # what a signal's handler does
+    assert not folder.exists() and str(folder) not in outputs._pending

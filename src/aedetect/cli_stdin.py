@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aedetect.exceptions import ConfigError, DataError
+from aedetect.outputs import removed_on_signal
 
 __all__ = ["STDIN", "data_name", "reads_stdin", "stdin_csv"]
 
@@ -43,7 +44,10 @@ def stdin_csv() -> Iterator[Path]:
             "DATA is -, standard input, but nothing is piped into it: "
             "pipe a CSV in (cat data.csv | aedetect ...) or name a file"
         )
-    with tempfile.TemporaryDirectory(prefix="aedetect-stdin-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="aedetect-stdin-") as folder,
+        removed_on_signal(folder),  # a signal ends the process without the cleanup below
+    ):
         path = Path(folder) / "stdin.csv"
         source = getattr(stream, "buffer", stream)
         with path.open("wb") as fh:

@@ -47,6 +47,7 @@ __all__ = [
     "exit_cleanly_on_sigterm",
     "is_stdout",
     "remove_pending",
+    "removed_on_signal",
     "replacing",
     "replacing_folder",
     "table_format",
@@ -376,6 +377,17 @@ def _swap_in(tmp: Path, target: Path, path: str | os.PathLike[str]) -> None:
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def removed_on_signal(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Remove ``path`` (a temporary file or folder) too if a signal ends the process."""
+    with _lock:
+        _pending.add(str(path))
+    try:
+        yield
+    finally:
+        _forget(str(path))
 
 
 def remove_pending() -> None:
