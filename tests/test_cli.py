@@ -490,3 +490,20 @@ def test_evaluate_refuses_a_labels_file_whose_ids_are_in_another_order(tmp_path)
     pd.DataFrame({"id": ids, "label": [0] * 9 + [1]}).to_csv(labels, index=False)
     res = invoke("evaluate", str(scores), "--label-column", f"{labels}:label")
     assert res.exit_code == 0 and "AUROC              1.0000" in res.output
+
+
+def test_an_output_over_the_commands_own_input_is_refused(tmp_path):
+    data, model = tmp_path / "d.csv", tmp_path / "m.aedetect"
+    make_mixed_table(200, 0, seed=0).features.to_csv(data, index=False)
+    assert invoke("fit", str(data), "--epochs", "1", "-o", str(model), "-q").exit_code == 0
+    before, model_bytes = data.read_bytes(), model.read_bytes()
+    (tmp_path / "link.csv").symlink_to(data)
+    for args in (
+        ("score", str(model), str(data), "-o", str(data)),
+        ("score", str(model), str(data), "-o", str(tmp_path / "link.csv")),
+        ("report", str(model), str(data), "-o", str(model)),
+        ("fit", str(data), "--epochs", "1", "-o", str(data)),
+    ):
+        res = invoke(*args)
+        assert res.exit_code == 2 and "is also an input of this command" in res.output, args
+    assert data.read_bytes() == before and model.read_bytes() == model_bytes

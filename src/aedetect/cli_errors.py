@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 
 from aedetect.cli_options import speak_flags
 from aedetect.exceptions import AedetectError, ConfigError
+from aedetect.outputs import reading
 
 try:  # Typer >= 0.20 vendors Click
     from typer._click import exceptions as click_exceptions
@@ -83,8 +84,10 @@ def guarded(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        inputs = (kwargs.get(name) for name in ("data", "model", "scores"))
         try:
-            fn(*args, **kwargs)
+            with reading(*inputs):  # an output over DATA or MODEL is refused
+                fn(*args, **kwargs)
         except ConfigError as exc:
             _fail(speak_flags(str(exc)), EXIT_USAGE)
         except AedetectError as exc:

@@ -23,6 +23,7 @@ the old file or the new one, never half of one. Rules:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import os
 import secrets
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 if TYPE_CHECKING:
     import pandas as pd
 
-from aedetect.exceptions import OutputError
+from aedetect.exceptions import ConfigError, OutputError
 
 __all__ = [
     "STDOUT",
@@ -47,6 +48,7 @@ __all__ = [
     "exit_cleanly_on_sigterm",
     "is_stdout",
     "remove_pending",
+    "reading",
     "removed_on_signal",
     "replacing",
     "replacing_folder",
@@ -66,6 +68,34 @@ _KINDS = {
 STDOUT = "-"
 _pending: set[str] = set()
 _lock = threading.Lock()
+# The files and folders the running command reads: never an output (see reading()).
+_inputs: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("inputs", default=())
+
+
+@contextlib.contextmanager
+def reading(*paths: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Within the block, refuse to write over any of ``paths`` (a command's DATA and MODEL).
+
+    Writing a command's output over its own input would destroy the input
+    (``score m.aedetect d.csv -o d.csv``); :func:`check_target` and
+    :func:`replacing_folder` refuse it (a :class:`ConfigError`, naming both).
+    """
+    real = tuple(
+        os.path.realpath(p)
+        for p in paths
+        if p is not None and str(p) != STDOUT and os.path.exists(p)
+    )
+    token = _inputs.set(real)
+    try:
+        yield
+    finally:
+        _inputs.reset(token)
+
+
+def _check_not_input(path: str | os.PathLike[str]) -> None:
+    real = os.path.realpath(path)
+    if real in _inputs.get():
+        raise ConfigError(f"{path}: is also an input of this command; give another output")
 
 
 def _kind(mode: int) -> str:
@@ -84,6 +114,7 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     if is_stdout(path):
         return target
+    _check_not_input(path)
     if target.is_symlink():
         if not target.exists():
             raise OutputError(f"{path}: is a symbolic link to a missing file")
@@ -328,6 +359,7 @@ def replacing_folder(path: str | os.PathLike[str], owned: str = "*.parquet") -> 
         a link), or it holds something else than ``owned`` files.
     """
     target = Path(path)
+    _check_not_input(path)
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"{path}: folder {parent} does not exist")
