@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,3 +175,17 @@ def test_run_says_why_labels_give_no_auroc(tmp_path):
         tmp_path / "o",
     )
     assert "labels     no AUROC: the label column 'lab' holds 2 distinct values" in result.summary()
+
+
+def test_fit_and_run_read_a_parquet_folder_whole(tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = make_mixed_table(150, 0, seed=0).features
+    for i in range(3):
+        frame.iloc[i * 50 : (i + 1) * 50].to_parquet(folder / f"part{i}.parquet")
+    result = pipeline.run(
+        AutoencoderDetector(**FAST), pipeline.DataRequest(str(folder)), tmp_path / "o"
+    )
+    assert len(result.scores) == 150
+    with pytest.raises(ConfigError, match="cannot go to standard output"):
+        pipeline.run(AutoencoderDetector(**FAST), pipeline.DataRequest(str(folder)), Path("-"))

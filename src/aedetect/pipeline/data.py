@@ -56,6 +56,10 @@ class DataRequest:
 
     def load(self, progress: bool = False, text: Iterable[str] | None = ()) -> Table:
         """Load the data as given; ``text``: columns read as text (token sequences)."""
+        path = Path(self.data)
+        if path.is_dir() and self.streams():  # a folder of Parquet files, read whole
+            frame = read_whole(path)
+            return split_columns(frame, self.shown, self.label_column, self.id_column)
         return self._named(
             load_data(
                 self.data,
@@ -155,7 +159,9 @@ def check_writable(path: Path) -> None:
 
 
 def check_folder(path: Path | None) -> None:
-    """Refuse an output folder that exists as a file, or is a link to nothing."""
+    """Refuse an output folder that exists as a file, is a link to nothing, or is ``-``."""
+    if path is not None and str(path) == "-":
+        raise ConfigError("-: a folder of outputs cannot go to standard output; name a folder")
     if path is not None and path.is_symlink() and not path.exists():
         raise DataError(f"{path}: is a symbolic link to a missing folder")
     if path is not None and path.exists() and not path.is_dir():
