@@ -507,3 +507,8 @@ def test_an_output_over_the_commands_own_input_is_refused(tmp_path):
         res = invoke(*args)
         assert res.exit_code == 2 and "is also an input of this command" in res.output, args
     assert data.read_bytes() == before and model.read_bytes() == model_bytes
+
+
+def test_verbose_logs_every_epoch_beside_the_progress(tmp_path):
+    res = invoke("fit", "mixed:n_rows=200", "--epochs", "2", "-v", "-o", str(tmp_path / "m"))
+    assert res.exit_code == 0 and "epoch 1 train" in res.output and "epoch 2 train" in res.output

@@ -346,6 +346,14 @@ def _log_epoch(epoch: int, train_loss: float, val_loss: float | None) -> None:
     log.info("epoch %d train %.6g%s", epoch, train_loss, val)
 
 
+def _both(first: EpochCallback, then: EpochCallback) -> EpochCallback:
+    def call(epoch: int, train_loss: float, val_loss: float | None) -> None:
+        first(epoch, train_loss, val_loss)
+        then(epoch, train_loss, val_loss)
+
+    return call
+
+
 def train_module(
     params: Mapping[str, Any],
     spec: ModelSpec,
@@ -371,8 +379,8 @@ def train_module(
         patience=int(params["patience"]),
         noise=float(params["noise"]),
     )
-    if params["verbose"] and on_epoch is None:
-        on_epoch = _log_epoch
+    if params["verbose"]:  # every epoch logged, beside the caller's own callback
+        on_epoch = _log_epoch if on_epoch is None else _both(_log_epoch, on_epoch)
     anneal = int(params["kl_anneal"])
 
     def one(spec: ModelSpec, seed: int, module: torch.nn.Module | None) -> tuple[Any, History]:
