@@ -317,3 +317,15 @@ def test_latent_scores_on_a_conv_model_round_trip(tmp_path):
     save(det, tmp_path / "conv.aedetect")
     again = load(tmp_path / "conv.aedetect")
     assert np.array_equal(again.decision_function(images), det.decision_function(images))
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    ramp = np.linspace(0, 65535, 64, dtype=np.uint16).reshape(8, 8)
+    Image.fromarray(ramp).save(folder / "a.png")
+    Image.fromarray(np.full((8, 8), 100, np.uint8)).save(folder / "b.png")
+    images = read_image_folder(folder)
+    assert images[0, 0].min() == 0 and images[0, 0].max() == 255
+    assert len(np.unique(images[0, 0])) > 50  # a ramp, not a clipped plateau of 255s
+    assert (images[1, 0] == 100).all()

@@ -214,7 +214,7 @@ OTHER: dict[str, Case] = {
     ),
     "image-size-huge": _case(
         ["fit", "{good}", "--image-size", "100000x100000", "-o", "out/m.aedetect", *FAST],
-        1,
+        2,  # a parameter's value
         ["100000x100000", "pixels"],
     ),
     # A value within float32 that lies so far from the training values that its

@@ -105,9 +105,9 @@ def parse_image_size(value: str | int | None) -> tuple[int, int] | None:
     if len(sizes) == 1:
         sizes = sizes * 2
     if len(sizes) != 2 or min(sizes) < 1:
-        raise DataError(f"image size must be like 28 or 28x28 (height x width), got {value!r}")
+        raise ConfigError(f"image_size must be like 28 or 28x28 (height x width), got {value!r}")
     if sizes[0] * sizes[1] > MAX_PIXELS:
-        raise DataError(f"image size {value!r} has more than {MAX_PIXELS} pixels")
+        raise ConfigError(f"image_size {value!r} has more than {MAX_PIXELS} pixels")
     return sizes[0], sizes[1]
 
 
@@ -401,13 +401,27 @@ def _open_image(f: Path, budget: int = MAX_PIXELS, folder: Path | None = None) -
                     f"{folder}: the images hold more than {MAX_FOLDER_PIXELS} pixels in all"
                 )
             im.load()
-            return im.copy()
+            return _eight_bits(im) if im.mode in _WIDE_GRAY else im.copy()
     except DataError:
         raise
     except Image.DecompressionBombError:
         raise DataError(f"{f}: more than {MAX_PIXELS} pixels (a decompression bomb?)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{f}: not a readable image ({exc})") from None
+
+
+# Gray modes of more than 8 bits (16-bit PNGs): scaled to 0-255, not clipped there.
+_WIDE_GRAY = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def _eight_bits(im: Any) -> Any:
+    """Return a 16-bit (or 32-bit integer) gray image as 8 bits: 65535 -> 255, not clipped."""
+    from PIL import Image
+
+    values = np.asarray(im, dtype=np.float64)
+    top = float(values.max(initial=0.0))
+    scale = 1.0 if top <= 255 else 257.0 if top <= 65535 else top / 255.0
+    return Image.fromarray(np.clip(np.rint(values / scale), 0, 255).astype(np.uint8), "L")
 
 
 def read_npy_images(path: str | Path) -> np.ndarray:
