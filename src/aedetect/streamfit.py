@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from aedetect import fitting
-from aedetect.data.chunks import parquet_files
+from aedetect.data.chunks import check_same_columns, parquet_files
 from aedetect.data.sampling import KEY_COLUMNS, RowSample
 from aedetect.data.table import binary_labels
 from aedetect.exceptions import DataError
@@ -67,11 +67,15 @@ def _groups(path: str | os.PathLike[str]) -> list[_Group]:
     if not files:
         raise DataError(f"{path}: no Parquet files")
     groups = []
+    first: tuple[Path, set[str]] | None = None
     for f in files:
         try:
-            meta = pq.ParquetFile(f).metadata
+            pf = pq.ParquetFile(f)
+            meta, names = pf.metadata, set(pf.schema_arrow.names)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise DataError(f"{f}: not a readable Parquet file ({exc})") from None
+        first = first or (f, names)
+        check_same_columns(f, names, *first)
         groups += [_Group(f, i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)]
     return [g for g in groups if g.rows]
 

@@ -10,8 +10,10 @@ one chunk to the next). Errors name the file and, for CSV, the line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ from aedetect.data.readers import (
 from aedetect.exceptions import ConfigError, DataError
 
 __all__ = [
+    "check_same_columns",
     "CHUNKED_SUFFIXES",
     "can_chunk",
     "parquet_files",
@@ -41,11 +44,33 @@ _PARQUET = (".parquet", ".pq")
 
 
 def parquet_files(path: str | Path) -> list[Path]:
-    """Return the Parquet files of ``path``: itself, or a folder's, sorted (subfolders too)."""
+    """Return the Parquet files of ``path``: itself, or a folder's (subfolders too).
+
+    A folder's files come in natural order (``part.2`` before ``part.10``, as Dask
+    reads and writes them); names starting with ``.`` or ``_`` (hidden files,
+    Spark's ``_temporary/``) are left out, at any depth.
+    """
     p = Path(path)
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.suffix.lower() in _PARQUET and f.is_file())
+        found = (
+            f
+            for f in p.rglob("*")
+            if f.suffix.lower() in _PARQUET
+            and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
+            and f.is_file()
+        )
+        return sorted(found, key=lambda f: _natural(f.relative_to(p).parts))
     return [p] if p.suffix.lower() in _PARQUET else []
+
+
+def _natural(parts: tuple[str, ...]) -> list[tuple[int, Any]]:
+    """Sort key: digit runs compared as numbers, the rest as text."""
+    return [
+        (0, int(tok)) if tok.isdigit() else (1, tok)
+        for part in parts
+        for tok in re.split(r"(\d+)", part)
+        if tok
+    ]
 
 
 def can_chunk(path: str | Path) -> bool:
@@ -119,6 +144,7 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    first: tuple[Path, set[str]] | None = None
     for f in parquet_files(p):
         try:
             pf = pq.ParquetFile(f)
@@ -126,12 +152,23 @@ def _parquet_chunks(p: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         except Exception as exc:  # pyarrow raises several unrelated types
             raise DataError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
         check_unique_names(f, schema.names)
+        first = first or (f, set(schema.names))
+        check_same_columns(f, set(schema.names), *first)
         try:
             for batch in pf.iter_batches(batch_size=chunk_rows):
                 frame = pa.Table.from_batches([batch], schema=schema).to_pandas()
                 yield frame.reset_index(drop=True)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise DataError(f"{f}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def check_same_columns(f: Path, names: set[str], first: Path, expected: set[str]) -> None:
+    """Refuse a file of a folder whose columns are not the folder's first file's."""
+    if names != expected:
+        missing, extra = sorted(expected - names), sorted(names - expected)
+        said = [f"missing {', '.join(map(repr, missing))}"] if missing else []
+        said += [f"unexpected {', '.join(map(repr, extra))}"] if extra else []
+        raise DataError(f"{f}: columns differ from {first.name}'s: {'; '.join(said)}")
 
 
 def _first_line(exc: Exception) -> str:
