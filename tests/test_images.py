@@ -329,3 +329,12 @@ def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
     assert images[0, 0].min() == 0 and images[0, 0].max() == 255
     assert len(np.unique(images[0, 0])) > 50  # a ramp, not a clipped plateau of 255s
     assert (images[1, 0] == 100).all()
+
+
+def test_an_image_folders_rows_are_named_by_their_files(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name in ("b.png", "a.png", "c.jpg"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(folder / name)
+    table = load_data(str(folder))
+    assert table.ids.name == "file" and table.ids.tolist() == ["a.png", "b.png", "c.jpg"]

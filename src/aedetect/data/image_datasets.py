@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from aedetect.data.image_files import is_cifar, is_idx, load_cifar_path, load_idx_file
 from aedetect.data.images import (
+    folder_image_files,
     images_table,
     read_cifar,
     read_idx,
@@ -112,7 +114,9 @@ def load_image_path(
     if is_cifar(path):
         return load_cifar_path(path, image_size, color)
     if path.is_dir():
-        return images_table(read_image_folder(path, image_size, color), None, str(path))
+        table = images_table(read_image_folder(path, image_size, color), None, str(path))
+        names = [f.name for f in folder_image_files(path)]  # scores name their files
+        return replace(table, ids=pd.Series(names, name="file"))
     if path.suffix.lower() not in TABLE_SUFFIXES and is_idx(path):
         return load_idx_file(path, image_size, color)
     if path.suffix.lower() == ".npy" and path.is_file():

@@ -35,6 +35,7 @@ from aedetect.exceptions import ConfigError, DataError
 __all__ = [
     "IMAGE_SUFFIXES",
     "image_rows",
+    "folder_image_files",
     "images_table",
     "parse_image_shape",
     "parse_image_size",
@@ -316,6 +317,12 @@ def _is_batch(name: str, members: tuple[str, ...] | None) -> bool:
 
 
 # ----------------------------------------------------------- image folders
+def folder_image_files(folder: Path, entries: list[Path] | None = None) -> list[Path]:
+    """Return the PNG/JPEG files of ``folder`` that :func:`read_image_folder` reads, in order."""
+    listed = sorted(folder.iterdir()) if entries is None else entries
+    return [f for f in listed if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+
+
 def read_image_folder(
     path: str | Path, size: tuple[int, int] | None = None, color: str | None = None
 ) -> np.ndarray:
@@ -336,7 +343,7 @@ def read_image_folder(
     if not p.is_dir():
         raise DataError(f"{p}: not a folder")
     entries = sorted(p.iterdir())
-    files = [f for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+    files = folder_image_files(p, entries)
     if not files:
         raise DataError(f"{p}: no .png, .jpg or .jpeg files in the folder")
     chosen = set(files)
