@@ -68,6 +68,7 @@ _KINDS = {
 STDOUT = "-"
 _pending: set[str] = set()
 _lock = threading.Lock()
+_ending = False  # a signal is ending the process (see _terminated)
 # The files and folders the running command reads: never an output (see reading()).
 _inputs: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("inputs", default=())
 
@@ -437,6 +438,10 @@ def _terminated(signum: int, frame: object) -> None:
     a C++ extension has called back into Python aborts the process. So nothing is
     raised; no lock is taken (the handler may run while the main thread holds one).
     """
+    global _ending
+    if _ending:  # a second signal while the first one ends the process: one line, one exit
+        return
+    _ending = True
     import multiprocessing
 
     for tmp in list(_pending):
