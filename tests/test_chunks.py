@@ -34,3 +34,19 @@ def test_a_parquet_folder_file_with_other_columns_is_named(tmp_path):
         r"missing 'b'; unexpected 'c'",
     ):
         read_whole(folder)
+
+
+def test_dask_scoring_refuses_a_folder_file_with_other_columns_before_any_work(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    from aedetect import AutoencoderDetector, save
+    from aedetect.dask import score_parquet
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 3.0]}).to_parquet(folder / "p0.parquet")
+    pd.DataFrame({"a": [1.0, 2.0]}).to_parquet(folder / "p1.parquet")
+    det = AutoencoderDetector(hidden=(2, 1), epochs=1, random_state=0)
+    save(det.fit(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 3.0, 4.0]})), tmp_path / "m")
+    with pytest.raises(DataError, match="p1.parquet: columns differ from p0.parquet's"):
+        score_parquet(tmp_path / "m", folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aedetect.data.chunks import check_same_columns, parquet_files
 from aedetect.data.readers import split_columns
 from aedetect.data.sampling import RowSample
-from aedetect.exceptions import ConfigError
+from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import replacing_folder
 
 # LOADS and _models: the per-process model cache, kept in pipeline.batches (tests reset it).
@@ -143,7 +144,14 @@ def score_parquet(
     dd = _import_dask()
     import pyarrow.parquet as pq
 
-    ddf = dd.read_parquet(os.fspath(source))
+    # The files, their order and their columns as the streamed path reads them.
+    files = parquet_files(source)
+    if not files:
+        raise DataError(f"{source}: no Parquet files")
+    first = (files[0], set(pq.ParquetFile(files[0]).schema_arrow.names))
+    for f in files[1:]:
+        check_same_columns(f, set(pq.ParquetFile(f).schema_arrow.names), *first)
+    ddf = dd.read_parquet([os.fspath(f) for f in files])
     scored = score(model_path, ddf, all_scores, label_column, id_column)
     with replacing_folder(output) as tmp:
         scored.to_parquet(str(tmp), write_index=False)
