@@ -148,9 +148,9 @@ def score_parquet(
     files = parquet_files(source)
     if not files:
         raise DataError(f"{source}: no Parquet files")
-    first = (files[0], set(pq.ParquetFile(files[0]).schema_arrow.names))
-    for f in files[1:]:
-        check_same_columns(f, set(pq.ParquetFile(f).schema_arrow.names), *first)
+    names = [set(pq.ParquetFile(f).schema_arrow.names) for f in files]  # metadata only
+    for f, columns in zip(files, names, strict=True):
+        check_same_columns(f, columns, files[0], names[0])
     ddf = dd.read_parquet([os.fspath(f) for f in files])
     scored = score(model_path, ddf, all_scores, label_column, id_column)
     with replacing_folder(output) as tmp:

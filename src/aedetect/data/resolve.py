@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aedetect.data.adbench import load_adbench
+from aedetect.data.chunks import parquet_files, read_whole
 from aedetect.data.datasets import BUILTIN
 from aedetect.data.image_datasets import DOWNLOADED, load_image_path, select_classes
 from aedetect.data.images import parse_image_size
@@ -133,6 +134,8 @@ def _load_one(
     text: Sequence[str] = (),
 ) -> Table:
     path = Path(spec)
+    if path.is_dir() and parquet_files(path):  # a folder of Parquet files, read whole
+        return split_columns(read_whole(path), str(path), label_column, id_column)
     if path.exists():
         images = load_image_path(path, size, color)
         if images is not None:

@@ -56,10 +56,6 @@ class DataRequest:
 
     def load(self, progress: bool = False, text: Iterable[str] | None = ()) -> Table:
         """Load the data as given; ``text``: columns read as text (token sequences)."""
-        path = Path(self.data)
-        if path.is_dir() and self.streams():  # a folder of Parquet files, read whole
-            frame = read_whole(path)
-            return split_columns(frame, self.shown, self.label_column, self.id_column)
         return self._named(
             load_data(
                 self.data,
