@@ -411,6 +411,13 @@ def speed_table(result: dict[str, Any]) -> list[str]:
                 f"{c['ratio']:.2f}x",
             )
         )
+        if "fit_ratio" in c:
+            rows.append(
+                (
+                    f"conv whole fit, {c['preset']}: plain loop's training time / aedetect's fit",
+                    f"{c['fit_ratio']:.2f}x",
+                )
+            )
     tp = result.get("throughput")
     if tp:
         rows.append(("scoring: decision_function time / bare forward pass", f"{tp['ratio']:.2f}x"))

@@ -18,9 +18,9 @@ import pytest
 import torch
 
 from aedetect import AutoencoderDetector
+from aedetect.centroids import nearest_distance, whitening
 from aedetect.data import images, readers
 from aedetect.exceptions import ConfigError, DataError
-from aedetect.scoring import nearest_distance, whitening
 from aedetect.thresholds import parse_threshold
 from hostile.crafting import png
 

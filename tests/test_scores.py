@@ -8,8 +8,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from aedetect import AutoencoderDetector, ConfigError, load, save
+from aedetect.centroids import kmeans, nearest_distance, whitening
 from aedetect.models import DenseAutoencoder
-from aedetect.scoring import kmeans, layer_outputs, nearest_distance, whitening
+from aedetect.scoring import layer_outputs
 
 D = 20
 CENTRES = np.array([[-2, -2], [2, -2], [-2, 2], [2, 2], [0, 0]], dtype=float)
@@ -209,3 +210,67 @@ def test_model_file_without_scorer_state_still_scores_reconstruction(tmp_path):
     old = load(tmp_path / "old.aedetect")
     assert np.array_equal(old.decision_function(X), det.decision_function(X))
     assert list(old.all_scores(X).columns) == ["reconstruction"]
+
+
+def test_nearest_distances_are_exact_across_blocks():
+    # 700 rows of 3,000 values: several blocks of the exact distance, each row as alone.
+    X = torch.randn(700, 3000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    centroids = X[:4] + 0.5
+    whole = torch.stack([(X - c).square().sum(dim=1) for c in centroids], dim=1)
+    assert torch.equal(nearest_distance(X, centroids), whole.min(dim=1).values.sqrt())
+    assert torch.equal(nearest_distance(X[5:6], centroids), nearest_distance(X, centroids)[5:6])
+
+
+def _resealed_tensors(src, dst, change):
+    """Write ``src`` to ``dst`` with its tensors edited by ``change`` and a valid checksum."""
+    import json
+
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    from aedetect.persistence import _checksum
+
+    data = src.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    meta = json.loads(data[8 : 8 + n])["__metadata__"]
+    tensors = dict(st_load(data))
+    change(tensors)
+    meta["checksum"] = _checksum(meta, tensors)
+    dst.write_bytes(st_save(tensors, metadata=meta))
+    return dst
+
+
+def test_whitening_is_fitted_and_saved_only_for_the_mahalanobis_distance(tmp_path):
+    from aedetect.exceptions import ModelFileError
+
+    X = np.random.default_rng(0).normal(size=(200, 6))
+    kw = dict(hidden=(4, 2), epochs=2, random_state=0, scoring="layerwise")
+    euclid = AutoencoderDetector(**kw).fit(X)
+    maha = AutoencoderDetector(distance="mahalanobis", **kw).fit(X)
+    assert not [k for k in euclid.scorer_.state_ if "whiten" in k or "mahalanobis" in k]
+    layers = range(int(maha.scorer_.state_["n_layers"][0]))
+    assert {f"layer{i}.{k}" for i in layers for k in ("whiten", "mahalanobis")} <= set(
+        maha.scorer_.state_
+    )
+    for i in layers:  # the Euclidean state does not depend on the distance chosen
+        for key in (f"layer{i}.centroids", f"layer{i}.euclidean"):
+            assert np.array_equal(euclid.scorer_.state_[key], maha.scorer_.state_[key])
+    save(euclid, tmp_path / "e.aedetect")
+    save(maha, tmp_path / "m.aedetect")
+
+    # A file written before Euclidean models left it out holds whitening: still read.
+    def add_whitening(tensors):
+        for key, value in maha.scorer_.state_.items():
+            if "whiten" in key or "mahalanobis" in key:
+                tensors[f"scorer.{key}"] = torch.from_numpy(value)
+
+    old = load(_resealed_tensors(tmp_path / "e.aedetect", tmp_path / "old.aedetect", add_whitening))
+    assert np.array_equal(old.decision_function(X), euclid.decision_function(X))
+
+    # A Mahalanobis model without its whitening is a damaged file, named.
+    def drop_whitening(tensors):
+        del tensors["scorer.layer0.whiten"]
+
+    bad = _resealed_tensors(tmp_path / "m.aedetect", tmp_path / "bad.aedetect", drop_whitening)
+    with pytest.raises(ModelFileError, match=r"scorer\.layer0\.whiten: needs \d+x\d+"):
+        load(bad)

@@ -133,6 +133,7 @@ def _check_network(
             module = build(spec)
             expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
             widths = [h.shape[1] for h in layer_outputs(module, torch.empty(2, spec.n_features))]
+        mahalanobis = params_from_json(parsed["params"]).get("distance") == "mahalanobis"
     except (ConfigError, TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(f"{path}: damaged model file (network spec: {msg})") from None
@@ -145,21 +146,33 @@ def _check_network(
                 f"the spec needs {_shape(want)}, the file holds {_shape(have)})"
             )
 
-    _check_scorer(path, widths, spec.n_features, tensors)
+    _check_scorer(path, widths, spec.n_features, tensors, mahalanobis)
 
 
 def _check_scorer(
-    path: str | os.PathLike[str], widths: list[int], n_features: int, tensors: dict
+    path: str | os.PathLike[str],
+    widths: list[int],
+    n_features: int,
+    tensors: dict,
+    mahalanobis: bool,
 ) -> None:
-    """Refuse scorer arrays whose shapes do not fit the network's layers."""
+    """Refuse scorer arrays whose shapes do not fit the network's layers (or are missing).
+
+    ``mahalanobis``: the model's ``distance``; its whitening is then required.
+    """
     want: dict[str, tuple[int | None, ...]] = {"decision_scores": (None,)}
     scorer = prefixed("scorer", tensors)
     if "n_layers" in scorer:
         want["scorer.n_layers"] = (1,)
         for i, width in enumerate(widths):
             want[f"scorer.layer{i}.centroids"] = (None, width)
-            want[f"scorer.layer{i}.whiten"] = (width, width)
-            want[f"scorer.layer{i}.euclidean"] = want[f"scorer.layer{i}.mahalanobis"] = (2,)
+            want[f"scorer.layer{i}.euclidean"] = (2,)
+            # Mahalanobis state: needed by a model that uses it, checked wherever present
+            # (files written before it was left out of Euclidean models hold it too).
+            if mahalanobis or f"layer{i}.whiten" in scorer:
+                want[f"scorer.layer{i}.whiten"] = (width, width)
+            if mahalanobis or f"layer{i}.mahalanobis" in scorer:
+                want[f"scorer.layer{i}.mahalanobis"] = (2,)
     if "vae.eps" in scorer or "vae.log_var" in scorer:
         want["scorer.vae.eps"], want["scorer.vae.log_var"] = (None, widths[-1]), (n_features,)
     if "latent.reference" in scorer:  # codes: one row per kept training row

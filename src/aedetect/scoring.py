@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aedetect.centroids import kmeans, nearest_distance, whitening
 from aedetect.exceptions import ConfigError
 from aedetect.latent import knn_distance, latent_code, reference_rows
 from aedetect.models.ensemble import Ensemble, mean_of, members_of
@@ -29,11 +30,8 @@ __all__ = [
     "ScoreConfig",
     "Scorer",
     "feature_squared_errors",
-    "kmeans",
     "layer_outputs",
-    "nearest_distance",
     "reconstructions",
-    "whitening",
 ]
 
 CHUNK = 8192
@@ -144,107 +142,6 @@ def layer_outputs(module: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return outs
 
 
-def _sq_distances(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """Squared distance of every row to every centroid, (n, k), one centroid at a time.
-
-    Row by row exact (no ``|x|^2 - 2xc + |c|^2`` cancellation), so an item's score
-    does not depend on what else is in the batch.
-    """
-    return torch.stack([(X - c).square().sum(dim=1) for c in centroids], dim=1)
-
-
-def _sq_distances_fast(
-    X: torch.Tensor, centroids: torch.Tensor, x_sq: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``|x|^2 - 2 x.c + |c|^2``: one matmul, for fitting (assignments), not for scores.
-
-    ``x_sq``: ``X.square().sum(dim=1, keepdim=True)`` when the caller already has it.
-    """
-    if x_sq is None:
-        x_sq = X.square().sum(dim=1, keepdim=True)
-    sq = x_sq - 2.0 * X @ centroids.T
-    return (sq + centroids.square().sum(dim=1)).clamp_min(0.0)
-
-
-def kmeans(X: torch.Tensor, k: int, generator: torch.Generator, n_iter: int = 30) -> torch.Tensor:
-    """Lloyd's k-means with k-means++ seeding; returns (min(k, n // 2, distinct rows), d) centroids.
-
-    At most one centroid per two rows: with as many as rows, every training
-    distance would be 0. Deterministic for a given ``generator`` state. An empty
-    cluster keeps its centroid.
-    """
-    n = len(X)
-    k = min(k, max(1, n // 2))
-    x_sq = X.square().sum(dim=1, keepdim=True)  # the same every iteration
-    first = int(torch.randint(n, (1,), generator=generator))
-    centroids = X[first : first + 1]
-    closest = _sq_distances_fast(X, centroids, x_sq)[:, 0]
-    while len(centroids) < k:
-        total = closest.sum()
-        if not total > 0:  # every row already on a centroid: fewer distinct rows than k
-            break
-        pick = int(torch.multinomial((closest / total).float(), 1, generator=generator))
-        centroids = torch.cat([centroids, X[pick : pick + 1]])
-        closest = torch.minimum(closest, _sq_distances_fast(X, X[pick : pick + 1], x_sq)[:, 0])
-    assign = None
-    for _ in range(n_iter):
-        new_assign = _sq_distances_fast(X, centroids, x_sq).argmin(dim=1)
-        if assign is not None and bool((new_assign == assign).all()):
-            break
-        assign = new_assign
-        sums = torch.zeros_like(centroids).index_add_(0, assign, X)
-        counts = torch.bincount(assign, minlength=len(centroids)).to(X.dtype)
-        filled = counts > 0
-        centroids = centroids.clone()
-        centroids[filled] = sums[filled] / counts[filled, None]
-    return centroids
-
-
-def whitening(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """Whitening matrix ``W``: ``|(x - c) @ W|^2`` is a Mahalanobis distance.
-
-    The covariance is the pooled within-cluster one, shrunk 1% towards its
-    diagonal, plus a small ridge (1e-4 of the mean variance) so that it is
-    invertible with fewer rows than dimensions or with a constant unit.
-    """
-    resid = X - centroids[_sq_distances_fast(X, centroids).argmin(dim=1)]
-    eye = torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
-    cov = resid.T @ resid / max(1, len(X) - len(centroids))
-    diag = torch.diagonal(cov)
-    level = float(diag.mean()) + 1e-12
-    cov = 0.99 * cov + 0.01 * torch.diag(diag) + 1e-4 * level * eye
-    chol, info = torch.linalg.cholesky_ex(cov)
-    if int(info) == 0 and bool(torch.isfinite(chol).all()):
-        inv = torch.linalg.solve_triangular(chol, eye, upper=False)
-        return inv.T.contiguous()
-    return _pseudo_whitening(cov, eye)
-
-
-def _pseudo_whitening(cov: torch.Tensor, eye: torch.Tensor) -> torch.Tensor:
-    """Whitening from the eigenvalues, floored: for a covariance Cholesky cannot factor.
-
-    Units so large that their covariance overflows fall back to plain (Euclidean)
-    distances instead of failing the fit.
-    """
-    if not bool(torch.isfinite(cov).all()):
-        return eye.clone()
-    try:
-        values, vectors = torch.linalg.eigh(cov)
-    except RuntimeError:  # no convergence (torch.linalg.LinAlgError)
-        return eye.clone()
-    floor = max(float(values.max()), 1e-300) * 1e-10
-    return (vectors / values.clamp_min(floor).sqrt()).contiguous()
-
-
-def nearest_distance(
-    X: torch.Tensor, centroids: torch.Tensor, whiten: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Distance of each row to its nearest centroid (Euclidean, or Mahalanobis with ``whiten``)."""
-    if whiten is not None:
-        X, centroids = X @ whiten, centroids @ whiten
-    return _sq_distances(X, centroids).min(dim=1).values.sqrt()
-
-
 class Scorer:
     """Every score of one trained autoencoder; its fitted state is plain arrays.
 
@@ -262,8 +159,9 @@ class Scorer:
     Attributes
     ----------
     state_ : dict of str to ndarray
-        Centroids, whitening matrices, per-layer standardisation, sorted training
-        scores of the ensemble's parts, and the VAE's noise draws.
+        Centroids, whitening matrices (``distance="mahalanobis"`` only: one
+        width x width matrix per layer), per-layer standardisation, sorted
+        training scores of the ensemble's parts, and the VAE's noise draws.
     """
 
     def __init__(
@@ -305,10 +203,14 @@ class Scorer:
         return nearest_distance(h, self._tensor(f"{key}.centroids", h.device), whiten)
 
     def _layerwise(self, layers: list[torch.Tensor]) -> torch.Tensor:
+        return self._combine_layers([self._distance(f"layer{i}", h) for i, h in enumerate(layers)])
+
+    def _combine_layers(self, distances: list[torch.Tensor]) -> torch.Tensor:
+        """Return the ``layerwise`` score from each layer's distances (float64, one per row)."""
         z = []
-        for i, h in enumerate(layers):
+        for i, d in enumerate(distances):
             loc, scale = self.state_[f"layer{i}.{self.config.distance}"]
-            z.append((self._distance(f"layer{i}", h) - loc) / scale)
+            z.append((d - loc) / scale)
         stacked = torch.stack(z, dim=1)
         return stacked.min(dim=1).values if self.config.layer_combine == "min" else stacked.mean(1)
 
@@ -427,7 +329,8 @@ class Scorer:
         for i, h in enumerate(layers):
             centroids = kmeans(h, cfg.n_clusters, generator, cfg.kmeans_iter)
             state[f"layer{i}.centroids"] = centroids.cpu().numpy()
-            state[f"layer{i}.whiten"] = whitening(h, centroids).cpu().numpy()
+            if cfg.distance == "mahalanobis":  # a width x width matrix: only when used
+                state[f"layer{i}.whiten"] = whitening(h, centroids).cpu().numpy()
         state["n_layers"] = np.array([len(layers)])
         cfg_parts = cfg.ensemble if cfg.score == "ensemble" else ()
         itself = None
@@ -447,25 +350,40 @@ class Scorer:
             var = var.clamp_min(0.1 * float(var.mean()) + 1e-12)
             state["vae.log_var"] = var.log().cpu().numpy()
         self.state_ = state
-        self._fit_layer_scales(module, X, len(layers))
+        dists = self._fit_layer_scales(module, X, len(layers))
+        # The layer distances of the training rows are those just measured: the
+        # two scores built from them are not computed again.
+        from_layers = {"latent-kmeans", "layerwise"}
         names = tuple(s for s in self.available() if s != "ensemble")
-        train = self.scores(module, X, names, itself=itself)
+        rest = tuple(s for s in names if s not in from_layers)
+        train = self.scores(module, X, rest, itself=itself)
+        chosen = [torch.from_numpy(dists[f"layer{i}.{cfg.distance}"]) for i in range(len(layers))]
+        if "latent-kmeans" in names:
+            train["latent-kmeans"] = chosen[-1].numpy()
+        if "layerwise" in names:
+            train["layerwise"] = self._combine_layers(chosen).numpy()
         for name, values in train.items():
             state[f"train.{name}"] = np.sort(values)
         if cfg.score == "ensemble":
             return self.combine(train)
         return train[cfg.score]
 
-    def _fit_layer_scales(self, module: nn.Module, X: torch.Tensor, n_layers: int) -> None:
-        """Per-layer standardisation, for both distances, over every training row."""
+    def _fit_layer_scales(
+        self, module: nn.Module, X: torch.Tensor, n_layers: int
+    ) -> dict[str, np.ndarray]:
+        """Per-layer standardisation over every training row: Euclidean, and Mahalanobis if used.
+
+        Returns the distances, ``layer{i}.{distance}`` to one array each.
+        """
+        kinds = DISTANCES if self.config.distance == "mahalanobis" else ("euclidean",)
         dists = {
             f"layer{i}.{dist}": np.empty(len(X), dtype=np.float64)
             for i in range(n_layers)
-            for dist in DISTANCES
+            for dist in kinds
         }
         for start, xb in zip(range(0, len(X), CHUNK), _chunks(X, CHUNK), strict=False):
             for i, h in enumerate(self._layers(module, xb)):
-                for dist in DISTANCES:
+                for dist in kinds:
                     whiten = (
                         self._tensor(f"layer{i}.whiten", h.device) if dist != "euclidean" else None
                     )
@@ -473,6 +391,7 @@ class Scorer:
                     dists[f"layer{i}.{dist}"][start : start + len(xb)] = d.cpu().numpy()
         for key, d in dists.items():
             self.state_[key] = np.array([d.mean(), d.std() or 1.0])
+        return dists
 
     def _fit_reference(
         self,

@@ -49,7 +49,6 @@ class Evaluation:
             )
         return "\n".join(lines)
 
-
     def json(self) -> str:
         """Return the metrics as strict JSON: a value that is not finite is null."""
         return json.dumps(finite_or_none(self.metrics), indent=2)
