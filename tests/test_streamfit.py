@@ -101,3 +101,26 @@ def test_cli_fit_stream_then_score(parts, tmp_path):
     frame.to_csv(csv, index=False)
     res = CliRunner().invoke(app, ["fit", str(csv), "-o", str(model), "--stream"])
     assert res.exit_code == 2 and "--stream needs a Parquet file" in res.stderr
+
+
+def test_small_row_groups_are_gathered_into_parts_of_whole_groups(tmp_path):
+    from aedetect.streamfit import ParquetEpochs, _groups
+
+    frame = make_mixed_table(600, 10, seed=3).features
+    path = tmp_path / "tiny-groups.parquet"
+    frame.to_parquet(path, row_group_size=7)  # 86 groups: a streaming writer's file
+    groups = _groups(path)
+    held = {0: np.array([0, 1])}  # two validation rows, left out of the parts
+
+    def rows(f):
+        return torch.zeros(len(f), 1)
+
+    cpu = torch.device("cpu")
+    sizes = [
+        len(p) for p in ParquetEpochs(groups, list(frame.columns), rows, held, 0, cpu, 100).parts(1)
+    ]
+    assert sum(sizes) == 598
+    assert all(100 <= s < 107 for s in sizes[:-1]) and 0 < sizes[-1] < 107
+    det = AutoencoderDetector(hidden=(8, 3), epochs=2, batch_size=32, random_state=0)
+    fitted = fit_parquet(det, path, sample_rows=300)
+    assert np.isfinite(fitted.decision_function(frame)).all()

@@ -7,11 +7,13 @@ without loading the table:
    (:class:`~aedetect.data.sampling.RowSample`, a row group at a time);
 2. the encoder (scales, categories, clip bounds) is fitted on the sample, and
    the validation rows for early stopping are drawn from it;
-3. each epoch reads the row groups in a seeded shuffled order, encodes one at a
-   time and trains on it in shuffled batches (the validation rows left out);
+3. each epoch reads the row groups in a seeded shuffled order, gathers
+   consecutive ones into parts of at least :data:`PART_ROWS` rows (fewer for a
+   wide table), encodes one part at a time and trains on it in shuffled batches
+   (the validation rows left out);
 4. the scorer's state and the threshold are fitted on the sample's scores.
 
-Memory holds the sample, one row group and the model. The same seed and
+Memory holds the sample, one part and the model. The same seed and
 files give the same model. The model file is the same kind as any other:
 ``score`` and ``aedetect.dask.score`` use it unchanged.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,13 @@ log = logging.getLogger(__name__)
 SAMPLE_ROWS = 200_000
 #: Parquet bytes on disk above which ``fit`` streams by itself (about 4 GiB in memory).
 STREAM_ABOVE = 1 << 30
+#: Rows a training part gathers at least, from row groups next to each other in the
+#: epoch's order: small row groups (a streaming writer's) do not make small batches.
+PART_ROWS = 65_536
+# ... within this many encoded values (256 MiB of float32) for a wide table.
+_PART_VALUES = 1 << 26
+# Parquet files kept open while reading row groups in shuffled order.
+_OPEN_FILES = 16
 
 
 def should_stream(path: str | os.PathLike[str]) -> bool:
@@ -80,18 +90,39 @@ def _groups(path: str | os.PathLike[str]) -> list[_Group]:
     return [g for g in groups if g.rows]
 
 
-def _read(group: _Group, columns: list[str] | None = None) -> pd.DataFrame:
-    import pyarrow.parquet as pq
+class _Files:
+    """Row groups read through open Parquet files, the :data:`_OPEN_FILES` last used kept.
 
-    try:
-        table = pq.ParquetFile(group.file).read_row_group(group.index, columns=columns)
-    except Exception as exc:  # pyarrow raises several unrelated types
-        raise DataError(f"{group.file}: row group {group.index}: {exc}") from None
-    return table.to_pandas().reset_index(drop=True)
+    Opening a file parses its footer, which lists every row group: opened once
+    per group, a file of many small groups would cost its size squared.
+    """
+
+    def __init__(self) -> None:
+        self.open: OrderedDict[Path, Any] = OrderedDict()
+
+    def read(self, file: Path, indices: list[int], columns: list[str] | None) -> pd.DataFrame:
+        """Row groups ``indices`` of ``file``, one after the other, as one DataFrame."""
+        import pyarrow.parquet as pq
+
+        try:
+            handle = self.open.pop(file, None) or pq.ParquetFile(file)
+            self.open[file] = handle
+            if len(self.open) > _OPEN_FILES:
+                self.open.popitem(last=False)[1].close()
+            table = handle.read_row_groups(indices, columns=columns)
+        except Exception as exc:  # pyarrow raises several unrelated types
+            which = f"row group {indices[0]}" if len(indices) == 1 else "row groups"
+            raise DataError(f"{file}: {which}: {exc}") from None
+        return table.to_pandas().reset_index(drop=True)
+
+    def close(self) -> None:
+        """Close every open file."""
+        while self.open:
+            self.open.popitem()[1].close()
 
 
 class ParquetEpochs:
-    """The training rows of Parquet row groups, encoded a group at a time (``EpochData``).
+    """The training rows of Parquet row groups, encoded a part at a time (``EpochData``).
 
     Parameters
     ----------
@@ -105,6 +136,8 @@ class ParquetEpochs:
         Group number -> row positions left out (the validation rows).
     seed : int
         Seeds each epoch's order of groups.
+    part_rows : int
+        Rows a part gathers at least (from whole groups; the last part may hold fewer).
     """
 
     def __init__(
@@ -115,22 +148,57 @@ class ParquetEpochs:
         held_out: dict[int, np.ndarray],
         seed: int,
         device: torch.device,
+        part_rows: int = PART_ROWS,
     ) -> None:
         self.groups, self.columns, self.encode = groups, columns, encode
         self.held_out, self.seed, self.device = held_out, seed, device
+        self.part_rows = part_rows
 
     def __len__(self) -> int:
         return sum(g.rows for g in self.groups) - sum(len(v) for v in self.held_out.values())
 
     def parts(self, epoch: int) -> Iterator[torch.Tensor]:
-        """Yield each row group's training rows, encoded, in this epoch's shuffled order."""
+        """Yield the training rows, encoded, in parts of whole groups in this epoch's order."""
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.groups))
-        for k in order:
-            frame = _read(self.groups[k], self.columns)
-            if k in self.held_out:
-                frame = frame.drop(index=self.held_out[k]).reset_index(drop=True)
-            if len(frame):
-                yield self.encode(frame)
+        files = _Files()
+        try:
+            part: list[int] = []
+            rows = 0
+            for k in order:
+                kept = self.groups[k].rows - len(self.held_out.get(k, ()))
+                if kept > 0:
+                    part.append(k)
+                    rows += kept
+                if rows >= self.part_rows:
+                    yield self.encode(self._read(files, part))
+                    part, rows = [], 0
+            if part:
+                yield self.encode(self._read(files, part))
+        finally:
+            files.close()
+
+    def _read(self, files: _Files, part: list[int]) -> pd.DataFrame:
+        """Read the training rows of groups ``part``: a read per file, validation rows left out."""
+        by_file: dict[Path, list[int]] = {}
+        for k in part:
+            by_file.setdefault(self.groups[k].file, []).append(k)
+        frames = []
+        for file, members in by_file.items():
+            members.sort(key=lambda k: self.groups[k].index)
+            frame = files.read(file, [self.groups[k].index for k in members], self.columns)
+            drop, offset = [], 0
+            for k in members:
+                if k in self.held_out:
+                    drop.append(offset + self.held_out[k])
+                offset += self.groups[k].rows
+            if drop:
+                frame = frame.drop(index=np.concatenate(drop)).reset_index(drop=True)
+            frames.append(frame)
+        return _joined(frames)
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _sample(
@@ -138,8 +206,12 @@ def _sample(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Draw a seeded uniform sample (one pass, a row group at a time): rows, key columns."""
     sample = RowSample(n_rows, seed)
-    for k, group in enumerate(groups):
-        sample.add(_read(group, columns), k)
+    files = _Files()
+    try:
+        for k, group in enumerate(groups):
+            sample.add(files.read(group.file, [group.index], columns), k)
+    finally:
+        files.close()
     keyed = sample.frame(keys=True)
     return keyed.drop(columns=list(KEY_COLUMNS)), keyed[list(KEY_COLUMNS)]
 
@@ -213,7 +285,9 @@ def fit_parquet(
     def encode(part: pd.DataFrame) -> torch.Tensor:
         return detector._clamp(torch.from_numpy(encoder.transform(part)).to(device))
 
-    data = ParquetEpochs(groups, columns, encode, held, seed, device)
+    batch = params["batch_size"] if isinstance(params["batch_size"], int) else 1  # auto: <= 256
+    part_rows = max(batch, min(PART_ROWS, _PART_VALUES // max(1, encoder.n_features_out_)))
+    data = ParquetEpochs(groups, columns, encode, held, seed, device, part_rows)
     labels = binary_labels(rows[label_column]) if label_column is not None else None
     detector._train_and_threshold(
         params, spec, data, [X_val], X_sample, val_idx, seed, labels, on_epoch
