@@ -73,6 +73,7 @@ def _layer(module: str) -> str:
 # What each lower layer may import from aedetect (ARCHITECTURE.md).
 ALLOWED = {
     "outputs": {"exceptions"},
+    "staged": {"outputs", "exceptions"},
     "models": {"models", "exceptions", "params", "_lazy"},
     "training": {"exceptions", "params", "runtime", "dense_step"},
     "dense_step": set(),

@@ -270,3 +270,24 @@ def test_a_temporary_folder_is_listed_for_removal_on_a_signal_while_in_use(tmp_p
         assert str(folder) in outputs._pending
         outputs.remove_pending()  # what a signal's handler does
     assert not folder.exists() and str(folder) not in outputs._pending
+
+
+def test_staged_folder_lands_every_file_or_none(tmp_path):
+    from aedetect.staged import staged_folder
+
+    new = tmp_path / "new"
+    with staged_folder(new) as out:
+        outputs.write_bytes(out / "a.csv", b"1")
+        outputs.write_bytes(out / "b.csv", b"2")
+    assert sorted(p.name for p in new.iterdir()) == ["a.csv", "b.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # no temporary folder left
+    (new / "c.csv").mkdir()  # a folder where the next output's c.csv would go
+    with pytest.raises(OutputError, match=r"c\.csv: is a folder"):
+        with staged_folder(new) as out:
+            outputs.write_bytes(out / "a.csv", b"new")
+            outputs.write_bytes(out / "c.csv", b"new")
+    assert (new / "a.csv").read_bytes() == b"1"  # checked before anything was replaced
+    assert sorted(p.name for p in new.iterdir()) == ["a.csv", "b.csv", "c.csv"]
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        with staged_folder(new / "a.csv"):
+            pass

@@ -189,3 +189,25 @@ def test_fit_and_run_read_a_parquet_folder_whole(tmp_path):
     assert len(result.scores) == 150
     with pytest.raises(ConfigError, match="cannot go to standard output"):
         pipeline.run(AutoencoderDetector(**FAST), pipeline.DataRequest(str(folder)), Path("-"))
+
+
+def test_a_failed_run_leaves_the_earlier_outputs_as_they_were(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    request = pipeline.DataRequest("mixed:n_rows=300", label_column="is_anomaly")
+    pipeline.run(AutoencoderDetector(**FAST), request, out)
+    (out / "notes.txt").write_text("mine")  # a file of the user's, never touched
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(path, inp):
+        raise RuntimeError("the report failed")
+
+    monkeypatch.setattr(running, "write_report", broken)
+    with pytest.raises(RuntimeError, match="the report failed"):
+        pipeline.run(AutoencoderDetector(**{**FAST, "random_state": 1}), request, out)
+    # not a new model and scores beside the old report: the old files, nothing else
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+    pipeline.run(AutoencoderDetector(**{**FAST, "random_state": 1}), request, out)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(after) == set(before) and after["notes.txt"] == b"mine"
+    assert after["model.aedetect"] != before["model.aedetect"]

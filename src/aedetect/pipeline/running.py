@@ -23,6 +23,7 @@ from aedetect.pipeline.model import (
     scores_frame,
 )
 from aedetect.pipeline.reporting import report_input, write_report
+from aedetect.staged import staged_folder
 
 __all__ = ["RunResult", "run"]
 
@@ -125,20 +126,23 @@ def run(
     if is_series(det, request, table):
         from aedetect.pipeline.series_cases import run_series
 
-        return run_series(det, request, table, output_dir, command, top, on_epoch)
+        with staged_folder(output_dir) as out:
+            result = run_series(det, request, table, out, command, top, on_epoch)
+        result.output_dir = output_dir
+        return result
     fit_table(det, table, on_epoch)
     scores = scores_frame(det, table, scores=scores_after_fit(det, table))
     if table.fit_rows is not None:
         scores["split"] = np.where(table.fit_rows, "fit", "test")
-    output_dir.mkdir(parents=True, exist_ok=True)
-    save_detector(det, output_dir / "model.aedetect", extra=model_extra(table))
-    written = _write_tables(table, scores, output_dir)
-    with about(table.source):
-        codes = det.transform(table.features)
-    written += _write_figures(det, table, scores, codes, output_dir)
-    inp = report_input(det, table, scores["score"].to_numpy(), command, codes=codes)
-    write_report(output_dir / "report.html", inp)
-    written.append("report.html")
+    with staged_folder(output_dir) as out:  # the files land together, or none of them
+        save_detector(det, out / "model.aedetect", extra=model_extra(table))
+        written = _write_tables(table, scores, out)
+        with about(table.source):
+            codes = det.transform(table.features)
+        written += _write_figures(det, table, scores, codes, out)
+        inp = report_input(det, table, scores["score"].to_numpy(), command, codes=codes)
+        write_report(out / "report.html", inp)
+        written.append("report.html")
     return RunResult(det, table, scores, output_dir, written, top)
 
 
