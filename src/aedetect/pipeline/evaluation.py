@@ -14,6 +14,7 @@ from aedetect.data.readers import read_table
 from aedetect.exceptions import ConfigError, DataError
 from aedetect.outputs import write_bytes
 from aedetect.pipeline.data import check_folder, write_csv
+from aedetect.staged import staged_folder
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -108,7 +109,8 @@ def evaluate(
     metrics = evaluate_scores(y, s, thr, k=top_k)
     metrics["threshold_rule"] = rule
     if output_dir is not None:
-        _write_evaluation(output_dir, metrics, y, s, threshold_sweep(y, s, step=step))
+        with staged_folder(output_dir) as out:  # the files land together, or none of them
+            _write_evaluation(out, metrics, y, s, threshold_sweep(y, s, step=step))
     return Evaluation(metrics, scores, output_dir)
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from aedetect.exceptions import ConfigError
-from aedetect.outputs import check_target, write_bytes
+from aedetect.outputs import write_bytes
 from aedetect.params import AT_LEAST_ONE, validate
 from aedetect.pipeline.data import check_folder, write_csv
+from aedetect.staged import staged_folder
 
 __all__ = ["ExperimentRun", "experiment", "experiment_parameters"]
 
@@ -56,11 +57,9 @@ def experiment(name: str, output_dir: Path, **kwargs: Any) -> ExperimentRun:
     result = EXPERIMENTS[name](**kwargs)
     figures = {f"{k}.png": figure_png(fig) for k, fig in result.figures.items()}
     tables = {f"{k}.csv": frame for k, frame in result.tables.items()}
-    for file in [*figures, *tables] if output_dir.is_dir() else ():
-        check_target(output_dir / file)  # every output checked before one is written
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for file, png in figures.items():
-        write_bytes(output_dir / file, png)
-    for file, frame in tables.items():
-        write_csv(frame, output_dir / file)
+    with staged_folder(output_dir) as out:  # every output checked before one lands
+        for file, png in figures.items():
+            write_bytes(out / file, png)
+        for file, frame in tables.items():
+            write_csv(frame, out / file)
     return ExperimentRun(name, list(result.summary), output_dir, [*figures, *tables])
