@@ -191,22 +191,17 @@ def test_conv_vae_needs_images():
 
 
 def test_model_file_without_scorer_state_still_scores_reconstruction(tmp_path):
-    import json
-
-    from safetensors.torch import load as st_load
-    from safetensors.torch import save as st_save
-
-    from aedetect.persistence import _checksum
+    from hostile.crafting import resealed
 
     X = np.random.default_rng(0).normal(size=(60, 4))
     det = AutoencoderDetector(hidden=(4, 2), epochs=2, random_state=0).fit(X)
     save(det, tmp_path / "new.aedetect")
-    data = (tmp_path / "new.aedetect").read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    meta = json.loads(data[8 : 8 + n])["__metadata__"]
-    tensors = {k: v for k, v in st_load(data).items() if not k.startswith("scorer.")}
-    meta["checksum"] = _checksum(meta, tensors)
-    (tmp_path / "old.aedetect").write_bytes(st_save(tensors, metadata=meta))
+
+    def drop_scorer(tensors):
+        for key in [k for k in tensors if k.startswith("scorer.")]:
+            del tensors[key]
+
+    resealed(tmp_path / "new.aedetect", tmp_path / "old.aedetect", tensor_edit=drop_scorer)
     old = load(tmp_path / "old.aedetect")
     assert np.array_equal(old.decision_function(X), det.decision_function(X))
     assert list(old.all_scores(X).columns) == ["reconstruction"]
@@ -221,27 +216,10 @@ def test_nearest_distances_are_exact_across_blocks():
     assert torch.equal(nearest_distance(X[5:6], centroids), nearest_distance(X, centroids)[5:6])
 
 
-def _resealed_tensors(src, dst, change):
-    """Write ``src`` to ``dst`` with its tensors edited by ``change`` and a valid checksum."""
-    import json
-
-    from safetensors.torch import load as st_load
-    from safetensors.torch import save as st_save
-
-    from aedetect.persistence import _checksum
-
-    data = src.read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    meta = json.loads(data[8 : 8 + n])["__metadata__"]
-    tensors = dict(st_load(data))
-    change(tensors)
-    meta["checksum"] = _checksum(meta, tensors)
-    dst.write_bytes(st_save(tensors, metadata=meta))
-    return dst
-
-
 def test_whitening_is_fitted_and_saved_only_for_the_mahalanobis_distance(tmp_path):
     from aedetect.exceptions import ModelFileError
+    from aedetect.modelfile import raw_tensors, read_file
+    from hostile.crafting import resealed
 
     X = np.random.default_rng(0).normal(size=(200, 6))
     kw = dict(hidden=(4, 2), epochs=2, random_state=0, scoring="layerwise")
@@ -257,20 +235,25 @@ def test_whitening_is_fitted_and_saved_only_for_the_mahalanobis_distance(tmp_pat
             assert np.array_equal(euclid.scorer_.state_[key], maha.scorer_.state_[key])
     save(euclid, tmp_path / "e.aedetect")
     save(maha, tmp_path / "m.aedetect")
+    stored = raw_tensors(tmp_path / "m.aedetect", read_file(tmp_path / "m.aedetect")[0])
+    mahalanobis_state = {
+        k: v[:3] for k, v in stored.items() if k.endswith((".whiten", ".mahalanobis"))
+    }
+    assert len(mahalanobis_state) == 2 * len(layers)
 
     # A file written before Euclidean models left it out holds whitening: still read.
-    def add_whitening(tensors):
-        for key, value in maha.scorer_.state_.items():
-            if "whiten" in key or "mahalanobis" in key:
-                tensors[f"scorer.{key}"] = torch.from_numpy(value)
-
-    old = load(_resealed_tensors(tmp_path / "e.aedetect", tmp_path / "old.aedetect", add_whitening))
-    assert np.array_equal(old.decision_function(X), euclid.decision_function(X))
+    old = resealed(
+        tmp_path / "e.aedetect",
+        tmp_path / "old.aedetect",
+        tensor_edit=lambda tensors: tensors.update(mahalanobis_state),
+    )
+    assert np.array_equal(load(old).decision_function(X), euclid.decision_function(X))
 
     # A Mahalanobis model without its whitening is a damaged file, named.
-    def drop_whitening(tensors):
-        del tensors["scorer.layer0.whiten"]
-
-    bad = _resealed_tensors(tmp_path / "m.aedetect", tmp_path / "bad.aedetect", drop_whitening)
+    bad = resealed(
+        tmp_path / "m.aedetect",
+        tmp_path / "bad.aedetect",
+        tensor_edit=lambda tensors: tensors.pop("scorer.layer0.whiten"),
+    )
     with pytest.raises(ModelFileError, match=r"scorer\.layer0\.whiten: needs \d+x\d+"):
         load(bad)

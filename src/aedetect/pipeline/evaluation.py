@@ -189,7 +189,6 @@ def _write_evaluation(
 ) -> None:
     from aedetect.report import plots
 
-    out.mkdir(parents=True, exist_ok=True)
     write_bytes(out / "metrics.json", json.dumps(finite_or_none(metrics), indent=2).encode())
     write_csv(sweep, out / "sweep.csv")
     thr = metrics["threshold"]

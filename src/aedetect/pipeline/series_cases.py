@@ -250,7 +250,10 @@ def run_series(
     top: int,
     on_epoch: EpochCallback | None,
 ) -> SeriesRunResult:
-    """Fit on a series, score it, write the model, CSVs, the series figures and the report."""
+    """Fit on a series, score it, write the model, CSVs, the series figures and the report.
+
+    ``output_dir`` exists (``run`` passes its staged folder).
+    """
     from aedetect.pipeline.reporting import write_report
 
     data = _request_data(request, table)
@@ -258,7 +261,6 @@ def run_series(
     extra = series_extra(sd, data)
     out = sd.score_series(data.values)  # the training scores, with their alarms
     frame = series_frame(sd, data, out)
-    output_dir.mkdir(parents=True, exist_ok=True)
     save_detector(sd.detector_, output_dir / "model.aedetect", extra=extra)
     write_csv(frame, output_dir / "scores.csv")
     flagged = frame[frame["is_anomaly"] == 1]
